@@ -1,0 +1,47 @@
+using MlMonitoring.Sidecar.Metrics;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace MlMonitoring.Sidecar.Export;
+
+/// <summary>
+/// Export of the sidecar's meters: always through the Prometheus scrape endpoint, and through OTLP as well when
+/// an OTLP endpoint is configured with the standard <c>OTEL_EXPORTER_OTLP_*</c> variables.
+/// </summary>
+internal static class ExportServiceCollectionExtensions
+{
+    /// <summary>The service.name reported when neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES names one.</summary>
+    public const string DefaultServiceName = "mlmonitoring-sidecar";
+
+    public static IServiceCollection AddMlMonitoringExport(this IServiceCollection services, IConfiguration configuration)
+    {
+        var otlpEnabled = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
+            || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+        var serviceNamed = !string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"])
+            || (configuration["OTEL_RESOURCE_ATTRIBUTES"]?.Contains("service.name=", StringComparison.Ordinal) ?? false);
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource =>
+            {
+                // The default resource already reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+                if (!serviceNamed)
+                {
+                    resource.AddService(DefaultServiceName);
+                }
+            })
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(PredictionInstruments.MeterName, SidecarMetrics.MeterName);
+                metrics.AddPrometheusExporter(prometheus =>
+                {
+                    // Every scrape sees the counts of the moment; caching would serve a stale page to a second scraper.
+                    prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                });
+                if (otlpEnabled)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
+        return services;
+    }
+}

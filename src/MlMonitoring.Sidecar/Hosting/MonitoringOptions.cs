@@ -1,0 +1,78 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace MlMonitoring.Sidecar.Hosting;
+
+/// <summary>
+/// Settings of the sidecar, bound from the <c>Monitoring</c> configuration section and validated at start:
+/// a bad value stops the process with a message that names the setting.
+/// </summary>
+public sealed class MonitoringOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "Monitoring";
+
+    /// <summary>Rolling window of the <c>ml_feature_value</c> statistics. Default 5 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan FeatureWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most events one batch may carry. A larger batch is refused whole.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxBatchSize { get; set; } = 10_000;
+
+    /// <summary>Largest gRPC message accepted, in bytes; larger ones are answered RESOURCE_EXHAUSTED.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Upper bounds of <c>ml_prediction_value</c> (regression outputs). One set for every model.
+    /// </summary>
+    [MinLength(1)]
+    public double[] RegressionBuckets { get; set; } = [0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000];
+
+    /// <summary>Cardinality limits: what a misbehaving client can add to the series count.</summary>
+    [ValidateObjectMembers]
+    public CardinalityLimits Limits { get; set; } = new();
+}
+
+/// <summary>
+/// Bounds on label values. Past a bound, new values are folded into <c>__other__</c> and the overflow is counted in
+/// <c>ml_sidecar_cardinality_overflow_total{limit}</c>.
+/// </summary>
+public sealed class CardinalityLimits
+{
+    /// <summary>Distinct model names.</summary>
+    [Range(1, 100_000)]
+    public int MaxModels { get; set; } = 50;
+
+    /// <summary>Distinct versions of one model.</summary>
+    [Range(1, 10_000)]
+    public int MaxVersionsPerModel { get; set; } = 10;
+
+    /// <summary>Distinct predicted classes of one model version.</summary>
+    [Range(1, 100_000)]
+    public int MaxClassesPerModel { get; set; } = 100;
+
+    /// <summary>Distinct feature names (numeric and categorical) of one model version.</summary>
+    [Range(1, 100_000)]
+    public int MaxFeaturesPerModel { get; set; } = 100;
+
+    /// <summary>Distinct categories of one categorical feature.</summary>
+    [Range(1, 100_000)]
+    public int MaxCategoriesPerFeature { get; set; } = 50;
+
+    /// <summary>Distinct (error_type, error_kind) pairs of one model version.</summary>
+    [Range(1, 10_000)]
+    public int MaxErrorTypesPerModel { get; set; } = 50;
+
+    /// <summary>Longest name or label value accepted (model, version, class, feature, category, error type).</summary>
+    [Range(1, 4096)]
+    public int MaxNameLength { get; set; } = 128;
+
+    /// <summary>Most entries in one event's features, categorical features or class scores.</summary>
+    [Range(1, 100_000)]
+    public int MaxMapEntries { get; set; } = 1_000;
+}
+
+[OptionsValidator]
+internal sealed partial class MonitoringOptionsValidator : IValidateOptions<MonitoringOptions>;

@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Ingest;
+
+// Mapping lives where ASP.NET Core users look for it.
+#pragma warning disable IDE0130
+namespace Microsoft.AspNetCore.Builder;
+#pragma warning restore IDE0130
+
+/// <summary>Maps the sidecar's endpoints: gRPC ingest, health and reflection, <c>/metrics</c>, probes.</summary>
+public static class SidecarEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>mlmonitoring.v1.PredictionMonitor</c>, <c>grpc.health.v1</c> and reflection, the Prometheus
+    /// <c>/metrics</c> endpoint, <c>/healthz</c> (liveness) and <c>/readyz</c> (readiness).
+    /// </summary>
+    public static IEndpointRouteBuilder MapMlMonitoringSidecar(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<PredictionIngestService>();
+        endpoints.MapGrpcHealthChecksService();
+        endpoints.MapGrpcReflectionService();
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        // Liveness asks only whether the process answers; readiness also whether it is starting or stopping.
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessHealthCheck.Tag) });
+        return endpoints;
+    }
+}

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Export;
+using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Ingest;
+using MlMonitoring.Sidecar.Metrics;
+
+// Registration lives where ASP.NET Core users look for it.
+#pragma warning disable IDE0130
+namespace Microsoft.Extensions.DependencyInjection;
+#pragma warning restore IDE0130
+
+/// <summary>Registers the sidecar: options, ingest, metrics, export and health.</summary>
+public static class SidecarServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the monitoring sidecar, bound to the <c>Monitoring</c> section of <paramref name="configuration"/> and
+    /// validated when the host starts.
+    /// </summary>
+    public static IServiceCollection AddMlMonitoringSidecar(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<MonitoringOptions>()
+            .Bind(configuration.GetSection(MonitoringOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, MonitoringOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, BucketBoundariesValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SidecarMetrics>();
+        services.TryAddSingleton<ModelSeriesRegistry>();
+        services.TryAddSingleton<PredictionInstruments>();
+        services.TryAddSingleton<PredictionRecorder>();
+        services.TryAddSingleton(sp => new PredictionValidator(sp.GetRequiredService<IOptions<MonitoringOptions>>().Value.Limits));
+        services.TryAddSingleton<BatchIngestor>();
+
+        services.AddGrpc(grpc =>
+        {
+            // Read the limit at first use, after options validation has run.
+            grpc.MaxReceiveMessageSize = configuration.GetValue(
+                $"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.MaxMessageBytes)}", new MonitoringOptions().MaxMessageBytes);
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks()
+            .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
+
+        services.AddMlMonitoringExport(configuration);
+        return services;
+    }
+}

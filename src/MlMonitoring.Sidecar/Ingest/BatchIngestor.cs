@@ -1,0 +1,56 @@
+using Google.Protobuf.Collections;
+using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Ingest;
+
+/// <summary>
+/// The one path of an event: validation, then recording. Batches are partial: each valid event is recorded
+/// whatever its neighbours are, and each refused one is reported by its index.
+/// </summary>
+internal sealed class BatchIngestor(PredictionValidator validator, PredictionRecorder recorder, SidecarMetrics selfMetrics)
+{
+    /// <summary>How many rejections one response lists; the count of rejections is always complete.</summary>
+    public const int MaxListedRejections = 100;
+
+    /// <summary>Validates and records one event; returns the violation that refused it, if any.</summary>
+    public Violation? Ingest(PredictionEvent e)
+    {
+        var violation = validator.Validate(e);
+        if (violation is null)
+        {
+            recorder.Record(e);
+        }
+        else
+        {
+            selfMetrics.CountRejected(violation.Field);
+        }
+
+        return violation;
+    }
+
+    /// <summary>Ingests every event of a batch and says which were refused.</summary>
+    public RecordResponse Ingest(RepeatedField<PredictionEvent> events, IngestRpc rpc)
+    {
+        selfMetrics.CountReceived(rpc, events.Count);
+        var response = new RecordResponse();
+        ulong rejected = 0;
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (Ingest(events[i]) is not { } violation)
+            {
+                continue;
+            }
+
+            rejected++;
+            if (response.Rejections.Count < MaxListedRejections)
+            {
+                response.Rejections.Add(new Rejection { Index = (uint)i, Reason = violation.Reason });
+            }
+        }
+
+        response.Accepted = (ulong)events.Count - rejected;
+        response.Rejected = rejected;
+        return response;
+    }
+}

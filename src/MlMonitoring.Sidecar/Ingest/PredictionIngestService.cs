@@ -1,0 +1,65 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Ingest;
+
+/// <summary>
+/// The gRPC face of the sidecar: receives prediction events from the model server over unary calls, batches and
+/// a long-lived stream, and hands them to <see cref="BatchIngestor"/>.
+/// </summary>
+internal sealed class PredictionIngestService(BatchIngestor ingestor, SidecarMetrics selfMetrics, IOptions<MonitoringOptions> options)
+    : PredictionMonitor.PredictionMonitorBase
+{
+    private static readonly Task<RecordResponse> AcceptedOne = Task.FromResult(new RecordResponse { Accepted = 1 });
+
+    private readonly int _maxBatchSize = options.Value.MaxBatchSize;
+
+    public override Task<RecordResponse> RecordPrediction(PredictionEvent request, ServerCallContext context)
+    {
+        selfMetrics.CountReceived(IngestRpc.Unary, 1);
+        if (ingestor.Ingest(request) is { } violation)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, violation.Reason));
+        }
+
+        return AcceptedOne;
+    }
+
+    public override Task<RecordResponse> RecordPredictions(PredictionBatch request, ServerCallContext context)
+    {
+        EnsureWithinBatchLimit(request);
+        return Task.FromResult(ingestor.Ingest(request.Events, IngestRpc.Batch));
+    }
+
+    public override async Task StreamPredictions(
+        IAsyncStreamReader<PredictionBatch> requestStream,
+        IServerStreamWriter<RecordResponse> responseStream,
+        ServerCallContext context)
+    {
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+            var batch = requestStream.Current;
+            EnsureWithinBatchLimit(batch);
+            await responseStream.WriteAsync(ingestor.Ingest(batch.Events, IngestRpc.Stream), context.CancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A batch over the limit is refused whole, before anything in it is recorded, so the client can split it and
+    /// send it again without counting any event twice.
+    /// </summary>
+    private void EnsureWithinBatchLimit(PredictionBatch batch)
+    {
+        if (batch.Events.Count > _maxBatchSize)
+        {
+            selfMetrics.CountReceived(IngestRpc.Batch, batch.Events.Count);
+            selfMetrics.CountRejected("batch_size", batch.Events.Count);
+            throw new RpcException(new Status(
+                StatusCode.InvalidArgument,
+                $"events: {batch.Events.Count} events in one batch, more than Monitoring:MaxBatchSize ({_maxBatchSize})"));
+        }
+    }
+}

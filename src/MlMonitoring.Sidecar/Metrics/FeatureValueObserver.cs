@@ -1,0 +1,32 @@
+using System.Diagnostics.Metrics;
+
+namespace MlMonitoring.Sidecar.Metrics;
+
+/// <summary>
+/// Reads the rolling feature statistics when metrics are collected. A feature with no value inside the window
+/// reports nothing, so its gauge disappears instead of freezing at its last value.
+/// </summary>
+internal static class FeatureValueObserver
+{
+    public static IEnumerable<Measurement<double>> Observe(ModelSeriesRegistry registry, DateTimeOffset now)
+    {
+        foreach (var model in registry.All)
+        {
+            foreach (var feature in model.Features)
+            {
+                var snapshot = feature.Statistics.Read(now);
+                if (snapshot.Count == 0)
+                {
+                    continue;
+                }
+
+                var tags = feature.StatisticTags;
+                yield return new(snapshot.Mean, tags[0]);
+                yield return new(snapshot.StandardDeviation, tags[1]);
+                yield return new(snapshot.Min, tags[2]);
+                yield return new(snapshot.Max, tags[3]);
+                yield return new(snapshot.Count, tags[4]);
+            }
+        }
+    }
+}

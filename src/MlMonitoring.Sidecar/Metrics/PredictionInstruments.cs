@@ -1,0 +1,64 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Hosting;
+
+namespace MlMonitoring.Sidecar.Metrics;
+
+/// <summary>
+/// The model metrics of the seed document, created once from <see cref="IMeterFactory"/>. Names are the exported
+/// Prometheus names; bucket boundaries are given as advice so that no view is needed to get them.
+/// </summary>
+internal sealed class PredictionInstruments
+{
+    /// <summary>The meter every model metric belongs to.</summary>
+    public const string MeterName = "MlMonitoring.Sidecar.Predictions";
+
+    /// <summary>The seed's latency buckets, in seconds.</summary>
+    public static readonly double[] LatencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+    /// <summary>The seed's confidence buckets.</summary>
+    public static readonly double[] ConfidenceBuckets = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+
+    public PredictionInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, ModelSeriesRegistry registry, TimeProvider time)
+    {
+        var meter = meterFactory.Create(MeterName);
+        Requests = meter.CreateCounter<long>(
+            "ml_prediction_requests", description: "Prediction requests, errors included.");
+        Latency = meter.CreateHistogram(
+            "ml_prediction_latency", unit: "s", description: "Prediction latency measured by the model server.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        Errors = meter.CreateCounter<long>(
+            "ml_prediction_errors", description: "Failed predictions by error type and kind.");
+        Confidence = meter.CreateHistogram(
+            "ml_prediction_confidence", description: "Top-class confidence of successful classifications.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ConfidenceBuckets });
+        Classes = meter.CreateCounter<long>(
+            "ml_prediction_class", description: "Predictions by predicted class.");
+        Values = meter.CreateHistogram(
+            "ml_prediction_value", description: "Regression outputs.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = options.Value.RegressionBuckets });
+        FeatureMissing = meter.CreateCounter<long>(
+            "ml_feature_missing", description: "Feature values that were NaN (missing).");
+        FeatureCategories = meter.CreateCounter<long>(
+            "ml_feature_category", description: "Values of categorical features by category.");
+        meter.CreateObservableGauge(
+            "ml_feature_value", () => FeatureValueObserver.Observe(registry, time.GetUtcNow()),
+            description: "Feature statistics over the rolling window Monitoring:FeatureWindow.");
+    }
+
+    public Counter<long> Requests { get; }
+
+    public Histogram<double> Latency { get; }
+
+    public Counter<long> Errors { get; }
+
+    public Histogram<double> Confidence { get; }
+
+    public Counter<long> Classes { get; }
+
+    public Histogram<double> Values { get; }
+
+    public Counter<long> FeatureMissing { get; }
+
+    public Counter<long> FeatureCategories { get; }
+}

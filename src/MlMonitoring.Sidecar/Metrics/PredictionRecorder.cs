@@ -1,0 +1,110 @@
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Metrics;
+
+/// <summary>
+/// Records one validated event into the instruments. This is the per-event path: tag sets come from the cached
+/// <see cref="ModelSeries"/>, so recording does not build or sort tags.
+/// </summary>
+internal sealed class PredictionRecorder(PredictionInstruments instruments, ModelSeriesRegistry registry, TimeProvider time)
+{
+    /// <summary>Records an event that passed validation.</summary>
+    public void Record(PredictionEvent e)
+    {
+        var model = registry.Get(e.ModelName, e.ModelVersion);
+        instruments.Requests.Add(1, model.Tags);
+        // The seed times inside a finally: failed predictions have a latency too.
+        instruments.Latency.Record(e.LatencySeconds, model.Tags);
+
+        switch (e.ResultCase)
+        {
+            case PredictionEvent.ResultOneofCase.Classification:
+                RecordClassification(model, e.Classification);
+                break;
+            case PredictionEvent.ResultOneofCase.Regression:
+                instruments.Values.Record(e.Regression.PredictedValue, model.Tags);
+                break;
+            case PredictionEvent.ResultOneofCase.Error:
+                var errorType = e.Error.ErrorType.Length == 0 ? LabelNames.UnknownErrorType : e.Error.ErrorType;
+                instruments.Errors.Add(1, model.GetErrorTags(errorType, e.Error.Kind));
+                break;
+        }
+
+        if (e.Features.Count > 0)
+        {
+            RecordFeatures(model, e);
+        }
+
+        if (e.CategoricalFeatures.Count > 0)
+        {
+            foreach (var (name, category) in e.CategoricalFeatures)
+            {
+                if (model.GetFeature(name) is { } feature)
+                {
+                    instruments.FeatureCategories.Add(1, feature.GetCategoryTags(category));
+                }
+            }
+        }
+    }
+
+    private void RecordClassification(ModelSeries model, Classification classification)
+    {
+        var predictedClass = classification.PredictedClass;
+        double? confidence = classification.HasConfidence ? classification.Confidence : null;
+        if (classification.ClassScores.Count > 0 && (predictedClass.Length == 0 || confidence is null))
+        {
+            var (topClass, topScore) = TopClass(classification);
+            if (predictedClass.Length == 0)
+            {
+                predictedClass = topClass;
+            }
+
+            confidence ??= topScore;
+        }
+
+        var series = model.GetClass(predictedClass);
+        instruments.Classes.Add(1, series.Tags);
+        if (confidence is { } value)
+        {
+            instruments.Confidence.Record(value, series.Tags);
+        }
+    }
+
+    private void RecordFeatures(ModelSeries model, PredictionEvent e)
+    {
+        var now = time.GetUtcNow();
+        foreach (var (name, value) in e.Features)
+        {
+            if (model.GetFeature(name) is not { } feature)
+            {
+                continue;
+            }
+
+            if (double.IsNaN(value))
+            {
+                instruments.FeatureMissing.Add(1, feature.Tags);
+            }
+            else
+            {
+                feature.Statistics.Add(value, now);
+            }
+        }
+    }
+
+    /// <summary>The class with the highest score; ties go to the first in ordinal order, so the choice is stable.</summary>
+    private static (string Class, double Score) TopClass(Classification classification)
+    {
+        string best = string.Empty;
+        var bestScore = double.NegativeInfinity;
+        foreach (var (name, score) in classification.ClassScores)
+        {
+            if (score > bestScore || (score == bestScore && string.CompareOrdinal(name, best) < 0))
+            {
+                best = name;
+                bestScore = score;
+            }
+        }
+
+        return (best, bestScore);
+    }
+}

@@ -1,0 +1,100 @@
+namespace MlMonitoring.Sidecar.Metrics;
+
+/// <summary>
+/// Mean, standard deviation, min, max and count of a value over a rolling time window, in constant memory.
+/// </summary>
+/// <remarks>
+/// The window is cut into <see cref="SlotCount"/> slots; each slot keeps its own count, mean and sum of squared
+/// deviations (Welford), merged at read time with Chan's parallel formula, so the variance stays accurate where
+/// a running sum of squares would cancel catastrophically. A slot is reused once it falls out of the window, which
+/// makes the window's resolution one slot: a read covers between <c>window - window/SlotCount</c> and <c>window</c>.
+/// </remarks>
+internal sealed class RollingStatistics
+{
+    /// <summary>Number of slots the window is divided into.</summary>
+    public const int SlotCount = 10;
+
+    private readonly Slot[] _slots = new Slot[SlotCount];
+    private readonly long _slotTicks;
+    private readonly Lock _gate = new();
+
+    public RollingStatistics(TimeSpan window)
+    {
+        _slotTicks = Math.Max(1, window.Ticks / SlotCount);
+        for (var i = 0; i < SlotCount; i++)
+        {
+            _slots[i].Epoch = long.MinValue;
+        }
+    }
+
+    /// <summary>Adds one finite value observed at <paramref name="now"/>.</summary>
+    public void Add(double value, DateTimeOffset now)
+    {
+        var epoch = now.UtcTicks / _slotTicks;
+        lock (_gate)
+        {
+            ref var slot = ref _slots[(int)(epoch % SlotCount)];
+            if (slot.Epoch != epoch)
+            {
+                slot = new Slot { Epoch = epoch, Min = double.PositiveInfinity, Max = double.NegativeInfinity };
+            }
+
+            slot.Count++;
+            var delta = value - slot.Mean;
+            slot.Mean += delta / slot.Count;
+            slot.M2 += delta * (value - slot.Mean);
+            if (value < slot.Min)
+            {
+                slot.Min = value;
+            }
+
+            if (value > slot.Max)
+            {
+                slot.Max = value;
+            }
+        }
+    }
+
+    /// <summary>The statistics of the values inside the window ending at <paramref name="now"/>.</summary>
+    public StatisticsSnapshot Read(DateTimeOffset now)
+    {
+        var current = now.UtcTicks / _slotTicks;
+        long count = 0;
+        double mean = 0, m2 = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+        lock (_gate)
+        {
+            foreach (ref readonly var slot in _slots.AsSpan())
+            {
+                if (slot.Count == 0 || slot.Epoch <= current - SlotCount || slot.Epoch > current)
+                {
+                    continue;
+                }
+
+                var total = count + slot.Count;
+                var delta = slot.Mean - mean;
+                mean += delta * slot.Count / total;
+                m2 += slot.M2 + (delta * delta * count * slot.Count / total);
+                count = total;
+                min = Math.Min(min, slot.Min);
+                max = Math.Max(max, slot.Max);
+            }
+        }
+
+        return count == 0
+            ? default
+            : new StatisticsSnapshot(count, mean, Math.Sqrt(m2 / count), min, max);
+    }
+
+    private struct Slot
+    {
+        public long Epoch;
+        public long Count;
+        public double Mean;
+        public double M2;
+        public double Min;
+        public double Max;
+    }
+}
+
+/// <summary>Statistics of one window. <see cref="StandardDeviation"/> is the population one (numpy's ddof=0).</summary>
+internal readonly record struct StatisticsSnapshot(long Count, double Mean, double StandardDeviation, double Min, double Max);

@@ -1,0 +1,14 @@
+// MlMonitoring.Sidecar: receives prediction events from the model server in the same pod over gRPC and exports
+// them as Prometheus and OTLP metrics. Read top to bottom, this file is the table of contents.
+var builder = WebApplication.CreateSlimBuilder(args);
+
+builder.Services.AddMlMonitoringSidecar(builder.Configuration);
+
+var app = builder.Build();
+
+app.MapMlMonitoringSidecar();
+
+app.Run();
+
+/// <summary>The entry point, visible to the in-process tests.</summary>
+public partial class Program;
