@@ -1,0 +1,84 @@
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Reflection.V1Alpha;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Tests.Hosting;
+
+public sealed class HostingTests
+{
+    [Theory]
+    [InlineData("Monitoring:MaxBatchSize", "0", "MaxBatchSize")]
+    [InlineData("Monitoring:FeatureWindow", "00:00:00", "FeatureWindow")]
+    [InlineData("Monitoring:Limits:MaxClassesPerModel", "-5", "MaxClassesPerModel")]
+    [InlineData("Monitoring:RegressionBuckets:1", "0.05", "Monitoring:RegressionBuckets")]
+    public void A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string named)
+    {
+        using var sidecar = new SidecarFactory((key, value));
+
+        var error = Assert.Throws<OptionsValidationException>(() => sidecar.CreateClient());
+
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Grpc_health_liveness_and_readiness_answer_serving()
+    {
+        using var sidecar = new SidecarFactory();
+        var health = new Health.HealthClient(sidecar.CreateChannel());
+
+        var check = await health.CheckAsync(new HealthCheckRequest());
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, check.Status);
+        using var http = sidecar.CreateClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Reflection_lists_the_prediction_monitor_service()
+    {
+        using var sidecar = new SidecarFactory();
+        var reflection = new ServerReflection.ServerReflectionClient(sidecar.CreateChannel());
+        using var call = reflection.ServerReflectionInfo();
+
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext());
+
+        var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name);
+        Assert.Contains("mlmonitoring.v1.PredictionMonitor", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+    }
+
+    [Fact]
+    public async Task A_message_over_the_size_limit_is_resource_exhausted()
+    {
+        using var sidecar = new SidecarFactory(("Monitoring:MaxMessageBytes", "65536"));
+        var client = sidecar.CreateMonitorClient();
+        var e = Events.Classified("m", "v1", "a", 0.9);
+        e.PredictionId = new string('x', 70_000);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.RecordPredictionAsync(e));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_batch_over_the_event_limit_is_refused_whole_with_invalid_argument()
+    {
+        using var sidecar = new SidecarFactory(("Monitoring:MaxBatchSize", "3"));
+        var client = sidecar.CreateMonitorClient();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.RecordPredictionsAsync(Events.Batch(
+            [.. Enumerable.Range(0, 4).Select(_ => Events.Classified("m", "v1", "a", 0.9))])));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("Monitoring:MaxBatchSize (3)", error.Status.Detail, StringComparison.Ordinal);
+        var metrics = await sidecar.ScrapeAsync();
+        Assert.Empty(metrics.All("ml_prediction_requests_total"));
+        Assert.Equal(4, metrics.Value("ml_sidecar_events_rejected_total", ("reason", "batch_size")));
+    }
+}

@@ -1,0 +1,100 @@
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Tests.Metrics;
+
+public sealed class CardinalityTests
+{
+    [Fact]
+    public async Task Classes_past_the_limit_fold_into_other_and_are_counted()
+    {
+        using var sidecar = new SidecarFactory(("Monitoring:Limits:MaxClassesPerModel", "3"));
+        var client = sidecar.CreateMonitorClient();
+
+        await client.RecordPredictionsAsync(Events.Batch(
+            [.. Enumerable.Range(0, 10).Select(i => Events.Classified("m", "v1", $"class-{i}", 0.9))]));
+
+        var metrics = await sidecar.ScrapeAsync();
+        var classes = metrics.All("ml_prediction_class_total").Select(s => s.Labels["predicted_class"]).Order().ToArray();
+        Assert.Equal(["__other__", "class-0", "class-1", "class-2"], classes);
+        Assert.Equal(7, metrics.Value("ml_prediction_class_total", ("model_name", "m"), ("model_version", "v1"), ("predicted_class", "__other__")));
+        Assert.Equal(7, metrics.Value("ml_sidecar_cardinality_overflow_total", ("limit", "classes")));
+        Assert.Equal(3, metrics.Value("ml_sidecar_limit", ("limit", "classes")));
+    }
+
+    [Fact]
+    public async Task Models_versions_features_and_error_types_past_their_limits_are_bounded()
+    {
+        using var sidecar = new SidecarFactory(
+            ("Monitoring:Limits:MaxModels", "2"),
+            ("Monitoring:Limits:MaxVersionsPerModel", "2"),
+            ("Monitoring:Limits:MaxFeaturesPerModel", "2"),
+            ("Monitoring:Limits:MaxErrorTypesPerModel", "2"));
+        var client = sidecar.CreateMonitorClient();
+        var batch = new PredictionBatch();
+        for (var i = 0; i < 4; i++)
+        {
+            batch.Events.Add(Events.Classified($"model-{i}", "v1", "a", 0.9));
+            batch.Events.Add(Events.Classified("model-0", $"v{i}", "a", 0.9));
+            batch.Events.Add(Events.Failed("model-0", "v0", $"Error{i}"));
+            var e = Events.Classified("model-0", "v0", "a", 0.9);
+            e.Features[$"f{i}"] = i;
+            batch.Events.Add(e);
+        }
+
+        var response = await client.RecordPredictionsAsync(batch);
+
+        Assert.Equal(16UL, response.Accepted);
+        var metrics = await sidecar.ScrapeAsync();
+        var models = metrics.All("ml_prediction_requests_total").Select(s => $"{s.Labels["model_name"]}/{s.Labels["model_version"]}").Order();
+        Assert.Equal(["__other__/__other__", "model-0/__other__", "model-0/v0", "model-0/v1", "model-1/v1"], models);
+        Assert.Equal(3, metrics.All("ml_prediction_errors_total").Count());
+        Assert.Equal(2, metrics.All("ml_feature_value").Select(s => s.Labels["feature_name"]).Distinct().Count());
+        Assert.Equal(2, metrics.Value("ml_sidecar_cardinality_overflow_total", ("limit", "models")));
+        Assert.Equal(2, metrics.Value("ml_sidecar_cardinality_overflow_total", ("limit", "versions")));
+        Assert.Equal(2, metrics.Value("ml_sidecar_cardinality_overflow_total", ("limit", "error_types")));
+        Assert.Equal(2, metrics.Value("ml_sidecar_cardinality_overflow_total", ("limit", "features")));
+    }
+
+    [Fact]
+    public async Task A_million_distinct_class_names_leave_the_series_count_bounded_and_memory_flat()
+    {
+        using var sidecar = new SidecarFactory();
+        var client = sidecar.CreateMonitorClient();
+        async Task SendDistinctClasses(int from, int count)
+        {
+            for (var start = from; start < from + count; start += 10_000)
+            {
+                var batch = new PredictionBatch();
+                for (var i = start; i < start + 10_000; i++)
+                {
+                    batch.Events.Add(Events.Classified("m", "v1", $"c{i}", 0.9));
+                }
+
+                Assert.Equal(10_000UL, (await client.RecordPredictionsAsync(batch)).Accepted);
+            }
+        }
+
+        await SendDistinctClasses(0, 100_000);
+        var seriesBefore = (await sidecar.ScrapeAsync()).Samples.Count;
+        var memoryBefore = HeapAfterFullCollection();
+
+        await SendDistinctClasses(100_000, 900_000);
+
+        var metrics = await sidecar.ScrapeAsync();
+        var memoryAfter = HeapAfterFullCollection();
+        Assert.Equal(seriesBefore, metrics.Samples.Count);
+        Assert.Equal(101, metrics.All("ml_prediction_class_total").Count()); // 100 classes and __other__
+        Assert.Equal(999_900, metrics.Value("ml_sidecar_cardinality_overflow_total", ("limit", "classes")));
+        // 900,000 more distinct names: were any of them kept, the heap would grow by tens of megabytes.
+        Assert.True(memoryAfter - memoryBefore < 8 * 1024 * 1024, $"heap grew from {memoryBefore} to {memoryAfter} bytes");
+    }
+
+    private static long HeapAfterFullCollection()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
