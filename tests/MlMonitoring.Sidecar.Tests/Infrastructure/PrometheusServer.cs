@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+
+/// <summary>One series of a PromQL instant-query result.</summary>
+public sealed record PromSeries(IReadOnlyDictionary<string, string> Labels, double Value);
+
+/// <summary>
+/// A real Prometheus server (Debian's <c>prometheus</c> package) in a temporary directory, scraping the given
+/// targets every second; queried through its HTTP API.
+/// </summary>
+public sealed class PrometheusServer : IAsyncDisposable
+{
+    private readonly ExternalProcess _process;
+    private readonly string _directory;
+    private readonly HttpClient _http;
+
+    private PrometheusServer(ExternalProcess process, string directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    }
+
+    public int Port { get; }
+
+    public string Output => _process.Output;
+
+    /// <summary>Starts Prometheus scraping <paramref name="targets"/> (host:port) every second.</summary>
+    /// <param name="extraConfig">YAML appended at the top level of the configuration, such as rule_files.</param>
+    public static async Task<PrometheusServer> StartAsync(IEnumerable<string> targets, string extraConfig = "")
+    {
+        var binary = ExternalProcess.Require("prometheus", "prometheus");
+        var directory = Directory.CreateTempSubdirectory("mlmon-prometheus-").FullName;
+        var port = FreePort.Next();
+        var config = $"""
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 900ms
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: sidecar
+                static_configs:
+                  - targets: [{string.Join(", ", targets.Select(t => $"'{t}'"))}]
+            {extraConfig}
+            """;
+        var configFile = Path.Combine(directory, "prometheus.yml");
+        await File.WriteAllTextAsync(configFile, config);
+        var process = ExternalProcess.Start(binary,
+        [
+            $"--config.file={configFile}",
+            $"--storage.tsdb.path={Path.Combine(directory, "data")}",
+            $"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ]);
+        var server = new PrometheusServer(process, directory, port);
+        await server.WaitUntilReadyAsync();
+        return server;
+    }
+
+    /// <summary>Evaluates an instant query now; fails the test with Prometheus' error when it is not valid.</summary>
+    public async Task<IReadOnlyList<PromSeries>> QueryAsync(string promql)
+    {
+        var query = new Uri($"/api/v1/query?query={Uri.EscapeDataString(promql)}", UriKind.Relative);
+        using var response = await _http.GetAsync(query);
+        var body = await response.Content.ReadAsStringAsync();
+        using var document = JsonDocument.Parse(body);
+        var root = document.RootElement;
+        if (root.GetProperty("status").GetString() != "success")
+        {
+            throw new Xunit.Sdk.XunitException($"query failed: {promql}\n{body}");
+        }
+
+        var data = root.GetProperty("data");
+        var resultType = data.GetProperty("resultType").GetString();
+        if (resultType == "scalar")
+        {
+            return [new PromSeries(new Dictionary<string, string>(), ParseValue(data.GetProperty("result")))];
+        }
+
+        return [.. data.GetProperty("result").EnumerateArray().Select(series => new PromSeries(
+            series.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""),
+            ParseValue(series.GetProperty("value"))))];
+    }
+
+    /// <summary>The scrape state of every target: health ("up"), last error and the time of the last scrape.</summary>
+    public async Task<IReadOnlyList<(string Health, string LastError, DateTimeOffset LastScrape)>> TargetsAsync()
+    {
+        var body = await _http.GetStringAsync(new Uri("/api/v1/targets", UriKind.Relative));
+        using var document = JsonDocument.Parse(body);
+        return [.. document.RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray().Select(t => (
+            t.GetProperty("health").GetString() ?? "",
+            t.GetProperty("lastError").GetString() ?? "",
+            DateTimeOffset.Parse(t.GetProperty("lastScrape").GetString() ?? "", CultureInfo.InvariantCulture)))];
+    }
+
+    /// <summary>Returns once every target has been scraped again after this call, and all are up.</summary>
+    public async Task WaitForNextScrapeAsync()
+    {
+        var before = (await TargetsAsync()).Select(t => t.LastScrape).ToArray();
+        if (before.Length == 0)
+        {
+            // Prometheus lists its targets only once the scrape loop has started.
+            await WaitForTargetsAsync();
+            before = [.. (await TargetsAsync()).Select(t => t.LastScrape)];
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25);
+            var targets = await TargetsAsync();
+            if (targets.Count == before.Length && targets.Select((t, i) => t.LastScrape > before[i]).All(x => x))
+            {
+                var failed = targets.Where(t => t.Health != "up").ToList();
+                if (failed.Count > 0)
+                {
+                    throw new Xunit.Sdk.XunitException($"scrape failed: {string.Join("; ", failed.Select(t => t.LastError))}");
+                }
+
+                return;
+            }
+        }
+
+        throw new TimeoutException($"no scrape within 30 s\n{_process.Output}");
+    }
+
+    private async Task WaitForTargetsAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await TargetsAsync()).Count == 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"prometheus listed no target within 30 s\n{_process.Output}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Alerts and their state ("pending", "firing") as Prometheus reports them.</summary>
+    public async Task<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>> AlertsAsync()
+    {
+        var body = await _http.GetStringAsync(new Uri("/api/v1/alerts", UriKind.Relative));
+        using var document = JsonDocument.Parse(body);
+        return [.. document.RootElement.GetProperty("data").GetProperty("alerts").EnumerateArray().Select(a =>
+        {
+            var labels = a.GetProperty("labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
+            return (labels["alertname"], a.GetProperty("state").GetString() ?? "", (IReadOnlyDictionary<string, string>)labels);
+        })];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _process.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Prometheus may still be closing its files; the temporary directory is not worth failing a test over.
+        }
+    }
+
+    private static double ParseValue(JsonElement pair) =>
+        double.Parse(pair[1].GetString() ?? "NaN", CultureInfo.InvariantCulture);
+
+    private async Task WaitUntilReadyAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"prometheus exited during start:\n{_process.Output}");
+            }
+
+            try
+            {
+                using var response = await _http.GetAsync(new Uri("/-/ready", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"prometheus was not ready within 60 s:\n{_process.Output}");
+    }
+}

@@ -1,0 +1,99 @@
+using Grpc.Net.Client;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+
+/// <summary>
+/// The sidecar as it runs in a pod: its own process, the built <c>MlMonitoring.Sidecar.dll</c>, real Kestrel
+/// endpoints on free loopback ports, configured only through environment variables.
+/// </summary>
+public sealed class SidecarProcess : IAsyncDisposable
+{
+    private readonly ExternalProcess _process;
+    private readonly HttpClient _http;
+
+    private SidecarProcess(ExternalProcess process, int grpcPort, int httpPort)
+    {
+        _process = process;
+        GrpcPort = grpcPort;
+        HttpPort = httpPort;
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+    }
+
+    public int GrpcPort { get; }
+
+    public int HttpPort { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public HttpClient Http => _http;
+
+    public string Output => _process.Output;
+
+    public ExternalProcess Process => _process;
+
+    public PredictionMonitor.PredictionMonitorClient CreateMonitorClient() => new(Channel);
+
+    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null)
+    {
+        var grpcPort = FreePort.Next();
+        var httpPort = FreePort.Next();
+        var env = new Dictionary<string, string>
+        {
+            ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
+            ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{httpPort}",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
+        }
+
+        var dll = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
+        var process = ExternalProcess.Start("dotnet", ["exec", dll], env);
+        var sidecar = new SidecarProcess(process, grpcPort, httpPort);
+        await sidecar.WaitUntilReadyAsync();
+        return sidecar;
+    }
+
+    public async Task<string> ScrapeTextAsync() => await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+    public async Task<MetricsText> ScrapeAsync() => MetricsText.Parse(await ScrapeTextAsync());
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        _http.Dispose();
+        await _process.DisposeAsync();
+    }
+
+    private async Task WaitUntilReadyAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"the sidecar exited during start:\n{_process.Output}");
+            }
+
+            try
+            {
+                using var response = await _http.GetAsync(new Uri("/readyz", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"the sidecar was not ready within 60 s:\n{_process.Output}");
+    }
+}
