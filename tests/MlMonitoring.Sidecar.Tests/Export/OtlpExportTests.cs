@@ -1,0 +1,93 @@
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+
+namespace MlMonitoring.Sidecar.Tests.Export;
+
+/// <summary>OTLP export, configured only by the standard OTEL_* variables, decoded by a receiver of our own.</summary>
+public sealed class OtlpExportTests
+{
+    [Theory]
+    [InlineData("grpc")]
+    [InlineData("http/protobuf")]
+    public async Task Metrics_reach_an_otlp_receiver_with_names_attributes_and_bucket_bounds(string protocol)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var port = protocol == "grpc" ? receiver.GrpcPort : receiver.HttpPort;
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol,
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "300",
+            ["OTEL_SERVICE_NAME"] = "fraud-model-sidecar",
+            ["OTEL_RESOURCE_ATTRIBUTES"] = "k8s.pod.name=fraud-7d9f,deployment.environment=test",
+        });
+
+        await sidecar.CreateMonitorClient().RecordPredictionsAsync(Events.Batch(
+            Events.Classified("fraud", "v1", "legit", 0.97, latency: 0.03),
+            Events.Classified("fraud", "v1", "legit", 0.92, latency: 0.07),
+            Events.Failed("fraud", "v1", "ValueError", latency: 0.3)));
+
+        var (resource, metrics) = await WaitForExportAsync(receiver, "ml_prediction_requests", expectedValue: 3);
+
+        Assert.Equal("fraud-model-sidecar", Attribute(resource.Resource.Attributes, "service.name"));
+        Assert.Equal("fraud-7d9f", Attribute(resource.Resource.Attributes, "k8s.pod.name"));
+        Assert.Equal("test", Attribute(resource.Resource.Attributes, "deployment.environment"));
+
+        var requests = metrics["ml_prediction_requests"];
+        Assert.True(requests.Sum.IsMonotonic);
+        Assert.Equal(AggregationTemporality.Cumulative, requests.Sum.AggregationTemporality);
+        var requestPoint = Assert.Single(requests.Sum.DataPoints);
+        Assert.Equal(3, requestPoint.AsInt);
+        Assert.Equal("fraud", Attribute(requestPoint.Attributes, "model_name"));
+        Assert.Equal("v1", Attribute(requestPoint.Attributes, "model_version"));
+
+        var latency = metrics["ml_prediction_latency"];
+        Assert.Equal("s", latency.Unit);
+        var latencyPoint = Assert.Single(latency.Histogram.DataPoints);
+        Assert.Equal([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5], latencyPoint.ExplicitBounds);
+        Assert.Equal([0UL, 0UL, 1UL, 1UL, 0UL, 1UL, 0UL, 0UL, 0UL], latencyPoint.BucketCounts);
+        Assert.Equal(0.4, latencyPoint.Sum, 1e-12);
+
+        var confidence = metrics["ml_prediction_confidence"];
+        var confidencePoint = Assert.Single(confidence.Histogram.DataPoints);
+        Assert.Equal([0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], confidencePoint.ExplicitBounds);
+        Assert.Equal("legit", Attribute(confidencePoint.Attributes, "predicted_class"));
+        Assert.Equal(2UL, confidencePoint.Count);
+
+        var errors = Assert.Single(metrics["ml_prediction_errors"].Sum.DataPoints);
+        Assert.Equal("ValueError", Attribute(errors.Attributes, "error_type"));
+        Assert.Equal("server", Attribute(errors.Attributes, "error_kind"));
+
+        // The scrape endpoint keeps working beside OTLP: both exporters see the same counts.
+        var scraped = await sidecar.ScrapeAsync();
+        Assert.Equal(3, scraped.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
+    }
+
+    private static async Task<(ResourceMetrics Resource, Dictionary<string, Metric> Metrics)> WaitForExportAsync(
+        OtlpReceiver receiver, string metricName, long expectedValue)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var request in receiver.Received.Reverse())
+            {
+                foreach (var resource in request.ResourceMetrics)
+                {
+                    var metrics = resource.ScopeMetrics.SelectMany(s => s.Metrics).ToDictionary(m => m.Name);
+                    if (metrics.TryGetValue(metricName, out var metric) && metric.Sum.DataPoints.Sum(p => p.AsInt) == expectedValue)
+                    {
+                        return (resource, metrics);
+                    }
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"no OTLP export carried {metricName} = {expectedValue}; {receiver.Received.Count} requests received");
+    }
+
+    private static string Attribute(IEnumerable<KeyValue> attributes, string key) =>
+        attributes.Single(a => a.Key == key).Value.StringValue;
+}

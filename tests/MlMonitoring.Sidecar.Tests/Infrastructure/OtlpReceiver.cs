@@ -1,0 +1,79 @@
+using Google.Protobuf;
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
+
+namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+
+/// <summary>
+/// An OTLP metrics receiver built from the public protocol: <c>MetricsService/Export</c> over gRPC and
+/// <c>POST /v1/metrics</c> over http/protobuf. It keeps every request it decodes.
+/// </summary>
+public sealed class OtlpReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private OtlpReceiver(WebApplication app, int grpcPort, int httpPort, ConcurrentQueue<ExportMetricsServiceRequest> received)
+    {
+        _app = app;
+        GrpcPort = grpcPort;
+        HttpPort = httpPort;
+        Received = received;
+    }
+
+    public int GrpcPort { get; }
+
+    public int HttpPort { get; }
+
+    public ConcurrentQueue<ExportMetricsServiceRequest> Received { get; }
+
+    public static async Task<OtlpReceiver> StartAsync()
+    {
+        var grpcPort = FreePort.Next();
+        var httpPort = FreePort.Next();
+        var received = new ConcurrentQueue<ExportMetricsServiceRequest>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenLocalhost(grpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.ListenLocalhost(httpPort, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(received);
+        var app = builder.Build();
+        app.MapGrpcService<MetricsServiceReceiver>();
+        app.MapPost("/v1/metrics", async (HttpRequest request) =>
+        {
+            Assert.Equal("application/x-protobuf", request.ContentType);
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            received.Enqueue(ExportMetricsServiceRequest.Parser.ParseFrom(body.ToArray()));
+            return Results.Bytes(new ExportMetricsServiceResponse().ToByteArray(), "application/x-protobuf");
+        });
+        await app.StartAsync();
+        return new OtlpReceiver(app, grpcPort, httpPort, received);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private sealed class MetricsServiceReceiver(ConcurrentQueue<ExportMetricsServiceRequest> received) : MetricsService.MetricsServiceBase
+    {
+        public override Task<ExportMetricsServiceResponse> Export(ExportMetricsServiceRequest request, ServerCallContext context)
+        {
+            received.Enqueue(request);
+            return Task.FromResult(new ExportMetricsServiceResponse());
+        }
+    }
+}
