@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the solution on a fresh Debian machine: installs the real parts the tests drive
+# (Prometheus and promtool), builds in Release and runs the xunit suites. A missing part fails its tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test MlMonitoring.Sidecar.sln -c Release 2>&1 | tee "$log" || status=$?
+
+# One plain summary line over all test assemblies.
+awk '
+  /(Passed|Failed)!/ {
+    if (match($0, /Failed: *[0-9]+/)) { f += substr($0, RSTART + 7, RLENGTH - 7) + 0 }
+    if (match($0, /Passed: *[0-9]+/)) { p += substr($0, RSTART + 7, RLENGTH - 7) + 0 }
+    if (match($0, /Skipped: *[0-9]+/)) { s += substr($0, RSTART + 8, RLENGTH - 8) + 0 }
+  }
+  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }
+' "$log"
+exit "$status"
