@@ -1,6 +1,12 @@
 using System.Globalization;
 using MlMonitoring.LoadGen;
 
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(LoadOptions.Usage);
+    return 0;
+}
+
 LoadOptions options;
 try
 {

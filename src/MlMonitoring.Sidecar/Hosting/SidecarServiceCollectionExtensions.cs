@@ -44,6 +44,7 @@ public static class SidecarServiceCollectionExtensions
         services.AddGrpcHealthChecks()
             .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
 
+        services.AddHostedService<StartupReport>();
         services.AddMlMonitoringExport(configuration);
         return services;
     }

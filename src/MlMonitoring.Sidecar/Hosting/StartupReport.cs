@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Options;
+
+namespace MlMonitoring.Sidecar.Hosting;
+
+/// <summary>Says once, at start, how the sidecar is set up: where OTLP goes and which limits apply.</summary>
+internal sealed partial class StartupReport(
+    ILogger<StartupReport> logger, IOptions<MonitoringOptions> options, IConfiguration configuration) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var endpoint = configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            LogOtlpOff(logger);
+        }
+        else
+        {
+            LogOtlpOn(logger, endpoint, configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] ?? "grpc");
+        }
+
+        var limits = options.Value.Limits;
+        LogLimits(logger, limits.MaxModels, limits.MaxVersionsPerModel, limits.MaxClassesPerModel,
+            limits.MaxFeaturesPerModel, options.Value.MaxBatchSize, options.Value.FeatureWindow);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 1, EventName = "OtlpExportOn", Level = LogLevel.Information,
+        Message = "OTLP metric export to {Endpoint} over {Protocol}")]
+    private static partial void LogOtlpOn(ILogger logger, string endpoint, string protocol);
+
+    [LoggerMessage(EventId = 2, EventName = "OtlpExportOff", Level = LogLevel.Information,
+        Message = "OTLP metric export off (no OTEL_EXPORTER_OTLP_ENDPOINT); metrics are served on /metrics")]
+    private static partial void LogOtlpOff(ILogger logger);
+
+    [LoggerMessage(EventId = 3, EventName = "Limits", Level = LogLevel.Information,
+        Message = "Limits: {MaxModels} models, {MaxVersions} versions per model, {MaxClasses} classes and {MaxFeatures} features per version, batches of {MaxBatch} events; feature window {FeatureWindow}")]
+    private static partial void LogLimits(ILogger logger, int maxModels, int maxVersions, int maxClasses, int maxFeatures, int maxBatch, TimeSpan featureWindow);
+}
