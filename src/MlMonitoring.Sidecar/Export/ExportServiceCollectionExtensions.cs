@@ -31,7 +31,7 @@ internal static class ExportServiceCollectionExtensions
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(PredictionInstruments.MeterName, SidecarMetrics.MeterName);
+                metrics.AddMeter(PredictionInstruments.MeterName, PredictionInstruments.RegressionMeterPrefix + "*", SidecarMetrics.MeterName);
                 metrics.AddPrometheusExporter(prometheus =>
                 {
                     // Every scrape sees the counts of the moment; caching would serve a stale page to a second scraper.

@@ -7,16 +7,34 @@ internal sealed class BucketBoundariesValidator : IValidateOptions<MonitoringOpt
 {
     public ValidateOptionsResult Validate(string? name, MonitoringOptions options)
     {
-        var buckets = options.RegressionBuckets;
-        for (var i = 0; i < buckets.Length; i++)
+        var failures = new List<string>();
+        Check($"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.RegressionBuckets)}", options.EffectiveRegressionBuckets, failures);
+        foreach (var (model, settings) in options.Models)
         {
-            if (!double.IsFinite(buckets[i]) || (i > 0 && buckets[i] <= buckets[i - 1]))
+            if (settings.RegressionBuckets is { } buckets)
             {
-                return ValidateOptionsResult.Fail(
-                    $"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.RegressionBuckets)}: boundaries must be finite and strictly increasing ({string.Join(", ", buckets)})");
+                Check($"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.Models)}:{model}:{nameof(ModelSettings.RegressionBuckets)}", buckets, failures);
             }
         }
 
-        return ValidateOptionsResult.Success;
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(string setting, IReadOnlyList<double> buckets, List<string> failures)
+    {
+        if (buckets.Count == 0)
+        {
+            failures.Add($"{setting}: at least one boundary is needed");
+            return;
+        }
+
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            if (!double.IsFinite(buckets[i]) || (i > 0 && buckets[i] <= buckets[i - 1]))
+            {
+                failures.Add($"{setting}: boundaries must be finite and strictly increasing ({string.Join(", ", buckets)})");
+                return;
+            }
+        }
     }
 }

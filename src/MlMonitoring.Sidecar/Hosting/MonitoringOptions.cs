@@ -25,14 +25,34 @@ public sealed class MonitoringOptions
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Upper bounds of <c>ml_prediction_value</c> (regression outputs). One set for every model.
+    /// Upper bounds of <c>ml_prediction_value</c> (regression outputs) for models without their own in
+    /// <see cref="Models"/>.
     /// </summary>
-    [MinLength(1)]
-    public double[] RegressionBuckets { get; set; } = [0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000];
+    /// <remarks>
+    /// Null until configured: the configuration binder appends to an array that already has elements, so the
+    /// default lives in <see cref="DefaultRegressionBuckets"/> instead.
+    /// </remarks>
+    public double[]? RegressionBuckets { get; set; }
+
+    /// <summary>The regression buckets without configuration.</summary>
+    public static IReadOnlyList<double> DefaultRegressionBuckets { get; } = [0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000];
+
+    /// <summary>The global regression buckets in force.</summary>
+    public IReadOnlyList<double> EffectiveRegressionBuckets => RegressionBuckets ?? DefaultRegressionBuckets;
+
+    /// <summary>Settings of individual models, by model name.</summary>
+    public Dictionary<string, ModelSettings> Models { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Cardinality limits: what a misbehaving client can add to the series count.</summary>
     [ValidateObjectMembers]
     public CardinalityLimits Limits { get; set; } = new();
+}
+
+/// <summary>Settings of one model, under <c>Monitoring:Models:&lt;model_name&gt;</c>.</summary>
+public sealed class ModelSettings
+{
+    /// <summary>Upper bounds of this model's <c>ml_prediction_value</c> buckets; null: the global ones.</summary>
+    public double[]? RegressionBuckets { get; set; }
 }
 
 /// <summary>

@@ -33,6 +33,9 @@ internal sealed class ModelSeries
     /// <summary>{model_name, model_version}.</summary>
     public Tag[] Tags { get; }
 
+    /// <summary>The model's <c>ml_prediction_value</c> histogram, resolved on its first regression output.</summary>
+    public System.Diagnostics.Metrics.Histogram<double>? ValueHistogram { get; set; }
+
     /// <summary>The model's features, numeric and categorical, in no particular order.</summary>
     public ICollection<FeatureSeries> Features => _features.Values;
 

@@ -13,6 +13,15 @@ internal sealed class PredictionInstruments
     /// <summary>The meter every model metric belongs to.</summary>
     public const string MeterName = "MlMonitoring.Sidecar.Predictions";
 
+    /// <summary>
+    /// Meters of <c>ml_prediction_value</c> for models with buckets of their own: one meter per model, since an
+    /// instrument has one set of boundaries. The Prometheus exporter merges same-named metrics of several meters
+    /// into one family, told apart by <c>otel_scope_name</c>.
+    /// </summary>
+    public const string RegressionMeterPrefix = "MlMonitoring.Sidecar.Predictions.Regression.";
+
+    private readonly Dictionary<string, Histogram<double>> _valuesByModel = new(StringComparer.Ordinal);
+
     /// <summary>The seed's latency buckets, in seconds.</summary>
     public static readonly double[] LatencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
@@ -36,7 +45,17 @@ internal sealed class PredictionInstruments
             "ml_prediction_class", description: "Predictions by predicted class.");
         Values = meter.CreateHistogram(
             "ml_prediction_value", description: "Regression outputs.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = options.Value.RegressionBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = options.Value.EffectiveRegressionBuckets });
+        foreach (var (model, settings) in options.Value.Models)
+        {
+            if (settings.RegressionBuckets is { } buckets)
+            {
+                _valuesByModel[model] = meterFactory.Create(RegressionMeterPrefix + model).CreateHistogram(
+                    "ml_prediction_value", description: "Regression outputs.",
+                    advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });
+            }
+        }
+
         FeatureMissing = meter.CreateCounter<long>(
             "ml_feature_missing", description: "Feature values that were NaN (missing).");
         FeatureCategories = meter.CreateCounter<long>(
@@ -57,6 +76,10 @@ internal sealed class PredictionInstruments
     public Counter<long> Classes { get; }
 
     public Histogram<double> Values { get; }
+
+    /// <summary>The <c>ml_prediction_value</c> histogram of a model: its own buckets where configured.</summary>
+    public Histogram<double> ValuesFor(string modelName) =>
+        _valuesByModel.TryGetValue(modelName, out var histogram) ? histogram : Values;
 
     public Counter<long> FeatureMissing { get; }
 

@@ -22,7 +22,8 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
                 RecordClassification(model, e.Classification);
                 break;
             case PredictionEvent.ResultOneofCase.Regression:
-                instruments.Values.Record(e.Regression.PredictedValue, model.Tags);
+                model.ValueHistogram ??= instruments.ValuesFor(model.ModelName);
+                model.ValueHistogram.Record(e.Regression.PredictedValue, model.Tags);
                 break;
             case PredictionEvent.ResultOneofCase.Error:
                 var errorType = e.Error.ErrorType.Length == 0 ? LabelNames.UnknownErrorType : e.Error.ErrorType;

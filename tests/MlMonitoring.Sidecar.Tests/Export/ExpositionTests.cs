@@ -9,7 +9,12 @@ public sealed class ExpositionTests
     [Fact]
     public async Task Promtool_finds_nothing_to_complain_about_in_the_exposition()
     {
-        await using var sidecar = await SidecarProcess.StartAsync();
+        // A model with buckets of its own adds a second meter to the ml_prediction_value family.
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__Models__price__RegressionBuckets__0"] = "10",
+            ["Monitoring__Models__price__RegressionBuckets__1"] = "100",
+        });
         await SendEveryKindOfEventAsync(sidecar.CreateMonitorClient());
         var exposition = await sidecar.ScrapeTextAsync();
         Assert.Contains("ml_feature_category_total", exposition, StringComparison.Ordinal);
@@ -52,6 +57,7 @@ public sealed class ExpositionTests
             classified,
             Events.Failed("fraud", "v1", "TimeoutError", ErrorKind.Timeout),
             Events.Regressed("price", "v7", 42),
+            Events.Regressed("eta", "v1", 42),
             Events.Classified("", "v1", "x", 0.5)));
     }
 }

@@ -13,10 +13,11 @@ public sealed class HostingTests
     [InlineData("Monitoring:MaxBatchSize", "0", "MaxBatchSize")]
     [InlineData("Monitoring:FeatureWindow", "00:00:00", "FeatureWindow")]
     [InlineData("Monitoring:Limits:MaxClassesPerModel", "-5", "MaxClassesPerModel")]
-    [InlineData("Monitoring:RegressionBuckets:1", "0.05", "Monitoring:RegressionBuckets")]
+    [InlineData("Monitoring:RegressionBuckets:1", "0.5", "Monitoring:RegressionBuckets")]
     public void A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string named)
     {
-        using var sidecar = new SidecarFactory((key, value));
+        // Index 0 is set to 1 for the bucket case: the next boundary, 0.5, then goes backwards.
+        using var sidecar = new SidecarFactory((key, value), ("Monitoring:RegressionBuckets:0", "1"));
 
         var error = Assert.Throws<OptionsValidationException>(() => sidecar.CreateClient());
 
