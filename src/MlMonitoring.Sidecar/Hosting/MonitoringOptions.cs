@@ -16,6 +16,10 @@ public sealed class MonitoringOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan FeatureWindow { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Window of the traffic figures of <c>GetModelStatus</c> (request and error rate, latency). Default 5 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan StatusWindow { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Most events one batch may carry. A larger batch is refused whole.</summary>
     [Range(1, 1_000_000)]
     public int MaxBatchSize { get; set; } = 10_000;
@@ -43,9 +47,61 @@ public sealed class MonitoringOptions
     /// <summary>Settings of individual models, by model name.</summary>
     public Dictionary<string, ModelSettings> Models { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The join of delayed labels to predictions, and the quality computed from it.</summary>
+    [ValidateObjectMembers]
+    public GroundTruthOptions GroundTruth { get; set; } = new();
+
     /// <summary>Cardinality limits: what a misbehaving client can add to the series count.</summary>
     [ValidateObjectMembers]
     public CardinalityLimits Limits { get; set; } = new();
+}
+
+/// <summary>Where pending predictions wait for their labels.</summary>
+public enum JoinStoreKind
+{
+    /// <summary>In the sidecar's memory: fastest; lost on restart.</summary>
+    Memory,
+
+    /// <summary>An SQLite file: survives a restart of the sidecar.</summary>
+    Sqlite,
+
+    /// <summary>A Redis server shared by every replica: a label may reach any of them.</summary>
+    Redis,
+}
+
+/// <summary>Settings under <c>Monitoring:GroundTruth</c>.</summary>
+public sealed class GroundTruthOptions
+{
+    /// <summary><c>memory</c> (default), <c>sqlite</c> or <c>redis</c>.</summary>
+    public JoinStoreKind Store { get; set; } = JoinStoreKind.Memory;
+
+    /// <summary>How long a prediction waits for its label. Default 7 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan Ttl { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Most predictions waiting at once; past it the oldest is evicted and counted.</summary>
+    [Range(1, 100_000_000)]
+    public int MaxPending { get; set; } = 1_000_000;
+
+    /// <summary>Rolling window of the quality gauges (accuracy, F1, MAE…), by prediction time. Default 7 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>The SQLite file of the <c>sqlite</c> store.</summary>
+    [Required]
+    public string SqlitePath { get; set; } = "/tmp/mlmonitoring-groundtruth.db";
+
+    /// <summary>StackExchange.Redis configuration string of the <c>redis</c> store.</summary>
+    [Required]
+    public string RedisConfiguration { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>Prefix of every Redis key; replicas of one model share it.</summary>
+    [Required]
+    public string RedisKeyPrefix { get; set; } = "mlmon:";
+
+    /// <summary>Most pending predictions waiting to be written to an external store before new ones are dropped.</summary>
+    [Range(1, 10_000_000)]
+    public int WriteQueueCapacity { get; set; } = 100_000;
 }
 
 /// <summary>Settings of one model, under <c>Monitoring:Models:&lt;model_name&gt;</c>.</summary>
@@ -84,6 +140,10 @@ public sealed class CardinalityLimits
     /// <summary>Distinct (error_type, error_kind) pairs of one model version.</summary>
     [Range(1, 10_000)]
     public int MaxErrorTypesPerModel { get; set; } = 50;
+
+    /// <summary>Distinct business outcome kinds of one model version.</summary>
+    [Range(1, 10_000)]
+    public int MaxOutcomeKindsPerModel { get; set; } = 20;
 
     /// <summary>Longest name or label value accepted (model, version, class, feature, category, error type).</summary>
     [Range(1, 4096)]

@@ -2,9 +2,11 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Export;
+using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Status;
 
 // Registration lives where ASP.NET Core users look for it.
 #pragma warning disable IDE0130
@@ -34,6 +36,14 @@ public static class SidecarServiceCollectionExtensions
         services.TryAddSingleton(sp => new PredictionValidator(sp.GetRequiredService<IOptions<MonitoringOptions>>().Value.Limits));
         services.TryAddSingleton<BatchIngestor>();
 
+        services.TryAddSingleton<JoinStoreHealth>();
+        services.TryAddSingleton<GroundTruthInstruments>();
+        services.TryAddSingleton<IJoinStore>(CreateJoinStore);
+        services.TryAddSingleton<GroundTruthJoiner>();
+        services.TryAddSingleton<JoinStoreMaintenance>();
+        services.AddHostedService(sp => sp.GetRequiredService<JoinStoreMaintenance>());
+        services.TryAddSingleton<ModelStatusReporter>();
+
         services.AddGrpc(grpc =>
         {
             // Read the limit at first use, after options validation has run.
@@ -47,5 +57,16 @@ public static class SidecarServiceCollectionExtensions
         services.AddHostedService<StartupReport>();
         services.AddMlMonitoringExport(configuration);
         return services;
+    }
+
+    private static IJoinStore CreateJoinStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<MonitoringOptions>>().Value.GroundTruth;
+        return options.Store switch
+        {
+            JoinStoreKind.Sqlite => new SqliteJoinStore(options, services.GetRequiredService<ModelSeriesRegistry>(), services.GetRequiredService<JoinStoreHealth>()),
+            JoinStoreKind.Redis => new RedisJoinStore(options, services.GetRequiredService<ModelSeriesRegistry>(), services.GetRequiredService<JoinStoreHealth>()),
+            _ => new MemoryJoinStore(options),
+        };
     }
 }

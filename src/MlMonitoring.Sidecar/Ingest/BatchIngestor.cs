@@ -1,14 +1,15 @@
 using Google.Protobuf.Collections;
+using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Ingest;
 
 /// <summary>
-/// The one path of an event: validation, then recording. Batches are partial: each valid event is recorded
+/// The one path of an event: validation, then recording, then the join store. Batches are partial: each valid event is recorded
 /// whatever its neighbours are, and each refused one is reported by its index.
 /// </summary>
-internal sealed class BatchIngestor(PredictionValidator validator, PredictionRecorder recorder, SidecarMetrics selfMetrics)
+internal sealed class BatchIngestor(PredictionValidator validator, PredictionRecorder recorder, GroundTruthJoiner joiner, SidecarMetrics selfMetrics)
 {
     /// <summary>How many rejections one response lists; the count of rejections is always complete.</summary>
     public const int MaxListedRejections = 100;
@@ -19,7 +20,8 @@ internal sealed class BatchIngestor(PredictionValidator validator, PredictionRec
         var violation = validator.Validate(e);
         if (violation is null)
         {
-            recorder.Record(e);
+            var recorded = recorder.Record(e);
+            joiner.Remember(e, recorded);
         }
         else
         {

@@ -1,7 +1,9 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Status;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Ingest;
@@ -10,7 +12,12 @@ namespace MlMonitoring.Sidecar.Ingest;
 /// The gRPC face of the sidecar: receives prediction events from the model server over unary calls, batches and
 /// a long-lived stream, and hands them to <see cref="BatchIngestor"/>.
 /// </summary>
-internal sealed class PredictionIngestService(BatchIngestor ingestor, SidecarMetrics selfMetrics, IOptions<MonitoringOptions> options)
+internal sealed class PredictionIngestService(
+    BatchIngestor ingestor,
+    GroundTruthJoiner joiner,
+    ModelStatusReporter status,
+    SidecarMetrics selfMetrics,
+    IOptions<MonitoringOptions> options)
     : PredictionMonitor.PredictionMonitorBase
 {
     private static readonly Task<RecordResponse> AcceptedOne = Task.FromResult(new RecordResponse { Accepted = 1 });
@@ -22,7 +29,7 @@ internal sealed class PredictionIngestService(BatchIngestor ingestor, SidecarMet
         selfMetrics.CountReceived(IngestRpc.Unary, 1);
         if (ingestor.Ingest(request) is { } violation)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, violation.Reason));
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, violation.Reason));
         }
 
         return AcceptedOne;
@@ -47,6 +54,45 @@ internal sealed class PredictionIngestService(BatchIngestor ingestor, SidecarMet
         }
     }
 
+    public override async Task<RecordResponse> RecordGroundTruth(GroundTruthBatch request, ServerCallContext context)
+    {
+        EnsureWithinBatchLimit(request.Labels.Count, "labels");
+        return FailIfNothingValid(await joiner.JoinAsync(request.Labels, context.CancellationToken), request.Labels.Count);
+    }
+
+    public override async Task<RecordResponse> RecordOutcomes(OutcomeBatch request, ServerCallContext context)
+    {
+        EnsureWithinBatchLimit(request.Outcomes.Count, "outcomes");
+        return FailIfNothingValid(await joiner.AttributeAsync(request.Outcomes, context.CancellationToken), request.Outcomes.Count);
+    }
+
+    public override Task<ModelStatus> GetModelStatus(ModelStatusRequest request, ServerCallContext context) =>
+        Task.FromResult(status.Report(request));
+
+    /// <summary>
+    /// A label batch in which nothing was valid is a client error as a whole: INVALID_ARGUMENT with the first
+    /// reason. Nothing was recorded, so nothing is lost by failing the call.
+    /// </summary>
+    private static RecordResponse FailIfNothingValid(RecordResponse response, int count)
+    {
+        if (count > 0 && response.Accepted == 0 && response.Rejected == (ulong)count && response.Rejections.Count > 0
+            && !response.Rejections[0].Reason.StartsWith("join store unavailable", StringComparison.Ordinal))
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, response.Rejections[0].Reason));
+        }
+
+        return response;
+    }
+
+    private void EnsureWithinBatchLimit(int count, string field)
+    {
+        if (count > _maxBatchSize)
+        {
+            throw new RpcException(new Grpc.Core.Status(
+                StatusCode.InvalidArgument, $"{field}: {count} in one batch, more than Monitoring:MaxBatchSize ({_maxBatchSize})"));
+        }
+    }
+
     /// <summary>
     /// A batch over the limit is refused whole, before anything in it is recorded, so the client can split it and
     /// send it again without counting any event twice.
@@ -57,7 +103,7 @@ internal sealed class PredictionIngestService(BatchIngestor ingestor, SidecarMet
         {
             selfMetrics.CountReceived(IngestRpc.Batch, batch.Events.Count);
             selfMetrics.CountRejected("batch_size", batch.Events.Count);
-            throw new RpcException(new Status(
+            throw new RpcException(new Grpc.Core.Status(
                 StatusCode.InvalidArgument,
                 $"events: {batch.Events.Count} events in one batch, more than Monitoring:MaxBatchSize ({_maxBatchSize})"));
         }

@@ -13,12 +13,14 @@ internal sealed class ModelSeries
     private readonly ConcurrentDictionary<string, ClassSeries> _classes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Type, ErrorKind Kind), Tag[]> _errors = new();
     private readonly ConcurrentDictionary<string, FeatureSeries> _features = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Tag[]> _outcomeKinds = new(StringComparer.Ordinal);
     private readonly SeriesLimiter _limiter;
     private readonly TimeSpan _featureWindow;
     private readonly Lock _growth = new();
 
-    public ModelSeries(string modelName, string modelVersion, SeriesLimiter limiter, TimeSpan featureWindow)
+    public ModelSeries(string modelName, string modelVersion, SeriesLimiter limiter, TimeSpan featureWindow, TimeSpan statusWindow)
     {
+        Traffic = new TrafficWindow(statusWindow);
         ModelName = modelName;
         ModelVersion = modelVersion;
         _limiter = limiter;
@@ -32,6 +34,9 @@ internal sealed class ModelSeries
 
     /// <summary>{model_name, model_version}.</summary>
     public Tag[] Tags { get; }
+
+    /// <summary>Recent traffic, for <c>GetModelStatus</c>.</summary>
+    public TrafficWindow Traffic { get; }
 
     /// <summary>The model's <c>ml_prediction_value</c> histogram, resolved on its first regression output.</summary>
     public System.Diagnostics.Metrics.Histogram<double>? ValueHistogram { get; set; }
@@ -114,6 +119,33 @@ internal sealed class ModelSeries
         }
     }
 
+    /// <summary>{model_name, model_version, kind} of a business outcome; past the limit, kind <c>__other__</c>.</summary>
+    public Tag[] GetOutcomeTags(string kind)
+    {
+        if (_outcomeKinds.TryGetValue(kind, out var tags))
+        {
+            return tags;
+        }
+
+        lock (_growth)
+        {
+            if (_outcomeKinds.TryGetValue(kind, out tags))
+            {
+                return tags;
+            }
+
+            if (_outcomeKinds.Count >= _limiter.Limits.MaxOutcomeKindsPerModel)
+            {
+                _limiter.CountOverflow(SeriesLimit.OutcomeKinds);
+                return _outcomeKinds.GetOrAdd(LabelNames.Overflow, BuildOutcomeTags);
+            }
+
+            return _outcomeKinds[kind] = BuildOutcomeTags(kind);
+        }
+    }
+
+    private Tag[] BuildOutcomeTags(string kind) => [.. Tags, new("kind", kind)];
+
     private Tag[] BuildErrorTags(string errorType, ErrorKind kind) =>
     [
         new(LabelNames.ModelName, ModelName),
@@ -135,6 +167,9 @@ internal sealed class ModelSeries
 /// <summary>The series of one predicted class of one model version.</summary>
 internal sealed class ClassSeries(ModelSeries model, string predictedClass)
 {
+    /// <summary>The class name as exported (<c>__other__</c> past the limit).</summary>
+    public string Name { get; } = predictedClass;
+
     /// <summary>{model_name, model_version, predicted_class}.</summary>
     public Tag[] Tags { get; } =
     [

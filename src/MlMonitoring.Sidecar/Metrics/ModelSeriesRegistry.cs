@@ -14,13 +14,19 @@ internal sealed class ModelSeriesRegistry
         new(StringComparer.Ordinal);
     private readonly SeriesLimiter _limiter;
     private readonly TimeSpan _featureWindow;
+    private readonly TimeSpan _statusWindow;
     private readonly Lock _growth = new();
 
     public ModelSeriesRegistry(IOptions<MonitoringOptions> options, SidecarMetrics selfMetrics)
     {
         _limiter = new SeriesLimiter(options.Value.Limits, selfMetrics);
         _featureWindow = options.Value.FeatureWindow;
+        _statusWindow = options.Value.StatusWindow;
     }
+
+    /// <summary>The versions seen of a model, without creating anything.</summary>
+    public IReadOnlyCollection<ModelSeries> VersionsOf(string modelName) =>
+        _models.TryGetValue(modelName, out var versions) ? [.. versions.Values] : [];
 
     /// <summary>The series of a model version. An empty version is reported as <c>unknown</c>.</summary>
     public ModelSeries Get(string modelName, string modelVersion)
@@ -76,5 +82,5 @@ internal sealed class ModelSeriesRegistry
     }
 
     private ModelSeries Create(string modelName, string modelVersion) =>
-        new(modelName, modelVersion, _limiter, _featureWindow);
+        new(modelName, modelVersion, _limiter, _featureWindow, _statusWindow);
 }

@@ -8,18 +8,20 @@ namespace MlMonitoring.Sidecar.Metrics;
 /// </summary>
 internal sealed class PredictionRecorder(PredictionInstruments instruments, ModelSeriesRegistry registry, TimeProvider time)
 {
-    /// <summary>Records an event that passed validation.</summary>
-    public void Record(PredictionEvent e)
+    /// <summary>Records an event that passed validation; returns the series it was counted in.</summary>
+    public RecordedPrediction Record(PredictionEvent e)
     {
         var model = registry.Get(e.ModelName, e.ModelVersion);
         instruments.Requests.Add(1, model.Tags);
         // The seed times inside a finally: failed predictions have a latency too.
         instruments.Latency.Record(e.LatencySeconds, model.Tags);
+        model.Traffic.Record(e.LatencySeconds, e.ResultCase == PredictionEvent.ResultOneofCase.Error, time.GetUtcNow().ToUnixTimeMilliseconds());
 
+        var recorded = new RecordedPrediction(model, null, double.NaN);
         switch (e.ResultCase)
         {
             case PredictionEvent.ResultOneofCase.Classification:
-                RecordClassification(model, e.Classification);
+                recorded = RecordClassification(model, e.Classification);
                 break;
             case PredictionEvent.ResultOneofCase.Regression:
                 model.ValueHistogram ??= instruments.ValuesFor(model.ModelName);
@@ -46,9 +48,11 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
                 }
             }
         }
+
+        return recorded;
     }
 
-    private void RecordClassification(ModelSeries model, Classification classification)
+    private RecordedPrediction RecordClassification(ModelSeries model, Classification classification)
     {
         var predictedClass = classification.PredictedClass;
         double? confidence = classification.HasConfidence ? classification.Confidence : null;
@@ -69,6 +73,8 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         {
             instruments.Confidence.Record(value, series.Tags);
         }
+
+        return new RecordedPrediction(model, series, confidence ?? double.NaN);
     }
 
     private void RecordFeatures(ModelSeries model, PredictionEvent e)
@@ -109,3 +115,9 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         return (best, bestScore);
     }
 }
+
+/// <summary>Where an event was counted.</summary>
+/// <param name="Model">The series of its model version.</param>
+/// <param name="Class">The series of its predicted class; null unless it was a classification.</param>
+/// <param name="Confidence">The top-class confidence recorded; NaN when none.</param>
+internal readonly record struct RecordedPrediction(ModelSeries Model, ClassSeries? Class, double Confidence);

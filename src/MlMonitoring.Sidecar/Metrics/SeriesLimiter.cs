@@ -11,6 +11,7 @@ internal enum SeriesLimit
     Features,
     Categories,
     ErrorTypes,
+    OutcomeKinds,
 }
 
 /// <summary>Holds the cardinality limits and counts each value folded into <c>__other__</c> or dropped.</summary>

@@ -45,6 +45,8 @@ internal sealed class SidecarMetrics
             new(limits.MaxFeaturesPerModel, Limit("features")),
             new(limits.MaxCategoriesPerFeature, Limit("categories")),
             new(limits.MaxErrorTypesPerModel, Limit("error_types")),
+            new(limits.MaxOutcomeKindsPerModel, Limit("outcome_kinds")),
+            new(settings.GroundTruth.MaxPending, Limit("pending_predictions")),
             new(limits.MaxNameLength, Limit("name_length")),
             new(limits.MaxMapEntries, Limit("map_entries")),
             new(settings.MaxBatchSize, Limit("batch_events")),
@@ -68,6 +70,7 @@ internal sealed class SidecarMetrics
         SeriesLimit.Classes => "classes",
         SeriesLimit.Features => "features",
         SeriesLimit.Categories => "categories",
+        SeriesLimit.OutcomeKinds => "outcome_kinds",
         _ => "error_types",
     };
 

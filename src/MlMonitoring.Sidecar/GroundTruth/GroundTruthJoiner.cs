@@ -1,0 +1,204 @@
+using Google.Protobuf.Collections;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Ingest;
+using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.V1;
+using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
+
+namespace MlMonitoring.Sidecar.GroundTruth;
+
+/// <summary>
+/// Joins delayed labels to the predictions waiting in the <see cref="IJoinStore"/> and records the model's
+/// quality; attributes business outcomes to the prediction they follow.
+/// </summary>
+internal sealed class GroundTruthJoiner(
+    IJoinStore store,
+    GroundTruthInstruments instruments,
+    ModelSeriesRegistry registry,
+    IOptions<MonitoringOptions> options,
+    TimeProvider time)
+{
+    private static readonly Tag[] UnknownTags = [new("reason", "unknown")];
+    private static readonly Tag[] DuplicateTags = [new("reason", "duplicate")];
+    private static readonly Tag[] ExpiredTags = [new("reason", "expired")];
+
+    private readonly int _maxNameLength = options.Value.Limits.MaxNameLength;
+
+    /// <summary>Remembers a recorded prediction that carries an id, so that its label can join it later.</summary>
+    public void Remember(PredictionEvent e, in RecordedPrediction recorded)
+    {
+        if (e.PredictionId.Length == 0 || e.ResultCase is not (PredictionEvent.ResultOneofCase.Classification or PredictionEvent.ResultOneofCase.Regression))
+        {
+            return;
+        }
+
+        var timeMs = e.Time is { } t ? t.ToDateTimeOffset().ToUnixTimeMilliseconds() : time.GetUtcNow().ToUnixTimeMilliseconds();
+        var value = e.ResultCase == PredictionEvent.ResultOneofCase.Regression ? e.Regression.PredictedValue : 0;
+        store.Remember(e.PredictionId, new PendingPrediction(recorded.Model, recorded.Class, value, (float)recorded.Confidence, timeMs));
+    }
+
+    /// <summary>Joins a batch of labels. Unknown, expired and duplicate labels are counted, not rejected.</summary>
+    public async Task<RecordResponse> JoinAsync(RepeatedField<V1.GroundTruth> labels, CancellationToken cancellationToken)
+    {
+        var response = new RecordResponse();
+        // Predictions sent before these labels must be claimable, even if their write is still queued.
+        await store.FlushAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        for (var i = 0; i < labels.Count; i++)
+        {
+            var label = labels[i];
+            if (Validate(label) is { } violation)
+            {
+                Reject(response, i, violation);
+                continue;
+            }
+
+            Claim claim;
+            try
+            {
+                claim = await store.ClaimAsync(label.PredictionId, label.ActualCase == V1.GroundTruth.ActualOneofCase.ActualClass, now, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Not claimed: the same label can be sent again once the store is back.
+                Reject(response, i, $"join store unavailable ({e.GetType().Name}); send the label again");
+                continue;
+            }
+
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Claimed:
+                    Record(claim.Prediction, label, now);
+                    break;
+                case ClaimOutcome.Unknown:
+                    instruments.Unmatched.Add(1, UnknownTags);
+                    break;
+                case ClaimOutcome.Duplicate:
+                    instruments.Unmatched.Add(1, DuplicateTags);
+                    break;
+                case ClaimOutcome.Expired:
+                    instruments.Unmatched.Add(1, ExpiredTags);
+                    break;
+                case ClaimOutcome.Mismatch:
+                    Reject(response, i, claim.Prediction.IsClassification
+                        ? "actual_value: the prediction is a classification; send actual_class"
+                        : "actual_class: the prediction is a regression; send actual_value");
+                    continue;
+            }
+
+            response.Accepted++;
+        }
+
+        return response;
+    }
+
+    /// <summary>Counts business outcomes against the model version of their prediction, or the model they name.</summary>
+    public async Task<RecordResponse> AttributeAsync(RepeatedField<Outcome> outcomes, CancellationToken cancellationToken)
+    {
+        var response = new RecordResponse();
+        await store.FlushAsync(cancellationToken);
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            var outcome = outcomes[i];
+            if (Validate(outcome) is { } violation)
+            {
+                Reject(response, i, violation);
+                continue;
+            }
+
+            ModelSeries? model = null;
+            if (outcome.PredictionId.Length > 0)
+            {
+                try
+                {
+                    model = (await store.FindAsync(outcome.PredictionId, cancellationToken))?.Model;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Reject(response, i, $"join store unavailable ({e.GetType().Name}); send the outcome again");
+                    continue;
+                }
+            }
+
+            if (model is null && outcome.ModelName.Length > 0)
+            {
+                model = registry.Get(outcome.ModelName, LabelNames.UnknownVersion);
+            }
+
+            if (model is null)
+            {
+                instruments.UnattributedOutcomes.Add(1);
+            }
+            else
+            {
+                var tags = model.GetOutcomeTags(outcome.Kind);
+                instruments.Outcomes.Add(1, tags);
+                instruments.OutcomeValue.Add(outcome.Value, tags);
+            }
+
+            response.Accepted++;
+        }
+
+        return response;
+    }
+
+    private void Record(in PendingPrediction prediction, V1.GroundTruth label, DateTimeOffset now)
+    {
+        var model = prediction.Model;
+        var labelTime = label.Time is { } t ? t.ToDateTimeOffset() : now;
+        var delaySeconds = Math.Max(0, (labelTime.ToUnixTimeMilliseconds() - prediction.TimeMs) / 1000.0);
+        instruments.Delay.Record(delaySeconds, model.Tags);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        if (prediction.PredictedClass is { } predicted)
+        {
+            var actual = model.GetClass(label.ActualClass);
+            instruments.Labels.Add(1, instruments.ConfusionTags(predicted, actual));
+            instruments.WindowOf(model).AddClassification(predicted, actual, prediction.TimeMs, delaySeconds, nowMs);
+        }
+        else
+        {
+            var error = label.ActualValue - prediction.PredictedValue;
+            instruments.RegressionLabels.Add(1, model.Tags);
+            instruments.AbsoluteError.Add(Math.Abs(error), model.Tags);
+            instruments.SquaredError.Add(error * error, model.Tags);
+            instruments.WindowOf(model).AddRegression(prediction.PredictedValue, label.ActualValue, prediction.TimeMs, delaySeconds, nowMs);
+        }
+    }
+
+    private string? Validate(V1.GroundTruth label) => label switch
+    {
+        { PredictionId.Length: 0 } => "prediction_id: required",
+        { PredictionId.Length: > PredictionValidator.MaxPredictionIdLength } => $"prediction_id: longer than {PredictionValidator.MaxPredictionIdLength} characters",
+        { ActualCase: V1.GroundTruth.ActualOneofCase.None } => "actual: one of actual_class or actual_value is required",
+        { ActualCase: V1.GroundTruth.ActualOneofCase.ActualClass, ActualClass.Length: 0 } => "actual_class: must not be empty",
+        { ActualCase: V1.GroundTruth.ActualOneofCase.ActualClass } when label.ActualClass.Length > _maxNameLength => $"actual_class: longer than {_maxNameLength} characters",
+        { ActualCase: V1.GroundTruth.ActualOneofCase.ActualValue } when !double.IsFinite(label.ActualValue) => $"actual_value: must be finite, got {label.ActualValue}",
+        _ when !IsValidTime(label.Time) => "time: not a valid timestamp",
+        _ => null,
+    };
+
+    private string? Validate(Outcome outcome) => outcome switch
+    {
+        { Kind.Length: 0 } => "kind: required",
+        _ when outcome.Kind.Length > _maxNameLength => $"kind: longer than {_maxNameLength} characters",
+        { PredictionId.Length: 0, ModelName.Length: 0 } => "prediction_id: required when model_name is empty",
+        { PredictionId.Length: > PredictionValidator.MaxPredictionIdLength } => $"prediction_id: longer than {PredictionValidator.MaxPredictionIdLength} characters",
+        { ModelName.Length: > PredictionValidator.MaxModelNameLength } => $"model_name: longer than {PredictionValidator.MaxModelNameLength} characters",
+        _ when !double.IsFinite(outcome.Value) => $"value: must be finite, got {outcome.Value}",
+        _ when !IsValidTime(outcome.Time) => "time: not a valid timestamp",
+        _ => null,
+    };
+
+    private static bool IsValidTime(Google.Protobuf.WellKnownTypes.Timestamp? t) =>
+        t is null || (t.Nanos is >= 0 and < 1_000_000_000 && t.Seconds is >= -62135596800 and <= 253402300799);
+
+    private static void Reject(RecordResponse response, int index, string reason)
+    {
+        response.Rejected++;
+        if (response.Rejections.Count < BatchIngestor.MaxListedRejections)
+        {
+            response.Rejections.Add(new Rejection { Index = (uint)index, Reason = reason });
+        }
+    }
+}

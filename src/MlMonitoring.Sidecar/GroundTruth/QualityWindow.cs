@@ -1,0 +1,172 @@
+using MlMonitoring.Sidecar.Metrics;
+
+namespace MlMonitoring.Sidecar.GroundTruth;
+
+/// <summary>
+/// The labelled predictions of one model version over <c>Monitoring:GroundTruth:Window</c>, by prediction time,
+/// kept as a confusion matrix and regression error sums per time slot: memory grows with the number of classes,
+/// never with traffic.
+/// </summary>
+internal sealed class QualityWindow(TimeSpan window)
+{
+    /// <summary>Label delay buckets, in seconds: a minute to two weeks.</summary>
+    public static readonly double[] DelayBuckets = [60, 300, 900, 3600, 21600, 86400, 259200, 604800, 1209600];
+
+    private const int SlotCount = 28;
+
+    private readonly SlotRing<Slot> _slots = new(window, SlotCount);
+    private readonly Lock _gate = new();
+
+    public void AddClassification(ClassSeries predicted, ClassSeries actual, long predictionTimeMs, double delaySeconds, long nowMs)
+    {
+        lock (_gate)
+        {
+            if (_slots.SlotFor(predictionTimeMs, nowMs) is { } slot)
+            {
+                var cell = (predicted, actual);
+                slot.Cells[cell] = slot.Cells.GetValueOrDefault(cell) + 1;
+                slot.DelayCounts[DelayBucketOf(delaySeconds)]++;
+            }
+        }
+    }
+
+    public void AddRegression(double predicted, double actual, long predictionTimeMs, double delaySeconds, long nowMs)
+    {
+        lock (_gate)
+        {
+            if (_slots.SlotFor(predictionTimeMs, nowMs) is { } slot)
+            {
+                var error = actual - predicted;
+                slot.RegressionCount++;
+                slot.AbsoluteErrorSum += Math.Abs(error);
+                slot.SquaredErrorSum += error * error;
+                slot.DelayCounts[DelayBucketOf(delaySeconds)]++;
+            }
+        }
+    }
+
+    /// <summary>Quality of the labelled predictions inside the window ending at <paramref name="nowMs"/>.</summary>
+    public QualitySnapshot Read(long nowMs)
+    {
+        var cells = new Dictionary<(ClassSeries Predicted, ClassSeries Actual), long>();
+        var delays = new long[DelayBuckets.Length + 1];
+        long regressionCount = 0;
+        double absoluteSum = 0, squaredSum = 0;
+        lock (_gate)
+        {
+            foreach (var slot in _slots.Live(nowMs))
+            {
+                foreach (var (cell, count) in slot.Cells)
+                {
+                    cells[cell] = cells.GetValueOrDefault(cell) + count;
+                }
+
+                regressionCount += slot.RegressionCount;
+                absoluteSum += slot.AbsoluteErrorSum;
+                squaredSum += slot.SquaredErrorSum;
+                for (var i = 0; i < delays.Length; i++)
+                {
+                    delays[i] += slot.DelayCounts[i];
+                }
+            }
+        }
+
+        return QualitySnapshot.From(cells, regressionCount, absoluteSum, squaredSum, delays);
+    }
+
+    private static int DelayBucketOf(double seconds)
+    {
+        var i = 0;
+        while (i < DelayBuckets.Length && seconds > DelayBuckets[i])
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private sealed class Slot : SlotRing<Slot>.ISlot
+    {
+        public readonly Dictionary<(ClassSeries Predicted, ClassSeries Actual), long> Cells = [];
+        public readonly long[] DelayCounts = new long[DelayBuckets.Length + 1];
+        public long RegressionCount;
+        public double AbsoluteErrorSum;
+        public double SquaredErrorSum;
+
+        public void Reset()
+        {
+            Cells.Clear();
+            Array.Clear(DelayCounts);
+            RegressionCount = 0;
+            AbsoluteErrorSum = 0;
+            SquaredErrorSum = 0;
+        }
+    }
+}
+
+/// <summary>Precision, recall and F1 of one class, with its support (labels of that class).</summary>
+internal readonly record struct ClassScore(string ClassName, double Precision, double Recall, double F1, long Support);
+
+/// <summary>
+/// Quality figures computed as scikit-learn does: accuracy_score, precision_recall_fscore_support over the union
+/// of true and predicted labels in sorted order, zero where a ratio is undefined, macro averages as unweighted
+/// means of the per-class figures; mean_absolute_error and the square root of mean_squared_error.
+/// </summary>
+internal sealed record QualitySnapshot(
+    long ClassificationCount,
+    double Accuracy,
+    IReadOnlyList<ClassScore> Classes,
+    double PrecisionMacro,
+    double RecallMacro,
+    double F1Macro,
+    long RegressionCount,
+    double MeanAbsoluteError,
+    double RootMeanSquaredError,
+    long[] DelayCounts)
+{
+    public long SampleSize => ClassificationCount + RegressionCount;
+
+    public static QualitySnapshot From(
+        Dictionary<(ClassSeries Predicted, ClassSeries Actual), long> cells, long regressionCount, double absoluteSum, double squaredSum, long[] delays)
+    {
+        var truePositives = new Dictionary<string, long>(StringComparer.Ordinal);
+        var predictedTotals = new Dictionary<string, long>(StringComparer.Ordinal);
+        var actualTotals = new Dictionary<string, long>(StringComparer.Ordinal);
+        long total = 0, correct = 0;
+        foreach (var ((predicted, actual), count) in cells)
+        {
+            total += count;
+            predictedTotals[predicted.Name] = predictedTotals.GetValueOrDefault(predicted.Name) + count;
+            actualTotals[actual.Name] = actualTotals.GetValueOrDefault(actual.Name) + count;
+            if (ReferenceEquals(predicted, actual))
+            {
+                correct += count;
+                truePositives[actual.Name] = truePositives.GetValueOrDefault(actual.Name) + count;
+            }
+        }
+
+        var classes = predictedTotals.Keys.Union(actualTotals.Keys).Order(StringComparer.Ordinal).Select(name =>
+        {
+            var tp = truePositives.GetValueOrDefault(name);
+            var predicted = predictedTotals.GetValueOrDefault(name);
+            var actual = actualTotals.GetValueOrDefault(name);
+            var precision = predicted == 0 ? 0 : (double)tp / predicted;
+            var recall = actual == 0 ? 0 : (double)tp / actual;
+            // F1 from the confusion counts, 2TP / (2TP + FP + FN): equal to 2PR / (P + R), exact in integers.
+            var f1 = predicted + actual == 0 ? 0 : 2.0 * tp / (predicted + actual);
+            return new ClassScore(name, precision, recall, f1, actual);
+        }).ToList();
+
+        return new QualitySnapshot(
+            total,
+            total == 0 ? double.NaN : (double)correct / total,
+            classes,
+            classes.Count == 0 ? double.NaN : classes.Average(c => c.Precision),
+            classes.Count == 0 ? double.NaN : classes.Average(c => c.Recall),
+            classes.Count == 0 ? double.NaN : classes.Average(c => c.F1),
+            regressionCount,
+            regressionCount == 0 ? double.NaN : absoluteSum / regressionCount,
+            regressionCount == 0 ? double.NaN : Math.Sqrt(squaredSum / regressionCount),
+            delays);
+    }
+}

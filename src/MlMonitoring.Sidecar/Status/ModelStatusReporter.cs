@@ -1,0 +1,90 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using MlMonitoring.Sidecar.GroundTruth;
+using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Status;
+
+/// <summary>
+/// Answers <c>GetModelStatus</c>: the live picture of one model version from the sidecar's own windows, with the
+/// same quantile interpolation Prometheus applies to the exported buckets.
+/// </summary>
+internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTruthInstruments groundTruth, TimeProvider time)
+{
+    public ModelStatus Report(ModelStatusRequest request)
+    {
+        if (request.ModelName.Length == 0)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "model_name: required"));
+        }
+
+        var model = Find(request);
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var traffic = model.Traffic.Read(nowMs);
+        var seconds = model.Traffic.Window.TotalSeconds;
+        var status = new ModelStatus
+        {
+            ModelName = model.ModelName,
+            ModelVersion = model.ModelVersion,
+            TrafficWindow = Duration.FromTimeSpan(model.Traffic.Window),
+            RequestRate = traffic.Requests / seconds,
+            ErrorRate = traffic.Requests == 0 ? 0 : (double)traffic.Errors / traffic.Requests,
+            LatencyP50Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.50, PredictionInstruments.LatencyBuckets, traffic.LatencyCounts)),
+            LatencyP95Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.95, PredictionInstruments.LatencyBuckets, traffic.LatencyCounts)),
+            LatencyP99Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.99, PredictionInstruments.LatencyBuckets, traffic.LatencyCounts)),
+            QualityWindow = Duration.FromTimeSpan(groundTruth.Window),
+            PendingPredictions = (ulong)Math.Max(0, groundTruth.Pending),
+        };
+
+        if (groundTruth.FindWindow(model)?.Read(nowMs) is { SampleSize: > 0 } quality)
+        {
+            status.SampleSize = (ulong)quality.SampleSize;
+            status.LabelDelayP50Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.50, QualityWindow.DelayBuckets, quality.DelayCounts));
+            status.LabelDelayP95Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.95, QualityWindow.DelayBuckets, quality.DelayCounts));
+            if (quality.ClassificationCount > 0)
+            {
+                status.Accuracy = quality.Accuracy;
+                status.PrecisionMacro = quality.PrecisionMacro;
+                status.RecallMacro = quality.RecallMacro;
+                status.F1Macro = quality.F1Macro;
+                status.Classes.AddRange(quality.Classes.Select(c => new ClassQuality
+                {
+                    ClassName = c.ClassName, Precision = c.Precision, Recall = c.Recall, F1 = c.F1, Support = (ulong)c.Support,
+                }));
+            }
+
+            if (quality.RegressionCount > 0)
+            {
+                status.RegressionSampleSize = (ulong)quality.RegressionCount;
+                status.Mae = quality.MeanAbsoluteError;
+                status.Rmse = quality.RootMeanSquaredError;
+            }
+        }
+
+        return status;
+    }
+
+    private ModelSeries Find(ModelStatusRequest request)
+    {
+        var versions = registry.VersionsOf(request.ModelName);
+        if (versions.Count == 0)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, $"model_name: no events seen for model '{request.ModelName}'"));
+        }
+
+        if (request.ModelVersion.Length == 0)
+        {
+            return versions.Count == 1
+                ? versions.First()
+                : throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument,
+                    $"model_version: required, model '{request.ModelName}' has versions {string.Join(", ", versions.Select(v => v.ModelVersion).Order(StringComparer.Ordinal))}"));
+        }
+
+        return versions.FirstOrDefault(v => v.ModelVersion == request.ModelVersion)
+            ?? throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound,
+                $"model_version: no events seen for version '{request.ModelVersion}' of model '{request.ModelName}'"));
+    }
+
+    private static double ZeroIfNaN(double value) => double.IsNaN(value) ? 0 : value;
+}
