@@ -30,7 +30,7 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null, bool captureStderr = true)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -53,10 +53,17 @@ public sealed class ExternalProcess : IAsyncDisposable
         var process = new Process { StartInfo = info };
         var started = new ExternalProcess(process);
         process.OutputDataReceived += (_, e) => started.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => started.Append(e.Data);
+        if (captureStderr)
+        {
+            process.ErrorDataReceived += (_, e) => started.Append(e.Data);
+        }
+
         process.Start();
         process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        if (captureStderr)
+        {
+            process.BeginErrorReadLine();
+        }
         return started;
     }
 
@@ -77,14 +84,17 @@ public sealed class ExternalProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a command to its end with <paramref name="input"/> on its stdin; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, string input = "")
+    /// <param name="separateStderr">Return stdout alone when the command succeeds (stderr is kept for failures).</param>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, string input = "", bool separateStderr = false)
     {
-        await using var process = Start(fileName, arguments);
+        await using var process = Start(fileName, arguments, captureStderr: !separateStderr);
         await process._process.StandardInput.WriteAsync(input);
         process._process.StandardInput.Close();
+        var stderr = separateStderr ? process._process.StandardError.ReadToEndAsync() : Task.FromResult("");
         await process._process.WaitForExitAsync();
         // WaitForExitAsync also waits for the redirected streams to reach their end.
-        return (process._process.ExitCode, process.Output);
+        var exitCode = process._process.ExitCode;
+        return (exitCode, exitCode == 0 || !separateStderr ? process.Output : process.Output + await stderr);
     }
 
     /// <summary>Sends SIGTERM, as Kubernetes does, and waits for the exit.</summary>
