@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian machine: installs the real parts the tests drive
-# (Prometheus and promtool), builds in Release and runs the xunit suites. A missing part fails its tests.
+# (Prometheus and promtool, redis-server, Debian's python3 with scikit-learn), builds in Release and runs the
+# xunit suites. A missing part fails its tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,6 +11,8 @@ sudo=""
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+/usr/bin/python3 -c 'import sklearn, numpy, scipy' >/dev/null 2>&1 || missing+=(python3 python3-sklearn python3-numpy python3-scipy)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
