@@ -68,6 +68,8 @@ internal sealed class GroundTruthInstruments
             description: "Per-class recall over the ground-truth window.");
         meter.CreateObservableGauge("ml_model_f1", () => ObservePerClass(c => c.F1),
             description: "Per-class F1 over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_calibration_error", () => Observe(q => double.IsNaN(q.CalibrationError) ? null : q.CalibrationError),
+            description: "Expected calibration error (10 equal-width confidence bins) over the ground-truth window: how far confidence-based estimates can be trusted.");
         meter.CreateObservableGauge("ml_model_mae", () => Observe(q => q.RegressionCount > 0 ? q.MeanAbsoluteError : null),
             description: "Mean absolute error over the ground-truth window.");
         meter.CreateObservableGauge("ml_model_rmse", () => Observe(q => q.RegressionCount > 0 ? q.RootMeanSquaredError : null),

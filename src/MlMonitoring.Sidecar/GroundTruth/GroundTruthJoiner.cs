@@ -154,7 +154,7 @@ internal sealed class GroundTruthJoiner(
         {
             var actual = model.GetClass(label.ActualClass);
             instruments.Labels.Add(1, instruments.ConfusionTags(predicted, actual));
-            instruments.WindowOf(model).AddClassification(predicted, actual, prediction.TimeMs, delaySeconds, nowMs);
+            instruments.WindowOf(model).AddClassification(predicted, actual, prediction.Confidence, prediction.TimeMs, delaySeconds, nowMs);
         }
         else
         {

@@ -59,6 +59,12 @@ internal interface IJoinStore : IAsyncDisposable
     /// <summary>Waits until every prediction remembered before this call can be claimed.</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken);
 
+    /// <summary>Persists a model version's drift baseline beside the pending predictions.</summary>
+    ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken);
+
+    /// <summary>Every persisted drift baseline.</summary>
+    ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken);
+
     /// <summary>Expires what outlived the TTL, evicts the oldest past MaxPending, forgets old tombstones.</summary>
     ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }

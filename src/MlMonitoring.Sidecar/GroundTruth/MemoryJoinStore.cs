@@ -105,6 +105,13 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    // Memory keeps nothing across a restart, so a baseline has nowhere to go that would outlive the process.
+    public ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken) =>
+        ValueTask.CompletedTask;
+
+    public ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<(string, string, byte[])>>([]);
+
     public ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var expireBefore = now.ToUnixTimeMilliseconds() - _ttlMs;

@@ -17,7 +17,10 @@ internal sealed class QualityWindow(TimeSpan window)
     private readonly SlotRing<Slot> _slots = new(window, SlotCount);
     private readonly Lock _gate = new();
 
-    public void AddClassification(ClassSeries predicted, ClassSeries actual, long predictionTimeMs, double delaySeconds, long nowMs)
+    /// <summary>Equal-width confidence bins of the expected calibration error.</summary>
+    public const int CalibrationBins = 10;
+
+    public void AddClassification(ClassSeries predicted, ClassSeries actual, double confidence, long predictionTimeMs, double delaySeconds, long nowMs)
     {
         lock (_gate)
         {
@@ -26,6 +29,14 @@ internal sealed class QualityWindow(TimeSpan window)
                 var cell = (predicted, actual);
                 slot.Cells[cell] = slot.Cells.GetValueOrDefault(cell) + 1;
                 slot.DelayCounts[DelayBucketOf(delaySeconds)]++;
+                if (!double.IsNaN(confidence))
+                {
+                    // Bins [0, 0.1), [0.1, 0.2) … [0.9, 1.0]: a confidence of exactly 1 belongs to the last.
+                    var bin = Math.Min(CalibrationBins - 1, (int)(confidence * CalibrationBins));
+                    slot.CalibrationCount[bin]++;
+                    slot.CalibrationConfidence[bin] += confidence;
+                    slot.CalibrationCorrect[bin] += ReferenceEquals(predicted, actual) ? 1 : 0;
+                }
             }
         }
     }
@@ -50,6 +61,9 @@ internal sealed class QualityWindow(TimeSpan window)
     {
         var cells = new Dictionary<(ClassSeries Predicted, ClassSeries Actual), long>();
         var delays = new long[DelayBuckets.Length + 1];
+        var calibrationCount = new long[CalibrationBins];
+        var calibrationConfidence = new double[CalibrationBins];
+        var calibrationCorrect = new long[CalibrationBins];
         long regressionCount = 0;
         double absoluteSum = 0, squaredSum = 0;
         lock (_gate)
@@ -68,10 +82,39 @@ internal sealed class QualityWindow(TimeSpan window)
                 {
                     delays[i] += slot.DelayCounts[i];
                 }
+
+                for (var i = 0; i < CalibrationBins; i++)
+                {
+                    calibrationCount[i] += slot.CalibrationCount[i];
+                    calibrationConfidence[i] += slot.CalibrationConfidence[i];
+                    calibrationCorrect[i] += slot.CalibrationCorrect[i];
+                }
             }
         }
 
-        return QualitySnapshot.From(cells, regressionCount, absoluteSum, squaredSum, delays);
+        return QualitySnapshot.From(cells, regressionCount, absoluteSum, squaredSum, delays)
+            with { CalibrationError = ExpectedCalibrationError(calibrationCount, calibrationConfidence, calibrationCorrect) };
+    }
+
+    /// <summary>ECE = Σ_b (n_b / N) |accuracy_b − mean confidence_b|; NaN without labelled confidences.</summary>
+    private static double ExpectedCalibrationError(long[] counts, double[] confidenceSums, long[] correct)
+    {
+        var total = counts.Sum();
+        if (total == 0)
+        {
+            return double.NaN;
+        }
+
+        var error = 0.0;
+        for (var b = 0; b < counts.Length; b++)
+        {
+            if (counts[b] > 0)
+            {
+                error += (double)counts[b] / total * Math.Abs(((double)correct[b] / counts[b]) - (confidenceSums[b] / counts[b]));
+            }
+        }
+
+        return error;
     }
 
     private static int DelayBucketOf(double seconds)
@@ -89,6 +132,9 @@ internal sealed class QualityWindow(TimeSpan window)
     {
         public readonly Dictionary<(ClassSeries Predicted, ClassSeries Actual), long> Cells = [];
         public readonly long[] DelayCounts = new long[DelayBuckets.Length + 1];
+        public readonly long[] CalibrationCount = new long[CalibrationBins];
+        public readonly double[] CalibrationConfidence = new double[CalibrationBins];
+        public readonly long[] CalibrationCorrect = new long[CalibrationBins];
         public long RegressionCount;
         public double AbsoluteErrorSum;
         public double SquaredErrorSum;
@@ -97,6 +143,9 @@ internal sealed class QualityWindow(TimeSpan window)
         {
             Cells.Clear();
             Array.Clear(DelayCounts);
+            Array.Clear(CalibrationCount);
+            Array.Clear(CalibrationConfidence);
+            Array.Clear(CalibrationCorrect);
             RegressionCount = 0;
             AbsoluteErrorSum = 0;
             SquaredErrorSum = 0;
@@ -125,6 +174,9 @@ internal sealed record QualitySnapshot(
     long[] DelayCounts)
 {
     public long SampleSize => ClassificationCount + RegressionCount;
+
+    /// <summary>Expected calibration error of the labelled classifications that carried a confidence.</summary>
+    public double CalibrationError { get; init; } = double.NaN;
 
     public static QualitySnapshot From(
         Dictionary<(ClassSeries Predicted, ClassSeries Actual), long> cells, long regressionCount, double absoluteSum, double squaredSum, long[] delays)

@@ -63,6 +63,7 @@ internal sealed class RedisJoinStore : IJoinStore
     private readonly WriteQueue<(string Id, PendingPrediction Prediction)> _writes;
     private readonly string _hashPrefix;
     private readonly RedisKey _index;
+    private readonly RedisKey _baselines;
     private readonly long _ttlMs;
     private readonly int _maxPending;
 
@@ -74,6 +75,7 @@ internal sealed class RedisJoinStore : IJoinStore
         _maxPending = options.MaxPending;
         _hashPrefix = options.RedisKeyPrefix + "p:";
         _index = options.RedisKeyPrefix + "pending";
+        _baselines = options.RedisKeyPrefix + "baselines";
         var configuration = ConfigurationOptions.Parse(options.RedisConfiguration);
         // Start and keep serving while Redis is away; the store reconnects by itself.
         configuration.AbortOnConnectFail = false;
@@ -138,6 +140,23 @@ internal sealed class RedisJoinStore : IJoinStore
     }
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _writes.FlushAsync(cancellationToken);
+
+    public async ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken)
+    {
+        await _redis.GetDatabase().HashSetAsync(_baselines, BaselineField(modelName, modelVersion), baseline);
+    }
+
+    public async ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken)
+    {
+        var entries = await _redis.GetDatabase().HashGetAllAsync(_baselines);
+        return [.. entries.Select(e =>
+        {
+            var parts = ((string)e.Name!).Split('\0', 2);
+            return (parts[0], parts[1], (byte[])e.Value!);
+        })];
+    }
+
+    private static string BaselineField(string modelName, string modelVersion) => $"{modelName}\0{modelVersion}";
 
     public async ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -47,6 +47,12 @@ internal sealed class SqliteJoinStore : IJoinStore
                 state INTEGER NOT NULL DEFAULT 0
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS predictions_by_state_time ON predictions (state, time_ms);
+            CREATE TABLE IF NOT EXISTS baselines (
+                model TEXT NOT NULL,
+                version TEXT NOT NULL,
+                baseline BLOB NOT NULL,
+                PRIMARY KEY (model, version)
+            ) WITHOUT ROWID;
             """);
         _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);
     }
@@ -124,6 +130,46 @@ internal sealed class SqliteJoinStore : IJoinStore
     }
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _writes.FlushAsync(cancellationToken);
+
+    public async ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var upsert = _connection.CreateCommand();
+            upsert.CommandText = "INSERT OR REPLACE INTO baselines (model, version, baseline) VALUES ($model, $version, $baseline)";
+            upsert.Parameters.AddWithValue("$model", modelName);
+            upsert.Parameters.AddWithValue("$version", modelVersion);
+            upsert.Parameters.AddWithValue("$baseline", baseline);
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var read = _connection.CreateCommand();
+            read.CommandText = "SELECT model, version, baseline FROM baselines";
+            using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            var baselines = new List<(string, string, byte[])>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                baselines.Add((reader.GetString(0), reader.GetString(1), (byte[])reader.GetValue(2)));
+            }
+
+            return baselines;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     public async ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -51,6 +51,10 @@ public sealed class MonitoringOptions
     [ValidateObjectMembers]
     public GroundTruthOptions GroundTruth { get; set; } = new();
 
+    /// <summary>Drift against a baseline captured from each model version's own production traffic.</summary>
+    [ValidateObjectMembers]
+    public DriftOptions Drift { get; set; } = new();
+
     /// <summary>Cardinality limits: what a misbehaving client can add to the series count.</summary>
     [ValidateObjectMembers]
     public CardinalityLimits Limits { get; set; } = new();
@@ -102,6 +106,35 @@ public sealed class GroundTruthOptions
     /// <summary>Most pending predictions waiting to be written to an external store before new ones are dropped.</summary>
     [Range(1, 10_000_000)]
     public int WriteQueueCapacity { get; set; } = 100_000;
+}
+
+/// <summary>Settings under <c>Monitoring:Drift</c>.</summary>
+public sealed class DriftOptions
+{
+    /// <summary>Drift, estimated accuracy and their per-event work; on by default.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The first this many events of a model version are its baseline.</summary>
+    [Range(10, 10_000_000)]
+    public int BaselineSize { get; set; } = 10_000;
+
+    /// <summary>The current window compared with the baseline. Default 1 hour.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Bins of numeric signals (confidence, numeric features), at the baseline's quantiles.</summary>
+    [Range(2, 100)]
+    public int Bins { get; set; } = 10;
+
+    /// <summary>Categories of a categorical feature compared one by one; the rest share an "other" bin.</summary>
+    [Range(1, 1000)]
+    public int MaxCategories { get; set; } = 20;
+
+    /// <summary>
+    /// Changing it discards every persisted baseline at the next start: a deliberate re-pin of all models.
+    /// </summary>
+    [Required]
+    public string BaselineGeneration { get; set; } = "1";
 }
 
 /// <summary>Settings of one model, under <c>Monitoring:Models:&lt;model_name&gt;</c>.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.Export;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
@@ -43,6 +44,8 @@ public static class SidecarServiceCollectionExtensions
         services.TryAddSingleton<JoinStoreMaintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<JoinStoreMaintenance>());
         services.TryAddSingleton<ModelStatusReporter>();
+        services.TryAddSingleton<DriftRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<DriftRegistry>());
 
         services.AddGrpc(grpc =>
         {

@@ -1,4 +1,5 @@
 using Google.Protobuf.Collections;
+using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
@@ -6,10 +7,11 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Ingest;
 
 /// <summary>
-/// The one path of an event: validation, then recording, then the join store. Batches are partial: each valid event is recorded
+/// The one path of an event: validation, then recording, then the join store and drift. Batches are partial: each valid event is recorded
 /// whatever its neighbours are, and each refused one is reported by its index.
 /// </summary>
-internal sealed class BatchIngestor(PredictionValidator validator, PredictionRecorder recorder, GroundTruthJoiner joiner, SidecarMetrics selfMetrics)
+internal sealed class BatchIngestor(
+    PredictionValidator validator, PredictionRecorder recorder, GroundTruthJoiner joiner, DriftRegistry drift, SidecarMetrics selfMetrics)
 {
     /// <summary>How many rejections one response lists; the count of rejections is always complete.</summary>
     public const int MaxListedRejections = 100;
@@ -22,6 +24,7 @@ internal sealed class BatchIngestor(PredictionValidator validator, PredictionRec
         {
             var recorded = recorder.Record(e);
             joiner.Remember(e, recorded);
+            drift.Observe(e, recorded);
         }
         else
         {

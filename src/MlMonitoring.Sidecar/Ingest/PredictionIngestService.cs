@@ -69,6 +69,9 @@ internal sealed class PredictionIngestService(
     public override Task<ModelStatus> GetModelStatus(ModelStatusRequest request, ServerCallContext context) =>
         Task.FromResult(status.Report(request));
 
+    public override Task<PinBaselineResponse> PinBaseline(PinBaselineRequest request, ServerCallContext context) =>
+        Task.FromResult(status.PinBaseline(request));
+
     /// <summary>
     /// A label batch in which nothing was valid is a client error as a whole: INVALID_ARGUMENT with the first
     /// reason. Nothing was recorded, so nothing is lost by failing the call.

@@ -26,6 +26,9 @@ internal static class FeatureValueObserver
                 yield return new(snapshot.Min, tags[2]);
                 yield return new(snapshot.Max, tags[3]);
                 yield return new(snapshot.Count, tags[4]);
+                yield return new(snapshot.P50, tags[5]);
+                yield return new(snapshot.P95, tags[6]);
+                yield return new(snapshot.P99, tags[7]);
             }
         }
     }

@@ -94,6 +94,9 @@ internal sealed class ModelSeries
         }
     }
 
+    /// <summary>The series of a feature already seen, without creating it or counting an overflow.</summary>
+    public FeatureSeries? FindFeature(string featureName) => _features.GetValueOrDefault(featureName);
+
     /// <summary>The series of a feature, or null past the feature limit (its values are then not profiled).</summary>
     public FeatureSeries? GetFeature(string featureName)
     {
@@ -250,5 +253,5 @@ internal sealed class FeatureSeries
 /// <summary>The values of the <c>statistic</c> label of <c>ml_feature_value</c>.</summary>
 internal static class FeatureStatistic
 {
-    public static readonly string[] All = ["mean", "std", "min", "max", "count"];
+    public static readonly string[] All = ["mean", "std", "min", "max", "count", "p50", "p95", "p99"];
 }

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
@@ -10,7 +11,7 @@ namespace MlMonitoring.Sidecar.Status;
 /// Answers <c>GetModelStatus</c>: the live picture of one model version from the sidecar's own windows, with the
 /// same quantile interpolation Prometheus applies to the exported buckets.
 /// </summary>
-internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTruthInstruments groundTruth, TimeProvider time)
+internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTruthInstruments groundTruth, DriftRegistry drift, TimeProvider time)
 {
     public ModelStatus Report(ModelStatusRequest request)
     {
@@ -54,6 +55,11 @@ internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTr
                 }));
             }
 
+            if (!double.IsNaN(quality.CalibrationError))
+            {
+                status.CalibrationError = quality.CalibrationError;
+            }
+
             if (quality.RegressionCount > 0)
             {
                 status.RegressionSampleSize = (ulong)quality.RegressionCount;
@@ -62,7 +68,35 @@ internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTr
             }
         }
 
+        if (drift.Read(model) is { } driftSnapshot)
+        {
+            status.BaselineEvents = (ulong)driftSnapshot.BaselineEvents;
+            status.BaselinePinned = driftSnapshot.Pinned;
+            status.Drift.AddRange(driftSnapshot.Signals);
+            if (driftSnapshot.EstimatedAccuracy is { } estimate)
+            {
+                status.EstimatedAccuracy = estimate;
+            }
+        }
+
         return status;
+    }
+
+    /// <summary>Starts a new drift baseline for the model version named by the request.</summary>
+    public PinBaselineResponse PinBaseline(PinBaselineRequest request)
+    {
+        if (request.ModelName.Length == 0)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "model_name: required"));
+        }
+
+        if (!drift.Enabled)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.FailedPrecondition, "drift is off (Monitoring:Drift:Enabled)"));
+        }
+
+        var model = Find(new ModelStatusRequest { ModelName = request.ModelName, ModelVersion = request.ModelVersion });
+        return new PinBaselineResponse { BaselineSize = (ulong)drift.Restart(model, (int)Math.Min(request.BaselineSize, int.MaxValue)) };
     }
 
     private ModelSeries Find(ModelStatusRequest request)
