@@ -27,6 +27,7 @@ internal sealed partial class DriftRegistry : IHostedService
     private readonly ILogger<DriftRegistry> _logger;
     private readonly Lock _snapshotGate = new();
     private (DateTimeOffset At, List<(ModelSeries Model, DriftSnapshot Drift)> Snapshots) _snapshot = (DateTimeOffset.MinValue, []);
+    private Task _saves = Task.CompletedTask;
 
     public DriftRegistry(IJoinStore store, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, ILogger<DriftRegistry> logger)
     {
@@ -103,7 +104,17 @@ internal sealed partial class DriftRegistry : IHostedService
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Waits for baselines still being persisted, so that a restart finds them.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Task saves;
+        lock (_snapshotGate)
+        {
+            saves = _saves;
+        }
+
+        await saves.WaitAsync(TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
 
     private DriftMonitor Create(ModelSeries model)
     {
@@ -116,18 +127,26 @@ internal sealed partial class DriftRegistry : IHostedService
         baseline.Generation = _options.BaselineGeneration;
         var data = baseline.ToByteArray();
         var model = monitor.Model;
-        // Off the per-event path: the event that completed the baseline does not wait for the store.
-        _ = Task.Run(async () =>
+        // Off the per-event path: the event that completed the baseline does not wait for the store. Saves run one
+        // after another, so the last pin of a version is the one that stays.
+        lock (_snapshotGate)
         {
-            try
-            {
-                await _store.SaveBaselineAsync(model.ModelName, model.ModelVersion, data, CancellationToken.None);
-            }
-            catch (Exception e)
-            {
-                LogBaselineNotSaved(_logger, model.ModelName, model.ModelVersion, e.GetType().Name, e.Message);
-            }
-        });
+            _saves = _saves.ContinueWith(
+                async _ =>
+                {
+                    try
+                    {
+                        await _store.SaveBaselineAsync(model.ModelName, model.ModelVersion, data, CancellationToken.None);
+                    }
+                    catch (Exception e)
+                    {
+                        LogBaselineNotSaved(_logger, model.ModelName, model.ModelVersion, e.GetType().Name, e.Message);
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default).Unwrap();
+        }
     }
 
     private List<(ModelSeries Model, DriftSnapshot Drift)> Snapshots()

@@ -1,0 +1,77 @@
+using MlMonitoring.Sidecar.Drift;
+
+namespace MlMonitoring.Sidecar.Tests.Drift;
+
+public sealed class DDSketchTests
+{
+    public static TheoryData<string> Distributions => ["lognormal", "normal-with-negatives", "uniform-integers", "mixture-with-zeros"];
+
+    [Theory]
+    [MemberData(nameof(Distributions))]
+    public void Quantiles_are_within_the_relative_accuracy_of_the_exact_ones(string distribution)
+    {
+        var values = Generate(distribution, 50_000, seed: 3);
+        var sketch = new DDSketch(0.01);
+        foreach (var v in values)
+        {
+            sketch.Add(v);
+        }
+
+        var sorted = values.Order().ToArray();
+        foreach (var q in new[] { 0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0 })
+        {
+            // The exact quantile as numpy's method="lower" takes it.
+            var exact = sorted[(int)Math.Floor(q * (sorted.Length - 1))];
+            var estimate = sketch.Quantile(q);
+            Assert.True(Math.Abs(estimate - exact) <= (0.01 * Math.Abs(exact)) + DDSketch.MinIndexable,
+                $"{distribution} q={q}: exact {exact}, sketch {estimate}");
+        }
+    }
+
+    [Fact]
+    public void Merged_sketches_answer_as_one_sketch_of_all_values()
+    {
+        var values = Generate("lognormal", 20_000, seed: 5);
+        var whole = new DDSketch();
+        var (left, right) = (new DDSketch(), new DDSketch());
+        for (var i = 0; i < values.Length; i++)
+        {
+            whole.Add(values[i]);
+            (i % 3 == 0 ? left : right).Add(values[i]);
+        }
+
+        left.Merge(right);
+
+        Assert.Equal(whole.Count, left.Count);
+        Assert.Equal(whole.Buckets(), left.Buckets());
+        Assert.Equal(whole.Quantile(0.95), left.Quantile(0.95));
+    }
+
+    [Fact]
+    public void Buckets_are_ordered_and_count_every_value()
+    {
+        var values = Generate("normal-with-negatives", 5_000, seed: 9);
+        var sketch = new DDSketch();
+        foreach (var v in values)
+        {
+            sketch.Add(v);
+        }
+
+        var buckets = sketch.Buckets().ToList();
+        Assert.Equal(values.Length, buckets.Sum(b => b.Count));
+        Assert.True(buckets.Zip(buckets.Skip(1)).All(p => p.First.UpperBound < p.Second.UpperBound));
+    }
+
+    internal static double[] Generate(string distribution, int count, int seed)
+    {
+        var random = new Random(seed);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        return [.. Enumerable.Range(0, count).Select(_ => distribution switch
+        {
+            "lognormal" => Math.Exp(3 + (1.5 * Normal())),
+            "normal-with-negatives" => 2 + (5 * Normal()),
+            "uniform-integers" => random.Next(0, 100),
+            _ => random.NextDouble() < 0.2 ? 0 : random.NextDouble() < 0.5 ? -Math.Exp(Normal()) : Math.Exp(5 + Normal()),
+        })];
+    }
+}
