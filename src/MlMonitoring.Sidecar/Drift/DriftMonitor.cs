@@ -29,7 +29,7 @@ internal sealed class DriftMonitor
         _window = new SlotRing<WindowSlot>(options.Window, SlotCount);
         if (persisted is not null)
         {
-            _baseline = Baseline.FromPersisted(persisted);
+            _baseline = Baseline.FromPersisted(persisted, model);
         }
         else
         {
@@ -43,7 +43,7 @@ internal sealed class DriftMonitor
     public Action<DriftMonitor, PersistedBaseline>? Pinned { get; set; }
 
     /// <summary>Counts one recorded event.</summary>
-    public void Observe(PredictionEvent e, in RecordedPrediction recorded, long nowMs)
+    public void Observe(in RecordedPrediction recorded, long nowMs)
     {
         PersistedBaseline? pinned = null;
         lock (_gate)
@@ -57,7 +57,7 @@ internal sealed class DriftMonitor
 
             if (_capture is { } capture)
             {
-                capture.Add(e, recorded, _model);
+                capture.Add(recorded);
                 if (capture.Events >= capture.Size)
                 {
                     _baseline = Baseline.FromCapture(capture, _options);
@@ -68,7 +68,7 @@ internal sealed class DriftMonitor
             }
             else if (slot is not null && _baseline is { } baseline)
             {
-                slot.Count(e, recorded, baseline, _baselineGeneration, _model);
+                slot.Count(recorded, baseline, _baselineGeneration);
             }
         }
 
@@ -115,17 +115,32 @@ internal sealed class DriftMonitor
                 Compare(signals, "confidence", "", confidence.Edges, null, confidence.Counts, live.Select(s => s.Confidence));
             }
 
-            foreach (var (name, bins) in baseline.Numeric.OrderBy(f => f.Key, StringComparer.Ordinal))
+            foreach (var feature in baseline.Features.OrderBy(f => f.FeatureName, StringComparer.Ordinal))
             {
-                Compare(signals, "feature", name, bins.Edges, null, bins.Counts, live.Select(s => s.Numeric.GetValueOrDefault(name)));
-            }
+                var ordinal = feature.Ordinal;
+                if (At(baseline.Numeric, ordinal) is { } numeric)
+                {
+                    Compare(signals, "feature", feature.FeatureName, numeric.Edges, null, numeric.Counts, live.Select(s => At(s.Numeric, ordinal)));
+                }
 
-            foreach (var (name, bins) in baseline.Categorical.OrderBy(f => f.Key, StringComparer.Ordinal))
-            {
-                Compare(signals, "feature", name, null, bins.Categories, bins.Counts, live.Select(s => s.Categorical.GetValueOrDefault(name)));
+                if (At(baseline.Categorical, ordinal) is { } categorical)
+                {
+                    Compare(signals, "feature", feature.FeatureName, null, categorical.Categories, categorical.Counts, live.Select(s => At(s.Categorical, ordinal)));
+                }
             }
 
             return new DriftSnapshot(baseline.Events, true, estimated, signals);
+        }
+    }
+
+    private static T? At<T>(T?[] byOrdinal, int ordinal)
+        where T : class => ordinal < byOrdinal.Length ? byOrdinal[ordinal] : null;
+
+    private static void Grow<T>(ref T?[] byOrdinal, int ordinal)
+    {
+        if (ordinal >= byOrdinal.Length)
+        {
+            Array.Resize(ref byOrdinal, Math.Max(ordinal + 1, byOrdinal.Length * 2));
         }
     }
 
@@ -178,6 +193,9 @@ internal sealed class DriftMonitor
     /// <summary>What the first events of the version are accumulated into until the baseline is complete.</summary>
     private sealed class Capture(int size)
     {
+        private DDSketch?[] _numeric = [];
+        private Dictionary<string, long>?[] _categorical = [];
+
         public int Size { get; } = size;
 
         public long Events { get; private set; }
@@ -186,11 +204,13 @@ internal sealed class DriftMonitor
 
         public DDSketch Confidence { get; } = new();
 
-        public Dictionary<string, DDSketch> Numeric { get; } = new(StringComparer.Ordinal);
+        public HashSet<FeatureSeries> Features { get; } = [];
 
-        public Dictionary<string, Dictionary<string, long>> Categorical { get; } = new(StringComparer.Ordinal);
+        public DDSketch? NumericOf(FeatureSeries feature) => At(_numeric, feature.Ordinal);
 
-        public void Add(PredictionEvent e, in RecordedPrediction recorded, ModelSeries model)
+        public Dictionary<string, long>? CategoricalOf(FeatureSeries feature) => At(_categorical, feature.Ordinal);
+
+        public void Add(in RecordedPrediction recorded)
         {
             Events++;
             if (recorded.Class is { } predicted)
@@ -203,71 +223,100 @@ internal sealed class DriftMonitor
                 Confidence.Add(recorded.Confidence);
             }
 
-            foreach (var (name, value) in e.Features)
+            var features = recorded.Features;
+            var values = features.Values;
+            var numeric = features.Numeric;
+            for (var i = 0; i < numeric.Length; i++)
             {
-                if (double.IsNaN(value) || model.FindFeature(name) is null)
+                var feature = numeric[i];
+                Grow(ref _numeric, feature.Ordinal);
+                if (_numeric[feature.Ordinal] is not { } sketch)
                 {
-                    continue;
+                    _numeric[feature.Ordinal] = sketch = new DDSketch();
+                    Features.Add(feature);
                 }
 
-                if (!Numeric.TryGetValue(name, out var sketch))
-                {
-                    Numeric[name] = sketch = new DDSketch();
-                }
-
-                sketch.Add(value);
+                sketch.Add(values[i]);
             }
 
-            foreach (var (name, category) in e.CategoricalFeatures)
+            var categories = features.Categories;
+            var categorical = features.Categorical;
+            for (var i = 0; i < categorical.Length; i++)
             {
-                if (model.FindFeature(name) is null)
+                var feature = categorical[i];
+                Grow(ref _categorical, feature.Ordinal);
+                if (_categorical[feature.Ordinal] is not { } counts)
                 {
-                    continue;
-                }
-
-                if (!Categorical.TryGetValue(name, out var counts))
-                {
-                    Categorical[name] = counts = new(StringComparer.Ordinal);
+                    _categorical[feature.Ordinal] = counts = new(StringComparer.Ordinal);
+                    Features.Add(feature);
                 }
 
                 // Distinct categories kept while capturing are bounded; the rare tail shares one entry.
-                var key = counts.Count < 1_000 || counts.ContainsKey(category) ? category : LabelNames.Overflow;
+                var key = counts.Count < 1_000 || counts.ContainsKey(categories[i]) ? categories[i] : LabelNames.Overflow;
                 counts[key] = counts.GetValueOrDefault(key) + 1;
             }
         }
     }
 
-    /// <summary>A pinned baseline: bins and baseline counts per signal.</summary>
+    /// <summary>A pinned baseline: bins and baseline counts per signal; features indexed by ordinal.</summary>
     private sealed class Baseline
     {
-        public long Events { get; init; }
+        private NumericBins?[] _numeric = [];
+        private CategoryBins?[] _categorical = [];
+
+        public long Events { get; private init; }
 
         public required CategoryBins Classes { get; init; }
 
-        public NumericBins? Confidence { get; init; }
+        public NumericBins? Confidence { get; private init; }
 
-        public Dictionary<string, NumericBins> Numeric { get; init; } = new(StringComparer.Ordinal);
+        public List<FeatureSeries> Features { get; } = [];
 
-        public Dictionary<string, CategoryBins> Categorical { get; init; } = new(StringComparer.Ordinal);
+        public NumericBins?[] Numeric => _numeric;
 
-        public static Baseline FromCapture(Capture capture, DriftOptions options) => new()
+        public CategoryBins?[] Categorical => _categorical;
+
+        public static Baseline FromCapture(Capture capture, DriftOptions options)
         {
-            Events = capture.Events,
-            // Every class of the baseline gets its own bin; classes new since then share the last.
-            Classes = CategoryBins.FromCounts(capture.Classes, int.MaxValue),
-            Confidence = capture.Confidence.Count > 0 ? NumericBins.FromSketch(capture.Confidence, options.Bins) : null,
-            Numeric = capture.Numeric.ToDictionary(f => f.Key, f => NumericBins.FromSketch(f.Value, options.Bins), StringComparer.Ordinal),
-            Categorical = capture.Categorical.ToDictionary(f => f.Key, f => CategoryBins.FromCounts(f.Value, options.MaxCategories), StringComparer.Ordinal),
-        };
+            var baseline = new Baseline
+            {
+                Events = capture.Events,
+                // Every class of the baseline gets its own bin; classes new since then share the last.
+                Classes = CategoryBins.FromCounts(capture.Classes, int.MaxValue),
+                Confidence = capture.Confidence.Count > 0 ? NumericBins.FromSketch(capture.Confidence, options.Bins) : null,
+            };
+            foreach (var feature in capture.Features)
+            {
+                baseline.Add(
+                    feature,
+                    capture.NumericOf(feature) is { } sketch ? NumericBins.FromSketch(sketch, options.Bins) : null,
+                    capture.CategoricalOf(feature) is { } counts ? CategoryBins.FromCounts(counts, options.MaxCategories) : null);
+            }
 
-        public static Baseline FromPersisted(PersistedBaseline persisted) => new()
+            return baseline;
+        }
+
+        public static Baseline FromPersisted(PersistedBaseline persisted, ModelSeries model)
         {
-            Events = (long)persisted.Events,
-            Classes = CategoryBins.FromPersisted(persisted.Classes),
-            Confidence = persisted.Confidence is { } confidence ? NumericBins.FromPersisted(confidence) : null,
-            Numeric = persisted.NumericFeatures.ToDictionary(f => f.Key, f => NumericBins.FromPersisted(f.Value), StringComparer.Ordinal),
-            Categorical = persisted.CategoricalFeatures.ToDictionary(f => f.Key, f => CategoryBins.FromPersisted(f.Value), StringComparer.Ordinal),
-        };
+            var baseline = new Baseline
+            {
+                Events = (long)persisted.Events,
+                Classes = CategoryBins.FromPersisted(persisted.Classes),
+                Confidence = persisted.Confidence is { } confidence ? NumericBins.FromPersisted(confidence) : null,
+            };
+            foreach (var name in persisted.NumericFeatures.Keys.Union(persisted.CategoricalFeatures.Keys))
+            {
+                if (model.GetFeature(name) is { } feature)
+                {
+                    baseline.Add(
+                        feature,
+                        persisted.NumericFeatures.TryGetValue(name, out var numeric) ? NumericBins.FromPersisted(numeric) : null,
+                        persisted.CategoricalFeatures.TryGetValue(name, out var categorical) ? CategoryBins.FromPersisted(categorical) : null);
+                }
+            }
+
+            return baseline;
+        }
 
         public PersistedBaseline ToPersisted()
         {
@@ -277,17 +326,29 @@ internal sealed class DriftMonitor
                 Classes = Classes.ToPersisted(),
                 Confidence = Confidence?.ToPersisted(),
             };
-            foreach (var (name, bins) in Numeric)
+            foreach (var feature in Features)
             {
-                persisted.NumericFeatures[name] = bins.ToPersisted();
-            }
+                if (At(_numeric, feature.Ordinal) is { } numeric)
+                {
+                    persisted.NumericFeatures[feature.FeatureName] = numeric.ToPersisted();
+                }
 
-            foreach (var (name, bins) in Categorical)
-            {
-                persisted.CategoricalFeatures[name] = bins.ToPersisted();
+                if (At(_categorical, feature.Ordinal) is { } categorical)
+                {
+                    persisted.CategoricalFeatures[feature.FeatureName] = categorical.ToPersisted();
+                }
             }
 
             return persisted;
+        }
+
+        private void Add(FeatureSeries feature, NumericBins? numeric, CategoryBins? categorical)
+        {
+            Features.Add(feature);
+            Grow(ref _numeric, feature.Ordinal);
+            Grow(ref _categorical, feature.Ordinal);
+            _numeric[feature.Ordinal] = numeric;
+            _categorical[feature.Ordinal] = categorical;
         }
     }
 
@@ -299,27 +360,27 @@ internal sealed class DriftMonitor
         public long ConfidenceCount;
         public long[] Classes = [];
         public long[] Confidence = [];
-        public Dictionary<string, long[]> Numeric { get; } = new(StringComparer.Ordinal);
-        public Dictionary<string, long[]> Categorical { get; } = new(StringComparer.Ordinal);
+        public long[]?[] Numeric = [];
+        public long[]?[] Categorical = [];
 
         public void Reset()
         {
             Generation = -1;
             ConfidenceSum = 0;
             ConfidenceCount = 0;
-            Numeric.Clear();
-            Categorical.Clear();
+            Array.Clear(Numeric);
+            Array.Clear(Categorical);
         }
 
-        public void Count(PredictionEvent e, in RecordedPrediction recorded, Baseline baseline, int generation, ModelSeries model)
+        public void Count(in RecordedPrediction recorded, Baseline baseline, int generation)
         {
             if (Generation != generation)
             {
                 Generation = generation;
                 Classes = new long[baseline.Classes.BinCount];
                 Confidence = new long[baseline.Confidence?.BinCount ?? 0];
-                Numeric.Clear();
-                Categorical.Clear();
+                Numeric = new long[]?[baseline.Numeric.Length];
+                Categorical = new long[]?[baseline.Categorical.Length];
             }
 
             if (recorded.Class is { } predicted)
@@ -332,34 +393,27 @@ internal sealed class DriftMonitor
                 Confidence[confidence.BinOf(recorded.Confidence)]++;
             }
 
-            foreach (var (name, value) in e.Features)
+            var features = recorded.Features;
+            var values = features.Values;
+            var numeric = features.Numeric;
+            for (var i = 0; i < numeric.Length; i++)
             {
-                if (double.IsNaN(value) || !baseline.Numeric.TryGetValue(name, out var bins))
+                var ordinal = numeric[i].Ordinal;
+                if (At(baseline.Numeric, ordinal) is { } bins)
                 {
-                    continue;
+                    (Numeric[ordinal] ??= new long[bins.BinCount])[bins.BinOf(values[i])]++;
                 }
-
-                if (!Numeric.TryGetValue(name, out var counts))
-                {
-                    Numeric[name] = counts = new long[bins.BinCount];
-                }
-
-                counts[bins.BinOf(value)]++;
             }
 
-            foreach (var (name, category) in e.CategoricalFeatures)
+            var categories = features.Categories;
+            var categorical = features.Categorical;
+            for (var i = 0; i < categorical.Length; i++)
             {
-                if (!baseline.Categorical.TryGetValue(name, out var bins))
+                var ordinal = categorical[i].Ordinal;
+                if (At(baseline.Categorical, ordinal) is { } bins)
                 {
-                    continue;
+                    (Categorical[ordinal] ??= new long[bins.BinCount])[bins.BinOf(categories[i])]++;
                 }
-
-                if (!Categorical.TryGetValue(name, out var counts))
-                {
-                    Categorical[name] = counts = new long[bins.BinCount];
-                }
-
-                counts[bins.BinOf(category)]++;
             }
         }
     }

@@ -49,7 +49,7 @@ internal sealed partial class DriftRegistry : IHostedService
     public bool Enabled => _options.Enabled;
 
     /// <summary>Counts one recorded event against its model version's baseline and window.</summary>
-    public void Observe(PredictionEvent e, in RecordedPrediction recorded)
+    public void Observe(in RecordedPrediction recorded)
     {
         if (!_options.Enabled)
         {
@@ -62,7 +62,7 @@ internal sealed partial class DriftRegistry : IHostedService
             monitor = _monitors.GetOrAdd(model, Create);
         }
 
-        monitor.Observe(e, recorded, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        monitor.Observe(recorded, _time.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     public DriftSnapshot? Read(ModelSeries model) =>

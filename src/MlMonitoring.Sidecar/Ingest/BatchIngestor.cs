@@ -24,7 +24,7 @@ internal sealed class BatchIngestor(
         {
             var recorded = recorder.Record(e);
             joiner.Remember(e, recorded);
-            drift.Observe(e, recorded);
+            drift.Observe(recorded);
         }
         else
         {

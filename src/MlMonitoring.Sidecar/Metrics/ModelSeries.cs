@@ -118,7 +118,7 @@ internal sealed class ModelSeries
                 return null;
             }
 
-            return _features[featureName] = new FeatureSeries(this, featureName, _limiter, _featureWindow);
+            return _features[featureName] = new FeatureSeries(this, featureName, _features.Count, _limiter, _featureWindow);
         }
     }
 
@@ -191,10 +191,11 @@ internal sealed class FeatureSeries
     private readonly SeriesLimiter _limiter;
     private readonly Lock _growth = new();
 
-    public FeatureSeries(ModelSeries model, string featureName, SeriesLimiter limiter, TimeSpan window)
+    public FeatureSeries(ModelSeries model, string featureName, int ordinal, SeriesLimiter limiter, TimeSpan window)
     {
         Model = model;
         FeatureName = featureName;
+        Ordinal = ordinal;
         _limiter = limiter;
         Statistics = new RollingStatistics(window);
         Tags =
@@ -213,6 +214,9 @@ internal sealed class FeatureSeries
     public ModelSeries Model { get; }
 
     public string FeatureName { get; }
+
+    /// <summary>Position of the feature among its model version's features (0, 1, …): an index for per-feature arrays.</summary>
+    public int Ordinal { get; }
 
     /// <summary>{model_name, model_version, feature_name}.</summary>
     public Tag[] Tags { get; }

@@ -17,11 +17,12 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         instruments.Latency.Record(e.LatencySeconds, model.Tags);
         model.Traffic.Record(e.LatencySeconds, e.ResultCase == PredictionEvent.ResultOneofCase.Error, time.GetUtcNow().ToUnixTimeMilliseconds());
 
-        var recorded = new RecordedPrediction(model, null, double.NaN);
+        var features = EventFeatures.ForCurrentThread();
+        var recorded = new RecordedPrediction(model, null, double.NaN, features);
         switch (e.ResultCase)
         {
             case PredictionEvent.ResultOneofCase.Classification:
-                recorded = RecordClassification(model, e.Classification);
+                recorded = RecordClassification(model, e.Classification, features);
                 break;
             case PredictionEvent.ResultOneofCase.Regression:
                 model.ValueHistogram ??= instruments.ValuesFor(model.ModelName);
@@ -35,7 +36,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
 
         if (e.Features.Count > 0)
         {
-            RecordFeatures(model, e);
+            RecordFeatures(model, e, features);
         }
 
         if (e.CategoricalFeatures.Count > 0)
@@ -45,6 +46,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
                 if (model.GetFeature(name) is { } feature)
                 {
                     instruments.FeatureCategories.Add(1, feature.GetCategoryTags(category));
+                    features.AddCategorical(feature, category);
                 }
             }
         }
@@ -52,7 +54,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         return recorded;
     }
 
-    private RecordedPrediction RecordClassification(ModelSeries model, Classification classification)
+    private RecordedPrediction RecordClassification(ModelSeries model, Classification classification, EventFeatures features)
     {
         var predictedClass = classification.PredictedClass;
         double? confidence = classification.HasConfidence ? classification.Confidence : null;
@@ -74,10 +76,10 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
             instruments.Confidence.Record(value, series.Tags);
         }
 
-        return new RecordedPrediction(model, series, confidence ?? double.NaN);
+        return new RecordedPrediction(model, series, confidence ?? double.NaN, features);
     }
 
-    private void RecordFeatures(ModelSeries model, PredictionEvent e)
+    private void RecordFeatures(ModelSeries model, PredictionEvent e, EventFeatures features)
     {
         var now = time.GetUtcNow();
         foreach (var (name, value) in e.Features)
@@ -94,6 +96,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
             else
             {
                 feature.Statistics.Add(value, now);
+                features.AddNumeric(feature, value);
             }
         }
     }
@@ -120,4 +123,5 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
 /// <param name="Model">The series of its model version.</param>
 /// <param name="Class">The series of its predicted class; null unless it was a classification.</param>
 /// <param name="Confidence">The top-class confidence recorded; NaN when none.</param>
-internal readonly record struct RecordedPrediction(ModelSeries Model, ClassSeries? Class, double Confidence);
+/// <param name="Features">Its profiled features (numeric ones without missing values), valid until the next event.</param>
+internal readonly record struct RecordedPrediction(ModelSeries Model, ClassSeries? Class, double Confidence, EventFeatures Features);

@@ -10,17 +10,21 @@ namespace MlMonitoring.Sidecar.Tests.Hosting;
 public sealed class HostingTests
 {
     [Theory]
-    [InlineData("Monitoring:MaxBatchSize", "0", "MaxBatchSize")]
-    [InlineData("Monitoring:FeatureWindow", "00:00:00", "FeatureWindow")]
-    [InlineData("Monitoring:Limits:MaxClassesPerModel", "-5", "MaxClassesPerModel")]
-    [InlineData("Monitoring:RegressionBuckets:1", "0.5", "Monitoring:RegressionBuckets")]
-    public void A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string named)
+    [InlineData("Monitoring__MaxBatchSize", "0", "MaxBatchSize")]
+    [InlineData("Monitoring__FeatureWindow", "00:00:00", "FeatureWindow")]
+    [InlineData("Monitoring__Limits__MaxClassesPerModel", "-5", "MaxClassesPerModel")]
+    [InlineData("Monitoring__RegressionBuckets__1", "0.5", "Monitoring:RegressionBuckets")]
+    [InlineData("Monitoring__GroundTruth__Store", "postgres", "Monitoring:GroundTruth:Store")]
+    public async Task A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string named)
     {
         // Index 0 is set to 1 for the bucket case: the next boundary, 0.5, then goes backwards.
-        using var sidecar = new SidecarFactory((key, value), ("Monitoring:RegressionBuckets:0", "1"));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            [key] = value,
+            ["Monitoring__RegressionBuckets__0"] = "1",
+        }));
 
-        var error = Assert.Throws<OptionsValidationException>(() => sidecar.CreateClient());
-
+        Assert.Contains("the sidecar exited during start", error.Message, StringComparison.Ordinal);
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
 
