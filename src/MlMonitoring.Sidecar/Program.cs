@@ -1,5 +1,12 @@
 // MlMonitoring.Sidecar: receives prediction events from the model server in the same pod over gRPC and exports
 // them as Prometheus and OTLP metrics. Read top to bottom, this file is the table of contents.
+using MlMonitoring.Sidecar.Slo;
+
+if (SloCommand.IsCommand(args))
+{
+    return SloCommand.Run(args, Console.Out, Console.Error);
+}
+
 var builder = WebApplication.CreateSlimBuilder(args);
 
 builder.Services.AddMlMonitoringSidecar(builder.Configuration);
@@ -9,6 +16,7 @@ var app = builder.Build();
 app.MapMlMonitoringSidecar();
 
 app.Run();
+return 0;
 
 /// <summary>The entry point, visible to the in-process tests.</summary>
 public partial class Program;

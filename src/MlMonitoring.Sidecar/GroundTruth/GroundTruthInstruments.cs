@@ -30,6 +30,8 @@ internal sealed class GroundTruthInstruments
         var meter = meterFactory.Create(PredictionInstruments.MeterName);
         Labels = meter.CreateCounter<long>(
             "ml_ground_truth", description: "Joined labels by predicted and actual class: the confusion matrix.");
+        CorrectLabels = meter.CreateCounter<long>(
+            "ml_ground_truth_correct", description: "Joined labels whose actual class is the predicted one (the accuracy SLI's good events).");
         RegressionLabels = meter.CreateCounter<long>(
             "ml_ground_truth_regression", description: "Joined labels of regression predictions.");
         AbsoluteError = meter.CreateCounter<double>(
@@ -77,6 +79,8 @@ internal sealed class GroundTruthInstruments
     }
 
     public Counter<long> Labels { get; }
+
+    public Counter<long> CorrectLabels { get; }
 
     public Counter<long> RegressionLabels { get; }
 

@@ -154,6 +154,11 @@ internal sealed class GroundTruthJoiner(
         {
             var actual = model.GetClass(label.ActualClass);
             instruments.Labels.Add(1, instruments.ConfusionTags(predicted, actual));
+            if (ReferenceEquals(predicted, actual))
+            {
+                instruments.CorrectLabels.Add(1, model.Tags);
+            }
+
             instruments.WindowOf(model).AddClassification(predicted, actual, prediction.Confidence, prediction.TimeMs, delaySeconds, nowMs);
         }
         else

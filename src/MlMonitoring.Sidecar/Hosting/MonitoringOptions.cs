@@ -20,6 +20,12 @@ public sealed class MonitoringOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan StatusWindow { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// An SLO file (the guide's slo.yaml format). Its latency targets become latency bucket boundaries, and the
+    /// sidecar reports the SLOs' status itself.
+    /// </summary>
+    public string? SloFile { get; set; }
+
     /// <summary>Most events one batch may carry. A larger batch is refused whole.</summary>
     [Range(1, 1_000_000)]
     public int MaxBatchSize { get; set; } = 10_000;

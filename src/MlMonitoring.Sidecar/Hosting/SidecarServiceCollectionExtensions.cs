@@ -7,6 +7,7 @@ using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.Sidecar.Status;
 
 // Registration lives where ASP.NET Core users look for it.
@@ -31,6 +32,8 @@ public static class SidecarServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SidecarMetrics>();
+        services.TryAddSingleton<SloCatalog>();
+        services.TryAddSingleton<SloStatusReporter>();
         services.TryAddSingleton<ModelSeriesRegistry>();
         services.TryAddSingleton<PredictionInstruments>();
         services.TryAddSingleton<PredictionRecorder>();

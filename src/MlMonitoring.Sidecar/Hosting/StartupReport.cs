@@ -4,7 +4,8 @@ namespace MlMonitoring.Sidecar.Hosting;
 
 /// <summary>Says once, at start, how the sidecar is set up: where OTLP goes and which limits apply.</summary>
 internal sealed partial class StartupReport(
-    ILogger<StartupReport> logger, IOptions<MonitoringOptions> options, IConfiguration configuration) : IHostedService
+    ILogger<StartupReport> logger, IOptions<MonitoringOptions> options, IConfiguration configuration, Slo.SloStatusReporter slos, Slo.SloCatalog catalog)
+    : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -16,6 +17,13 @@ internal sealed partial class StartupReport(
         else
         {
             LogOtlpOn(logger, endpoint, configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] ?? "grpc");
+        }
+
+        // Resolving the SLO reporter reads the SLO file now: a bad file stops the start, not the first event.
+        GC.KeepAlive(slos);
+        if (catalog.Objectives.Count > 0)
+        {
+            LogSlos(logger, catalog.Objectives.Count, options.Value.SloFile!);
         }
 
         var limits = options.Value.Limits;
@@ -33,6 +41,9 @@ internal sealed partial class StartupReport(
     [LoggerMessage(EventId = 2, EventName = "OtlpExportOff", Level = LogLevel.Information,
         Message = "OTLP metric export off (no OTEL_EXPORTER_OTLP_ENDPOINT); metrics are served on /metrics")]
     private static partial void LogOtlpOff(ILogger logger);
+
+    [LoggerMessage(EventId = 4, EventName = "Slos", Level = LogLevel.Information, Message = "{Count} SLOs from {SloFile}")]
+    private static partial void LogSlos(ILogger logger, int count, string sloFile);
 
     [LoggerMessage(EventId = 3, EventName = "Limits", Level = LogLevel.Information,
         Message = "Limits: {MaxModels} models, {MaxVersions} versions per model, {MaxClasses} classes and {MaxFeatures} features per version, batches of {MaxBatch} events; feature window {FeatureWindow}")]

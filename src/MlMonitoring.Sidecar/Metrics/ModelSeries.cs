@@ -18,9 +18,9 @@ internal sealed class ModelSeries
     private readonly TimeSpan _featureWindow;
     private readonly Lock _growth = new();
 
-    public ModelSeries(string modelName, string modelVersion, SeriesLimiter limiter, TimeSpan featureWindow, TimeSpan statusWindow)
+    public ModelSeries(string modelName, string modelVersion, SeriesLimiter limiter, TimeSpan featureWindow, TrafficWindow traffic)
     {
-        Traffic = new TrafficWindow(statusWindow);
+        Traffic = traffic;
         ModelName = modelName;
         ModelVersion = modelVersion;
         _limiter = limiter;

@@ -17,8 +17,11 @@ internal sealed class ModelSeriesRegistry
     private readonly TimeSpan _statusWindow;
     private readonly Lock _growth = new();
 
-    public ModelSeriesRegistry(IOptions<MonitoringOptions> options, SidecarMetrics selfMetrics)
+    private readonly double[] _latencyBoundaries;
+
+    public ModelSeriesRegistry(IOptions<MonitoringOptions> options, SidecarMetrics selfMetrics, Slo.SloCatalog? slos = null)
     {
+        _latencyBoundaries = slos?.LatencyBoundaries ?? PredictionInstruments.LatencyBuckets;
         _limiter = new SeriesLimiter(options.Value.Limits, selfMetrics);
         _featureWindow = options.Value.FeatureWindow;
         _statusWindow = options.Value.StatusWindow;
@@ -82,5 +85,5 @@ internal sealed class ModelSeriesRegistry
     }
 
     private ModelSeries Create(string modelName, string modelVersion) =>
-        new(modelName, modelVersion, _limiter, _featureWindow, _statusWindow);
+        new(modelName, modelVersion, _limiter, _featureWindow, new TrafficWindow(_statusWindow, _latencyBoundaries));
 }

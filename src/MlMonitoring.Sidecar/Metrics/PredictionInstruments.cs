@@ -22,20 +22,20 @@ internal sealed class PredictionInstruments
 
     private readonly Dictionary<string, Histogram<double>> _valuesByModel = new(StringComparer.Ordinal);
 
-    /// <summary>The seed's latency buckets, in seconds.</summary>
+    /// <summary>The seed's latency buckets, in seconds; SLO latency targets are added to them (<see cref="Slo.SloCatalog"/>).</summary>
     public static readonly double[] LatencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
     /// <summary>The seed's confidence buckets.</summary>
     public static readonly double[] ConfidenceBuckets = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
 
-    public PredictionInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, ModelSeriesRegistry registry, TimeProvider time)
+    public PredictionInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, ModelSeriesRegistry registry, Slo.SloCatalog slos, TimeProvider time)
     {
         var meter = meterFactory.Create(MeterName);
         Requests = meter.CreateCounter<long>(
             "ml_prediction_requests", description: "Prediction requests, errors included.");
         Latency = meter.CreateHistogram(
             "ml_prediction_latency", unit: "s", description: "Prediction latency measured by the model server.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = slos.LatencyBoundaries });
         Errors = meter.CreateCounter<long>(
             "ml_prediction_errors", description: "Failed predictions by error type and kind.");
         Confidence = meter.CreateHistogram(

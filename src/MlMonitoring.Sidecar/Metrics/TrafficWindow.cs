@@ -4,14 +4,18 @@ namespace MlMonitoring.Sidecar.Metrics;
 /// Requests, errors and latency buckets of one model version over <c>Monitoring:StatusWindow</c>, for the
 /// sidecar's own answer to <c>GetModelStatus</c> (Prometheus computes the same from the exported series).
 /// </summary>
-internal sealed class TrafficWindow(TimeSpan window)
+internal sealed class TrafficWindow(TimeSpan window, double[] latencyBoundaries)
 {
     private const int SlotCount = 10;
 
     private readonly SlotRing<Slot> _slots = new(window, SlotCount);
+    private readonly int _buckets = latencyBoundaries.Length + 1;
     private readonly Lock _gate = new();
 
     public TimeSpan Window { get; } = window;
+
+    /// <summary>Upper bounds of the latency buckets (those of ml_prediction_latency_seconds); +Inf implied.</summary>
+    public double[] LatencyBoundaries { get; } = latencyBoundaries;
 
     public void Record(double latencySeconds, bool isError, long nowMs)
     {
@@ -20,6 +24,7 @@ internal sealed class TrafficWindow(TimeSpan window)
         {
             if (_slots.SlotFor(nowMs, nowMs) is { } slot)
             {
+                slot.LatencyCounts ??= new long[_buckets];
                 slot.Requests++;
                 slot.Errors += isError ? 1 : 0;
                 slot.LatencyCounts[bucket]++;
@@ -29,7 +34,7 @@ internal sealed class TrafficWindow(TimeSpan window)
 
     public TrafficSnapshot Read(long nowMs)
     {
-        var latency = new long[PredictionInstruments.LatencyBuckets.Length + 1];
+        var latency = new long[_buckets];
         long requests = 0, errors = 0;
         lock (_gate)
         {
@@ -37,7 +42,7 @@ internal sealed class TrafficWindow(TimeSpan window)
             {
                 requests += slot.Requests;
                 errors += slot.Errors;
-                for (var i = 0; i < latency.Length; i++)
+                for (var i = 0; slot.LatencyCounts is not null && i < latency.Length; i++)
                 {
                     latency[i] += slot.LatencyCounts[i];
                 }
@@ -47,9 +52,9 @@ internal sealed class TrafficWindow(TimeSpan window)
         return new TrafficSnapshot(requests, errors, latency);
     }
 
-    private static int BucketOf(double latency)
+    private int BucketOf(double latency)
     {
-        var bounds = PredictionInstruments.LatencyBuckets;
+        var bounds = LatencyBoundaries;
         var i = 0;
         while (i < bounds.Length && latency > bounds[i])
         {
@@ -63,16 +68,19 @@ internal sealed class TrafficWindow(TimeSpan window)
     {
         public long Requests;
         public long Errors;
-        public readonly long[] LatencyCounts = new long[PredictionInstruments.LatencyBuckets.Length + 1];
+        public long[]? LatencyCounts;
 
         public void Reset()
         {
             Requests = 0;
             Errors = 0;
-            Array.Clear(LatencyCounts);
+            if (LatencyCounts is not null)
+            {
+                Array.Clear(LatencyCounts);
+            }
         }
     }
 }
 
-/// <summary>Traffic of one window; latency counts per bucket of <see cref="PredictionInstruments.LatencyBuckets"/> and +Inf.</summary>
+/// <summary>Traffic of one window; latency counts per bucket of <see cref="TrafficWindow.LatencyBoundaries"/> and +Inf.</summary>
 internal sealed record TrafficSnapshot(long Requests, long Errors, long[] LatencyCounts);

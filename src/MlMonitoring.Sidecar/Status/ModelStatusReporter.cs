@@ -3,6 +3,7 @@ using Grpc.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Status;
@@ -11,7 +12,8 @@ namespace MlMonitoring.Sidecar.Status;
 /// Answers <c>GetModelStatus</c>: the live picture of one model version from the sidecar's own windows, with the
 /// same quantile interpolation Prometheus applies to the exported buckets.
 /// </summary>
-internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTruthInstruments groundTruth, DriftRegistry drift, TimeProvider time)
+internal sealed class ModelStatusReporter(
+    ModelSeriesRegistry registry, GroundTruthInstruments groundTruth, DriftRegistry drift, SloStatusReporter slos, TimeProvider time)
 {
     public ModelStatus Report(ModelStatusRequest request)
     {
@@ -31,9 +33,9 @@ internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTr
             TrafficWindow = Duration.FromTimeSpan(model.Traffic.Window),
             RequestRate = traffic.Requests / seconds,
             ErrorRate = traffic.Requests == 0 ? 0 : (double)traffic.Errors / traffic.Requests,
-            LatencyP50Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.50, PredictionInstruments.LatencyBuckets, traffic.LatencyCounts)),
-            LatencyP95Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.95, PredictionInstruments.LatencyBuckets, traffic.LatencyCounts)),
-            LatencyP99Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.99, PredictionInstruments.LatencyBuckets, traffic.LatencyCounts)),
+            LatencyP50Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.50, model.Traffic.LatencyBoundaries, traffic.LatencyCounts)),
+            LatencyP95Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.95, model.Traffic.LatencyBoundaries, traffic.LatencyCounts)),
+            LatencyP99Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.99, model.Traffic.LatencyBoundaries, traffic.LatencyCounts)),
             QualityWindow = Duration.FromTimeSpan(groundTruth.Window),
             PendingPredictions = (ulong)Math.Max(0, groundTruth.Pending),
         };
@@ -68,6 +70,7 @@ internal sealed class ModelStatusReporter(ModelSeriesRegistry registry, GroundTr
             }
         }
 
+        status.Slos.AddRange(slos.Measure(model));
         if (drift.Read(model) is { } driftSnapshot)
         {
             status.BaselineEvents = (ulong)driftSnapshot.BaselineEvents;

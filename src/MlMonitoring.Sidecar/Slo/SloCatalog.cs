@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Metrics;
+
+namespace MlMonitoring.Sidecar.Slo;
+
+/// <summary>
+/// The SLOs of <c>Monitoring:SloFile</c>, read at start. Their latency thresholds become bucket boundaries of
+/// <c>ml_prediction_latency_seconds</c>, so that "the share of requests under the target" is an exact ratio of two
+/// counters rather than an interpolation.
+/// </summary>
+internal sealed class SloCatalog
+{
+    public SloCatalog(IOptions<MonitoringOptions> options)
+    {
+        var path = options.Value.SloFile;
+        Objectives = [];
+        if (!string.IsNullOrEmpty(path))
+        {
+            try
+            {
+                Objectives = SloDocument.Load(path);
+            }
+            catch (Exception e) when (e is FormatException or IOException or YamlDotNet.Core.YamlException or UnauthorizedAccessException)
+            {
+                throw new OptionsValidationException(
+                    MonitoringOptions.SectionName, typeof(MonitoringOptions), [$"Monitoring:SloFile: {e.Message}"]);
+            }
+        }
+
+        LatencyBoundaries = [.. PredictionInstruments.LatencyBuckets
+            .Concat(Objectives.Where(o => o.LatencyThresholdSeconds is not null).Select(o => o.LatencyThresholdSeconds!.Value))
+            .Distinct()
+            .Order()];
+    }
+
+    public IReadOnlyList<ServiceLevelObjective> Objectives { get; }
+
+    /// <summary>The guide's latency buckets and every SLO latency threshold, in increasing order.</summary>
+    public double[] LatencyBoundaries { get; }
+
+    public IEnumerable<ServiceLevelObjective> For(string modelName) => Objectives.Where(o => o.ModelName == modelName);
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace MlMonitoring.Sidecar.Slo;
+
+/// <summary>One service-level objective of one model, as a ratio of good events.</summary>
+/// <param name="ModelName">The model_name label value.</param>
+/// <param name="Name">availability, latency_p99, latency_p50 or accuracy: the <c>slo</c> label value.</param>
+/// <param name="Objective">The share of good events aimed for, e.g. 0.999.</param>
+/// <param name="Window">The compliance window, e.g. 30 days.</param>
+/// <param name="LatencyThresholdSeconds">For latency objectives: a good event answered within this.</param>
+internal sealed record ServiceLevelObjective(string ModelName, string Name, double Objective, TimeSpan Window, double? LatencyThresholdSeconds = null)
+{
+    /// <summary>The error budget: the share of bad events allowed (in decimal: 1 − 0.999 is 0.001, not 0.0010000000000000009).</summary>
+    public double ErrorBudget => (double)(1m - (decimal)Objective);
+}
+
+/// <summary>
+/// The SLO file, in the format of the "ML Monitoring" guide:
+/// <code>
+/// slos:
+///   fraud_detector:              # the model_name (or set model_name: inside)
+///     availability: { target: 99.9, window: 30d }     # percent or ratio
+///     latency: { p99_target_ms: 100, p50_target_ms: 20, window: 30d }   # window: the availability one if absent
+///     accuracy: { target: 0.95, window: 7d }
+/// </code>
+/// A latency target p99_target_ms: 100 means 99% of predictions within 100 ms; p50_target_ms: 20, half within 20 ms.
+/// </summary>
+internal static class SloDocument
+{
+    private static readonly TimeSpan DefaultWindow = TimeSpan.FromDays(30);
+
+    public static IReadOnlyList<ServiceLevelObjective> Load(string path)
+    {
+        using var reader = File.OpenText(path);
+        return Parse(reader, path);
+    }
+
+    public static IReadOnlyList<ServiceLevelObjective> Parse(TextReader text, string source = "slo.yaml")
+    {
+        var yaml = new YamlStream();
+        yaml.Load(text);
+        if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root
+            || !root.Children.TryGetValue(new YamlScalarNode("slos"), out var slosNode) || slosNode is not YamlMappingNode slos)
+        {
+            throw new FormatException($"{source}: expected a top-level 'slos:' mapping of model names");
+        }
+
+        var objectives = new List<ServiceLevelObjective>();
+        foreach (var (key, value) in slos.Children)
+        {
+            var path = $"{source}: slos.{key}";
+            if (value is not YamlMappingNode model)
+            {
+                throw new FormatException($"{path}: expected a mapping");
+            }
+
+            var modelName = Scalar(model, "model_name") ?? ((YamlScalarNode)key).Value!;
+            TimeSpan? availabilityWindow = null;
+            if (Mapping(model, "availability") is { } availability)
+            {
+                availabilityWindow = Window(availability, $"{path}.availability") ?? DefaultWindow;
+                objectives.Add(new(modelName, "availability", Target(availability, $"{path}.availability"), availabilityWindow.Value));
+            }
+
+            if (Mapping(model, "latency") is { } latency)
+            {
+                var window = Window(latency, $"{path}.latency") ?? availabilityWindow ?? DefaultWindow;
+                foreach (var (field, percentile) in new[] { ("p99_target_ms", 0.99), ("p95_target_ms", 0.95), ("p90_target_ms", 0.90), ("p50_target_ms", 0.50) })
+                {
+                    if (Number(latency, field, $"{path}.latency") is { } milliseconds)
+                    {
+                        if (milliseconds <= 0)
+                        {
+                            throw new FormatException($"{path}.latency.{field}: must be > 0");
+                        }
+
+                        objectives.Add(new(modelName, $"latency_{field[..3]}", percentile, window, milliseconds / 1000));
+                    }
+                }
+            }
+
+            if (Mapping(model, "accuracy") is { } accuracy)
+            {
+                objectives.Add(new(modelName, "accuracy", Target(accuracy, $"{path}.accuracy"), Window(accuracy, $"{path}.accuracy") ?? TimeSpan.FromDays(7)));
+            }
+        }
+
+        return objectives;
+    }
+
+    /// <summary>A target as a ratio: values above 1 are percentages (99.9 is 0.999).</summary>
+    private static double Target(YamlMappingNode node, string path)
+    {
+        var target = Number(node, "target", path) ?? throw new FormatException($"{path}.target: required");
+        var ratio = target > 1 ? (double)((decimal)target / 100m) : target;
+        return ratio is > 0 and < 1 ? ratio : throw new FormatException($"{path}.target: {target} is not a ratio in (0, 1) nor a percentage in (1, 100)");
+    }
+
+    private static TimeSpan? Window(YamlMappingNode node, string path)
+    {
+        if (Scalar(node, "window") is not { } text)
+        {
+            return null;
+        }
+
+        var unit = text[^1];
+        if (!double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || amount <= 0)
+        {
+            throw new FormatException($"{path}.window: '{text}' is not a duration like 30d, 12h or 90m");
+        }
+
+        return unit switch
+        {
+            'd' => TimeSpan.FromDays(amount),
+            'h' => TimeSpan.FromHours(amount),
+            'm' => TimeSpan.FromMinutes(amount),
+            'w' => TimeSpan.FromDays(7 * amount),
+            _ => throw new FormatException($"{path}.window: '{text}' is not a duration like 30d, 12h or 90m"),
+        };
+    }
+
+    private static double? Number(YamlMappingNode node, string key, string path)
+    {
+        if (Scalar(node, key) is not { } text)
+        {
+            return null;
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+            ? value
+            : throw new FormatException($"{path}.{key}: '{text}' is not a number");
+    }
+
+    private static string? Scalar(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode scalar ? scalar.Value : null;
+
+    private static YamlMappingNode? Mapping(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value as YamlMappingNode : null;
+}

@@ -1,0 +1,42 @@
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+
+namespace MlMonitoring.Sidecar.Tests.Monitoring;
+
+/// <summary>Every rule file under monitoring/ is judged by promtool: valid, and its unit tests pass.</summary>
+public sealed class RuleFilesTests
+{
+    private static readonly string RulesDirectory = Repository.PathOf("monitoring", "prometheus", "rules");
+
+    public static TheoryData<string> RuleFiles => [.. Directory.GetFiles(RulesDirectory, "*.yaml").Where(f => !f.EndsWith(".test.yaml", StringComparison.Ordinal)).Select(f => Path.GetFileName(f))];
+
+    public static TheoryData<string> RuleTests => [.. Directory.GetFiles(RulesDirectory, "*.test.yaml").Select(f => Path.GetFileName(f))];
+
+    [Theory]
+    [MemberData(nameof(RuleFiles))]
+    public async Task Rule_file_passes_promtool_check_rules(string file)
+    {
+        var (exitCode, output) = await ExternalProcess.RunAsync(ExternalProcess.Require("promtool", "prometheus"), ["check", "rules", Path.Combine(RulesDirectory, file)]);
+
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Theory]
+    [MemberData(nameof(RuleTests))]
+    public async Task Rule_unit_tests_pass(string file)
+    {
+        var (exitCode, output) = await ExternalProcess.RunAsync(
+            ExternalProcess.Require("promtool", "prometheus"), ["test", "rules", file], workingDirectory: RulesDirectory);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_rule_file_has_unit_tests()
+    {
+        foreach (var file in RuleFiles)
+        {
+            Assert.True(File.Exists(Path.Combine(RulesDirectory, Path.ChangeExtension(file, ".test.yaml"))), $"{file} has no .test.yaml");
+        }
+    }
+}
