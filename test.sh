@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian machine: installs the real parts the tests drive
-# (Prometheus and promtool, redis-server, Debian's python3 with scikit-learn), builds in Release and runs the
+# (Prometheus and promtool, Alertmanager and amtool, redis-server, Debian's python3 with scikit-learn), builds in Release and runs the
 # xunit suites. A missing part fails its tests.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,6 +12,7 @@ missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 /usr/bin/python3 -c 'import sklearn, numpy, scipy' >/dev/null 2>&1 || missing+=(python3 python3-sklearn python3-numpy python3-scipy)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"

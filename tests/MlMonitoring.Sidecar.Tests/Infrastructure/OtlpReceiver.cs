@@ -39,7 +39,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var grpcPort = FreePort.Next();
         var httpPort = FreePort.Next();
         var received = new ConcurrentQueue<ExportMetricsServiceRequest>();
-        var builder = WebApplication.CreateSlimBuilder();
+        // An empty content root: the sidecar's appsettings.json beside the tests must not configure this server.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Directory.CreateTempSubdirectory("mlmon-host-").FullName });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
