@@ -1,0 +1,108 @@
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+using YamlDotNet.RepresentationModel;
+
+namespace MlMonitoring.Sidecar.Tests.Deploy;
+
+/// <summary>The kustomize base of k8s/, rendered by kubectl as a user would, and its copies of monitoring/.</summary>
+public sealed class KubernetesManifestTests
+{
+    [Fact]
+    public async Task The_copies_of_monitoring_in_k8s_generated_are_up_to_date()
+    {
+        var fresh = Directory.CreateTempSubdirectory("mlmon-k8s-").FullName;
+
+        var (exitCode, output) = await ExternalProcess.RunAsync("bash", [Repository.PathOf("k8s", "sync-from-monitoring.sh"), fresh]);
+
+        Assert.True(exitCode == 0, output);
+        foreach (var file in Directory.GetFiles(fresh))
+        {
+            var committed = Repository.PathOf("k8s", "generated", Path.GetFileName(file));
+            Assert.True(File.Exists(committed) && File.ReadAllText(committed) == File.ReadAllText(file),
+                $"k8s/generated/{Path.GetFileName(file)} is stale: run k8s/sync-from-monitoring.sh");
+        }
+    }
+
+    [Fact]
+    public async Task Kustomize_renders_a_pod_with_the_native_sidecar_its_probes_and_a_restricted_security_context()
+    {
+        var documents = await RenderAsync();
+        var deployment = Single(documents, "Deployment");
+        var pod = Map(Map(Map(deployment, "spec"), "template"), "spec");
+        var sidecar = Seq(pod, "initContainers").Cast<YamlMappingNode>().Single(c => Text(c, "name") == "mlmonitoring-sidecar");
+
+        Assert.Equal("Always", Text(sidecar, "restartPolicy"));
+        Assert.Equal("/readyz", Text(Map(Map(sidecar, "startupProbe"), "httpGet"), "path"));
+        Assert.Equal("50051", Text(Map(Map(sidecar, "readinessProbe"), "grpc"), "port"));
+        Assert.Equal("/healthz", Text(Map(Map(sidecar, "livenessProbe"), "httpGet"), "path"));
+        var security = Map(sidecar, "securityContext");
+        Assert.Equal("true", Text(security, "runAsNonRoot"));
+        Assert.Equal("true", Text(security, "readOnlyRootFilesystem"));
+        Assert.Equal("false", Text(security, "allowPrivilegeEscalation"));
+        Assert.Equal(["ALL"], Seq(Map(security, "capabilities"), "drop").Select(n => ((YamlScalarNode)n).Value));
+        Assert.Equal("RuntimeDefault", Text(Map(security, "seccompProfile"), "type"));
+        var resources = Map(sidecar, "resources");
+        Assert.All(new[] { "requests", "limits" }, kind => Assert.All(new[] { "cpu", "memory" }, r => Assert.NotNull(Text(Map(resources, kind), r))));
+        var tmp = Seq(sidecar, "volumeMounts").Cast<YamlMappingNode>().Single(m => Text(m, "mountPath") == "/tmp");
+        var volume = Seq(pod, "volumes").Cast<YamlMappingNode>().Single(v => Text(v, "name") == Text(tmp, "name"));
+        Assert.True(volume.Children.ContainsKey(new YamlScalarNode("emptyDir")));
+        // The ingest endpoint stays on the pod's loopback; the settings and SLOs come from ConfigMaps.
+        var env = Seq(sidecar, "env").Cast<YamlMappingNode>().ToDictionary(e => Text(e, "name")!, e => Text(e, "value"));
+        Assert.Equal("http://127.0.0.1:50051", env["Kestrel__Endpoints__Grpc__Url"]);
+        var settings = Text(Map((YamlMappingNode)Seq(sidecar, "envFrom")[0], "configMapRef"), "name");
+        Assert.StartsWith("mlmonitoring-sidecar-settings-", settings, StringComparison.Ordinal);
+        Assert.Contains(documents, d => Text(d, "kind") == "ConfigMap" && Text(Map(d, "metadata"), "name") == settings);
+    }
+
+    [Fact]
+    public async Task Kustomize_renders_the_metrics_service_pod_monitor_rules_dashboard_and_slo_config()
+    {
+        var documents = await RenderAsync();
+
+        var service = Single(documents, "Service");
+        Assert.Equal("metrics", Text((YamlMappingNode)Seq(Map(service, "spec"), "ports")[0], "name"));
+        var podMonitor = Single(documents, "PodMonitor");
+        Assert.Equal("metrics", Text((YamlMappingNode)Seq(Map(podMonitor, "spec"), "podMetricsEndpoints")[0], "port"));
+        var rules = Single(documents, "PrometheusRule");
+        var alertNames = Seq(Map(rules, "spec"), "groups").Cast<YamlMappingNode>()
+            .SelectMany(g => Seq(g, "rules").Cast<YamlMappingNode>()).Select(r => Text(r, "alert")).Where(a => a is not null).ToHashSet();
+        Assert.Superset(
+            new HashSet<string?> { "MLModelHighLatency", "MLModelHighErrorRate", "MLModelPredictionSkew", "MLModelLowConfidence", "MLModelDown", "MLModelErrorBudgetBurn", "MLModelAccuracyLow", "MLModelSLOBurnRateCritical" },
+            alertNames);
+        var configMaps = documents.Where(d => Text(d, "kind") == "ConfigMap").ToList();
+        var dashboard = configMaps.Single(c => Text(Map(c, "metadata"), "name") == "mlmonitoring-dashboard");
+        Assert.Equal("1", Text(Map(Map(dashboard, "metadata"), "labels"), "grafana_dashboard"));
+        Assert.Equal(File.ReadAllText(Repository.PathOf("monitoring", "grafana", "ml-model-monitoring.json")), Text(Map(dashboard, "data"), "ml-model-monitoring.json"));
+        var slo = configMaps.Single(c => Text(Map(c, "metadata"), "name")!.StartsWith("mlmonitoring-slo", StringComparison.Ordinal));
+        Assert.Equal(File.ReadAllText(Repository.PathOf("monitoring", "slo", "slo.yaml")), Text(Map(slo, "data"), "slo.yaml"));
+    }
+
+    [Fact]
+    public void The_dockerfile_builds_in_stages_and_runs_as_a_non_root_user()
+    {
+        var dockerfile = File.ReadAllLines(Repository.PathOf("Dockerfile"));
+
+        Assert.True(dockerfile.Count(l => l.StartsWith("FROM ", StringComparison.Ordinal)) >= 2);
+        var user = dockerfile.Last(l => l.StartsWith("USER ", StringComparison.Ordinal))[5..].Trim();
+        Assert.NotEqual("root", user);
+        Assert.NotEqual("0", user);
+    }
+
+    private static async Task<List<YamlMappingNode>> RenderAsync()
+    {
+        var kubectl = ExternalProcess.Require("kubectl", "kubectl (on these machines' images at /usr/bin/kubectl)");
+        var (exitCode, output) = await ExternalProcess.RunAsync(kubectl, ["kustomize", Repository.PathOf("k8s")], separateStderr: true);
+        Assert.True(exitCode == 0, output);
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(output));
+        return [.. yaml.Documents.Select(d => (YamlMappingNode)d.RootNode)];
+    }
+
+    private static YamlMappingNode Single(List<YamlMappingNode> documents, string kind) => documents.Single(d => Text(d, "kind") == kind);
+
+    private static YamlMappingNode Map(YamlMappingNode node, string key) => (YamlMappingNode)node.Children[new YamlScalarNode(key)];
+
+    private static YamlSequenceNode Seq(YamlMappingNode node, string key) => (YamlSequenceNode)node.Children[new YamlScalarNode(key)];
+
+    private static string? Text(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (value as YamlScalarNode)?.Value : null;
+}
