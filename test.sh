@@ -13,7 +13,8 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
-/usr/bin/python3 -c 'import sklearn, numpy, scipy' >/dev/null 2>&1 || missing+=(python3 python3-sklearn python3-numpy python3-scipy)
+/usr/bin/python3 -c 'import sklearn, numpy, scipy, grpc, google.protobuf, prometheus_client' >/dev/null 2>&1 ||
+  missing+=(python3 python3-sklearn python3-numpy python3-scipy python3-grpcio python3-protobuf python3-prometheus-client)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

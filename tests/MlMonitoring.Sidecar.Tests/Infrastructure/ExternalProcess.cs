@@ -98,6 +98,23 @@ public sealed class ExternalProcess : IAsyncDisposable
         return (exitCode, exitCode == 0 || !separateStderr ? process.Output : process.Output + await stderr);
     }
 
+    /// <summary>Waits for the process to end by itself; kills it past the timeout.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        return _process.ExitCode;
+    }
+
     /// <summary>Sends SIGTERM, as Kubernetes does, and waits for the exit.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {

@@ -35,13 +35,16 @@ public sealed class SidecarProcess : IAsyncDisposable
 
     public PredictionMonitor.PredictionMonitorClient CreateMonitorClient() => new(Channel);
 
-    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null)
+    /// <summary>The built sidecar: beside the tests by default (the sidecar tests reference its project).</summary>
+    public static string DllPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
+
+    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null)
     {
-        var grpcPort = FreePort.Next();
+        var port = grpcPort ?? FreePort.Next();
         var httpPort = FreePort.Next();
         var env = new Dictionary<string, string>
         {
-            ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
+            ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{port}",
             ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{httpPort}",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
@@ -50,9 +53,8 @@ public sealed class SidecarProcess : IAsyncDisposable
             env[key] = value;
         }
 
-        var dll = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
-        var process = ExternalProcess.Start("dotnet", ["exec", dll], env);
-        var sidecar = new SidecarProcess(process, grpcPort, httpPort);
+        var process = ExternalProcess.Start("dotnet", ["exec", DllPath], env, workingDirectory: Path.GetDirectoryName(DllPath));
+        var sidecar = new SidecarProcess(process, port, httpPort);
         await sidecar.WaitUntilReadyAsync();
         return sidecar;
     }

@@ -1,0 +1,318 @@
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.Client;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Client;
+
+/// <summary>
+/// Records prediction events for the monitoring sidecar without ever blocking or failing the model server.
+/// </summary>
+/// <remarks>
+/// <c>Record…</c> calls only write a value to a bounded queue; when it is full the oldest event is dropped and
+/// counted (<see cref="Dropped"/>). A background sender batches the queue over the <c>StreamPredictions</c> stream,
+/// with up to <see cref="MonitoringClientOptions.MaxInFlightBatches"/> batches unacknowledged; when the sidecar is
+/// unavailable it keeps the unacknowledged batches, backs off (100 ms doubling to
+/// <see cref="MonitoringClientOptions.MaxBackoff"/>) and sends them again on the next stream.
+/// </remarks>
+public sealed class MonitoringClient : IAsyncDisposable
+{
+    /// <summary>The meter of the client's own counters (sent, rejected, dropped).</summary>
+    public const string MeterName = "MlMonitoring.Client";
+
+    private readonly MonitoringClientOptions _options;
+    private readonly Channel<PredictionRecord> _queue;
+    private readonly GrpcChannel _channel;
+    private readonly PredictionMonitor.PredictionMonitorClient _grpc;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Meter _meter = new(MeterName);
+    private readonly Task _sender;
+    private readonly Lock _settledGate = new();
+    private readonly Queue<PredictionRecord> _retry = new();
+    private long _recorded;
+    private long _settled;
+    private long _sent;
+    private long _rejected;
+    private long _dropped;
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public MonitoringClient(MonitoringClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _queue = Channel.CreateBounded<PredictionRecord>(
+            new BoundedChannelOptions(options.Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => CountDropped());
+        _channel = GrpcChannel.ForAddress(options.Endpoint);
+        _grpc = new PredictionMonitor.PredictionMonitorClient(_channel);
+        _meter.CreateObservableCounter("mlmonitoring_client_events_sent", () => Sent, description: "Events the sidecar accepted.");
+        _meter.CreateObservableCounter("mlmonitoring_client_events_rejected", () => Rejected, description: "Events the sidecar refused as invalid.");
+        _meter.CreateObservableCounter("mlmonitoring_client_events_dropped", () => Dropped, description: "Events dropped because the buffer was full.");
+        _sender = Task.Run(SendLoopAsync);
+    }
+
+    /// <summary>Events the sidecar accepted.</summary>
+    public long Sent => Interlocked.Read(ref _sent);
+
+    /// <summary>Events the sidecar refused as invalid.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Events dropped, oldest first, because the buffer was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Events recorded and not yet acknowledged, rejected or dropped.</summary>
+    public long Pending => Interlocked.Read(ref _recorded) - Interlocked.Read(ref _settled);
+
+    /// <summary>Records a classification. Without <paramref name="confidence"/>, no confidence is recorded.</summary>
+    public void RecordClassification(
+        string modelName, string modelVersion, double latencySeconds, string predictedClass, double? confidence = null,
+        string? predictionId = null, IReadOnlyDictionary<string, double>? features = null, IReadOnlyDictionary<string, string>? categoricalFeatures = null) =>
+        Enqueue(new PredictionRecord(RecordKind.Classification, modelName, modelVersion, latencySeconds, predictedClass, 0,
+            confidence ?? double.NaN, predictionId, features, categoricalFeatures));
+
+    /// <summary>Records a regression output.</summary>
+    public void RecordRegression(
+        string modelName, string modelVersion, double latencySeconds, double predictedValue,
+        string? predictionId = null, IReadOnlyDictionary<string, double>? features = null, IReadOnlyDictionary<string, string>? categoricalFeatures = null) =>
+        Enqueue(new PredictionRecord(RecordKind.Regression, modelName, modelVersion, latencySeconds, null, predictedValue,
+            double.NaN, predictionId, features, categoricalFeatures));
+
+    /// <summary>Records a failed prediction; <paramref name="errorType"/> is the exception's type name.</summary>
+    public void RecordError(string modelName, string modelVersion, double latencySeconds, string errorType, ErrorKind kind = ErrorKind.Server) =>
+        Enqueue(new PredictionRecord(RecordKind.Error, modelName, modelVersion, latencySeconds, errorType, 0, double.NaN, null, null, null, kind));
+
+    /// <summary>Sends delayed labels now (they are few; they go as one unary call, not through the queue).</summary>
+    public async Task<RecordResponse> RecordGroundTruthAsync(IEnumerable<GroundTruth> labels, CancellationToken cancellationToken = default)
+    {
+        var batch = new GroundTruthBatch();
+        batch.Labels.AddRange(labels);
+        return await _grpc.RecordGroundTruthAsync(batch, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Waits until every event recorded before the call is acknowledged, rejected or dropped.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var target = Interlocked.Read(ref _recorded);
+        while (true)
+        {
+            var progress = Volatile.Read(ref _progress);
+            if (Interlocked.Read(ref _settled) >= target)
+            {
+                return;
+            }
+
+            await progress.Task.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Drains what is buffered (for up to five seconds), then stops the sender and closes the channel.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        using (var drain = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            await FlushAsync(drain.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _queue.Writer.TryComplete();
+        await _stopping.CancelAsync();
+        await _sender.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _channel.Dispose();
+        _meter.Dispose();
+        _stopping.Dispose();
+    }
+
+    private void Enqueue(in PredictionRecord record)
+    {
+        Interlocked.Increment(ref _recorded);
+        if (!_queue.Writer.TryWrite(record))
+        {
+            // Closed: the client is being disposed. The event is dropped, counted, and the caller is not bothered.
+            CountDropped();
+        }
+    }
+
+    private void CountDropped()
+    {
+        Interlocked.Increment(ref _dropped);
+        Settle(1);
+    }
+
+    private void Settle(long events)
+    {
+        Interlocked.Add(ref _settled, events);
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (_retry.Count == 0 && !await _queue.Reader.WaitToReadAsync(_stopping.Token))
+                {
+                    return;
+                }
+
+                await StreamAsync();
+                backoff = TimeSpan.FromMilliseconds(100);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException)
+            {
+                // The sidecar is absent, restarting or overloaded (UNAVAILABLE): keep buffering and try again.
+                await Task.Delay(backoff, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    /// <summary>One stream, kept open while events keep coming; closed after a second without any.</summary>
+    private async Task StreamAsync()
+    {
+        using var call = _grpc.StreamPredictions(cancellationToken: _stopping.Token);
+        var inFlight = new Queue<List<PredictionRecord>>();
+        using var credit = new SemaphoreSlim(_options.MaxInFlightBatches);
+        // Cancelled when the acknowledgements end, so that a writer waiting for credit is not stranded.
+        using var broken = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        var acknowledgements = Task.Run(async () =>
+        {
+            await foreach (var response in call.ResponseStream.ReadAllAsync(_stopping.Token))
+            {
+                List<PredictionRecord> batch;
+                lock (inFlight)
+                {
+                    batch = inFlight.Dequeue();
+                }
+
+                Interlocked.Add(ref _sent, (long)response.Accepted);
+                Interlocked.Add(ref _rejected, (long)response.Rejected);
+                Settle(batch.Count);
+                credit.Release();
+            }
+        });
+        _ = acknowledgements.ContinueWith(_ => broken.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        try
+        {
+            var idleSince = DateTime.UtcNow;
+            while (!_stopping.IsCancellationRequested && !acknowledgements.IsCompleted)
+            {
+                var records = TakeBatch();
+                if (records.Count == 0)
+                {
+                    if (DateTime.UtcNow - idleSince > TimeSpan.FromSeconds(1))
+                    {
+                        break;
+                    }
+
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                    wait.CancelAfter(_options.FlushInterval);
+                    await ((Task)_queue.Reader.WaitToReadAsync(wait.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    continue;
+                }
+
+                idleSince = DateTime.UtcNow;
+                await credit.WaitAsync(broken.Token);
+                lock (inFlight)
+                {
+                    inFlight.Enqueue(records);
+                }
+
+                await call.RequestStream.WriteAsync(ToBatch(records), _stopping.Token);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            await acknowledgements;
+        }
+        catch (Exception e) when (!_stopping.IsCancellationRequested)
+        {
+            // Unacknowledged batches are sent again on the next stream, before anything newer.
+            lock (inFlight)
+            {
+                var again = inFlight.SelectMany(b => b).Concat(_retry).ToList();
+                _retry.Clear();
+                foreach (var record in again)
+                {
+                    _retry.Enqueue(record);
+                }
+            }
+
+            var cause = acknowledgements.Exception?.InnerException ?? e;
+            throw cause as RpcException ?? new RpcException(new Status(StatusCode.Unavailable, cause.Message));
+        }
+    }
+
+    private List<PredictionRecord> TakeBatch()
+    {
+        var records = new List<PredictionRecord>(Math.Min(_options.MaxBatchSize, 64));
+        while (records.Count < _options.MaxBatchSize && _retry.TryDequeue(out var retried))
+        {
+            records.Add(retried);
+        }
+
+        while (records.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var record))
+        {
+            records.Add(record);
+        }
+
+        return records;
+    }
+
+    private static PredictionBatch ToBatch(List<PredictionRecord> records)
+    {
+        var batch = new PredictionBatch();
+        foreach (var r in records)
+        {
+            var e = new PredictionEvent { ModelName = r.ModelName, ModelVersion = r.ModelVersion, LatencySeconds = r.LatencySeconds };
+            if (r.PredictionId is not null)
+            {
+                e.PredictionId = r.PredictionId;
+            }
+
+            switch (r.Kind)
+            {
+                case RecordKind.Classification:
+                    e.Classification = new Classification { PredictedClass = r.Text ?? "" };
+                    if (!double.IsNaN(r.Confidence))
+                    {
+                        e.Classification.Confidence = r.Confidence;
+                    }
+
+                    break;
+                case RecordKind.Regression:
+                    e.Regression = new Regression { PredictedValue = r.Number };
+                    break;
+                default:
+                    e.Error = new PredictionError { ErrorType = r.Text ?? "", Kind = r.ErrorKind };
+                    break;
+            }
+
+            if (r.Features is not null)
+            {
+                foreach (var (name, value) in r.Features)
+                {
+                    e.Features[name] = value;
+                }
+            }
+
+            if (r.CategoricalFeatures is not null)
+            {
+                foreach (var (name, value) in r.CategoricalFeatures)
+                {
+                    e.CategoricalFeatures[name] = value;
+                }
+            }
+
+            batch.Events.Add(e);
+        }
+
+        return batch;
+    }
+}
