@@ -27,11 +27,11 @@ class MonitoredPredictor:
     def predict(self, features, prediction_id=None):
         """Predicts for one input (a dict of named features, or a sequence in the model's order) and returns
         {"prediction": ..., "confidence": ...} like the guide's predictor."""
-        row = [features[name] for name in self.feature_names] if self.feature_names else list(features.values()) \
-            if isinstance(features, dict) else list(features)
         named = features if isinstance(features, dict) else None
         start = time.perf_counter()
         try:
+            # Inside the timed block, as in the guide: a bad input is a failed prediction, recorded as one.
+            row = self._row(features)
             prediction = self.model.predict([row])
             probabilities = self.model.predict_proba([row]) if self._has_proba else None
         except Exception as error:
@@ -55,3 +55,10 @@ class MonitoredPredictor:
                                       predicted_value=float(predicted), prediction_id=prediction_id,
                                       features=named)
         return {"prediction": float(predicted), "confidence": None}
+
+    def _row(self, features):
+        if not isinstance(features, dict):
+            return list(features)
+        if self.feature_names:
+            return [features[name] for name in self.feature_names]
+        return list(features.values())

@@ -1,0 +1,100 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+
+namespace MlMonitoring.Client.Tests;
+
+/// <summary>examples/python-model-server end to end: model server, sidecar and a real Prometheus.</summary>
+public sealed class ExampleModelServerTests
+{
+    private static readonly double[][] Flowers =
+    [
+        [5.1, 3.5, 1.4, 0.2], [4.9, 3.0, 1.4, 0.2], [7.0, 3.2, 4.7, 1.4], [6.4, 3.2, 4.5, 1.5],
+        [6.3, 3.3, 6.0, 2.5], [5.8, 2.7, 5.1, 1.9], [5.9, 3.0, 4.2, 1.5], [6.7, 3.0, 5.2, 2.3],
+    ];
+
+    [Fact]
+    public async Task The_example_model_server_produces_the_guides_dashboard_data_end_to_end()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync();
+        var port = FreePort.Next();
+        await using var server = ExternalProcess.Start("/usr/bin/python3", [Repository.PathOf("examples", "python-model-server", "server.py")], new Dictionary<string, string>
+        {
+            ["PYTHONPATH"] = Repository.PathOf("clients", "python"),
+            ["MLMONITORING_TARGET"] = $"127.0.0.1:{sidecar.GrpcPort}",
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await WaitForAsync(http, server);
+        await using var prometheus = await PrometheusServer.StartAsync([$"127.0.0.1:{sidecar.HttpPort}"]);
+
+        await prometheus.WaitForNextScrapeAsync();
+        var answered = new List<string>();
+        for (var round = 0; round < 4; round++)
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var flower = Flowers[i % Flowers.Length];
+                var response = await PostAsync(http, "/predict", new
+                {
+                    features = new { sepal_length = flower[0], sepal_width = flower[1], petal_length = flower[2], petal_width = flower[3] },
+                    prediction_id = $"r{round}-{i}",
+                });
+                response.EnsureSuccessStatusCode();
+                answered.Add((string)(await response.Content.ReadFromJsonAsync<JsonNode>())!["prediction"]!);
+            }
+
+            // One request in 41 lacks a feature: the model raises KeyError, recorded as an error.
+            var bad = await PostAsync(http, "/predict", new { features = new { sepal_length = 5.0 } });
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+            await Task.Delay(200); // the client sends within its flush interval (50 ms)
+            await prometheus.WaitForNextScrapeAsync();
+        }
+
+        await prometheus.WaitForNextScrapeAsync();
+        var rate = await prometheus.QueryAsync("sum(rate(ml_prediction_requests_total[5m])) by (model_name)");
+        Assert.True(rate.Count == 1, $"rate: {rate.Count} series\n{await sidecar.ScrapeTextAsync()}\n{server.Output}\n{prometheus.Output}");
+        Assert.Equal("iris-classifier", rate[0].Labels["model_name"]);
+        Assert.True(rate[0].Value > 0);
+        var p99 = await prometheus.QueryAsync("histogram_quantile(0.99,\n  sum(rate(ml_prediction_latency_seconds_bucket[5m])) by (le, model_name)\n)");
+        Assert.InRange(Assert.Single(p99).Value, 0, 2.5);
+        var errorRate = await prometheus.QueryAsync("sum(rate(ml_prediction_errors_total[5m])) by (model_name)\n/\nsum(rate(ml_prediction_requests_total[5m])) by (model_name)");
+        Assert.InRange(Assert.Single(errorRate).Value, 0.001, 0.1);
+        var distribution = await prometheus.QueryAsync("sum(rate(ml_prediction_class_total[1h])) by (predicted_class)");
+        Assert.Equal(answered.Distinct().Order(), distribution.Select(s => s.Labels["predicted_class"]).Order());
+        var lowConfidence = await prometheus.QueryAsync("histogram_quantile(0.10,\n  sum(rate(ml_prediction_confidence_bucket[1h])) by (le)\n)");
+        Assert.InRange(Assert.Single(lowConfidence).Value, 0, 1);
+
+        var metrics = await sidecar.ScrapeAsync();
+        Assert.Equal(164, metrics.Value("ml_prediction_requests_total", ("model_name", "iris-classifier"), ("model_version", "v1")));
+        Assert.Equal(4, metrics.Value("ml_prediction_errors_total", ("model_name", "iris-classifier"), ("model_version", "v1"), ("error_type", "KeyError"), ("error_kind", "server")));
+    }
+
+    /// <summary>A JSON POST with Content-Length, as the standard library's HTTP server needs.</summary>
+    private static Task<HttpResponseMessage> PostAsync(HttpClient http, string path, object body) =>
+        http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"));
+
+    private static async Task WaitForAsync(HttpClient http, ExternalProcess server)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(server.HasExited, server.Output);
+            try
+            {
+                if ((await http.GetAsync(new Uri("/healthz", UriKind.Relative))).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Still training or binding.
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"the model server did not start:\n{server.Output}");
+    }
+}
