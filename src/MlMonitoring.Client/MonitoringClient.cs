@@ -1,3 +1,5 @@
+using System.Buffers;
+using Google.Protobuf;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Grpc.Core;
@@ -24,7 +26,25 @@ public sealed class MonitoringClient : IAsyncDisposable
     private readonly MonitoringClientOptions _options;
     private readonly Channel<PredictionRecord> _queue;
     private readonly GrpcChannel _channel;
+    private static readonly Method<EncodedBatch, RecordResponse> StreamMethod = new(
+        MethodType.DuplexStreaming,
+        "mlmonitoring.v1.PredictionMonitor",
+        "StreamPredictions",
+        // The batch is already wire bytes: the marshaller copies them into the request frame, nothing more.
+        Marshallers.Create<EncodedBatch>(
+            (batch, context) =>
+            {
+                context.SetPayloadLength(batch.Length);
+                var writer = context.GetBufferWriter();
+                writer.Write(batch.Buffer.AsSpan(0, batch.Length));
+                context.Complete();
+            },
+            _ => throw new NotSupportedException("requests are only written")),
+        Marshallers.Create(response => response.ToByteArray(), RecordResponse.Parser.ParseFrom));
+
     private readonly PredictionMonitor.PredictionMonitorClient _grpc;
+    private readonly CallInvoker _invoker;
+    private readonly WireEncoder _encoder = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Meter _meter = new(MeterName);
     private readonly Task _sender;
@@ -45,7 +65,8 @@ public sealed class MonitoringClient : IAsyncDisposable
             new BoundedChannelOptions(options.Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             _ => CountDropped());
         _channel = GrpcChannel.ForAddress(options.Endpoint);
-        _grpc = new PredictionMonitor.PredictionMonitorClient(_channel);
+        _invoker = _channel.CreateCallInvoker();
+        _grpc = new PredictionMonitor.PredictionMonitorClient(_invoker);
         _meter.CreateObservableCounter("mlmonitoring_client_events_sent", () => Sent, description: "Events the sidecar accepted.");
         _meter.CreateObservableCounter("mlmonitoring_client_events_rejected", () => Rejected, description: "Events the sidecar refused as invalid.");
         _meter.CreateObservableCounter("mlmonitoring_client_events_dropped", () => Dropped, description: "Events dropped because the buffer was full.");
@@ -176,7 +197,7 @@ public sealed class MonitoringClient : IAsyncDisposable
     /// <summary>One stream, kept open while events keep coming; closed after a second without any.</summary>
     private async Task StreamAsync()
     {
-        using var call = _grpc.StreamPredictions(cancellationToken: _stopping.Token);
+        using var call = _invoker.AsyncDuplexStreamingCall(StreamMethod, null, new CallOptions(cancellationToken: _stopping.Token));
         var inFlight = new Queue<List<PredictionRecord>>();
         using var credit = new SemaphoreSlim(_options.MaxInFlightBatches);
         // Cancelled when the acknowledgements end, so that a writer waiting for credit is not stranded.
@@ -225,7 +246,15 @@ public sealed class MonitoringClient : IAsyncDisposable
                     inFlight.Enqueue(records);
                 }
 
-                await call.RequestStream.WriteAsync(ToBatch(records), _stopping.Token);
+                var encoded = _encoder.Encode(records);
+                try
+                {
+                    await call.RequestStream.WriteAsync(encoded, _stopping.Token);
+                }
+                finally
+                {
+                    encoded.Return();
+                }
             }
 
             await call.RequestStream.CompleteAsync();
@@ -263,56 +292,5 @@ public sealed class MonitoringClient : IAsyncDisposable
         }
 
         return records;
-    }
-
-    private static PredictionBatch ToBatch(List<PredictionRecord> records)
-    {
-        var batch = new PredictionBatch();
-        foreach (var r in records)
-        {
-            var e = new PredictionEvent { ModelName = r.ModelName, ModelVersion = r.ModelVersion, LatencySeconds = r.LatencySeconds };
-            if (r.PredictionId is not null)
-            {
-                e.PredictionId = r.PredictionId;
-            }
-
-            switch (r.Kind)
-            {
-                case RecordKind.Classification:
-                    e.Classification = new Classification { PredictedClass = r.Text ?? "" };
-                    if (!double.IsNaN(r.Confidence))
-                    {
-                        e.Classification.Confidence = r.Confidence;
-                    }
-
-                    break;
-                case RecordKind.Regression:
-                    e.Regression = new Regression { PredictedValue = r.Number };
-                    break;
-                default:
-                    e.Error = new PredictionError { ErrorType = r.Text ?? "", Kind = r.ErrorKind };
-                    break;
-            }
-
-            if (r.Features is not null)
-            {
-                foreach (var (name, value) in r.Features)
-                {
-                    e.Features[name] = value;
-                }
-            }
-
-            if (r.CategoricalFeatures is not null)
-            {
-                foreach (var (name, value) in r.CategoricalFeatures)
-                {
-                    e.CategoricalFeatures[name] = value;
-                }
-            }
-
-            batch.Events.Add(e);
-        }
-
-        return batch;
     }
 }

@@ -1,0 +1,101 @@
+// What a .NET model process spends per prediction on monitoring: in-process System.Diagnostics.Metrics recording
+// aggregated by the OpenTelemetry SDK (the guide's four instruments) against MlMonitoring.Client, side by side.
+// Process CPU covers every thread, from the first record to the end of a flush that waits for every
+// acknowledgement; caller CPU is the recording thread's own.
+//   dotnet bench/MlMonitoring.ClientOverhead/bin/Release/net10.0/MlMonitoring.ClientOverhead.dll --target http://127.0.0.1:50051
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using MlMonitoring.Client;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+
+var target = args.SkipWhile(a => a != "--target").Skip(1).FirstOrDefault() ?? "http://127.0.0.1:50051";
+var predictions = int.Parse(args.SkipWhile(a => a != "--predictions").Skip(1).FirstOrDefault() ?? "100000", CultureInfo.InvariantCulture);
+
+InProcess(20_000);
+await Client(20_000, target);
+var baseline = InProcess(predictions);
+var client = await Client(predictions, target);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+    predictions                         {predictions}
+    in-process OpenTelemetry SDK        process {baseline.ProcessUs:0.000} us/prediction, caller {baseline.CallerUs:0.000} us
+    MlMonitoring.Client                 process {client.ProcessUs:0.000} us/prediction, caller {client.CallerUs:0.000} us, delivered {client.Delivered} (dropped {client.Dropped})
+    client / in-process (process CPU)   {client.ProcessUs / baseline.ProcessUs:0.000}
+    """));
+
+static Result InProcess(int n)
+{
+    using var meter = new Meter("overhead.inprocess");
+    using var provider = Sdk.CreateMeterProviderBuilder()
+        .AddMeter(meter.Name)
+        .AddReader(new PeriodicExportingMetricReader(new DiscardingExporter(), 60_000))
+        .Build();
+    var requests = meter.CreateCounter<long>("ml_prediction_requests");
+    var latency = meter.CreateHistogram("ml_prediction_latency", "s", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5] });
+    var confidence = meter.CreateHistogram("ml_prediction_confidence", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99] });
+    var classes = meter.CreateCounter<long>("ml_prediction_class");
+    var (process0, thread0) = (Process.GetCurrentProcess().TotalProcessorTime, ThreadCpu.Now());
+    for (var i = 0; i < n; i++)
+    {
+        var predicted = i % 10 == 0 ? "fraud" : "legit";
+        requests.Add(1, new("model_name", "fraud"), new("model_version", "v1"));
+        latency.Record(0.012, new("model_name", "fraud"), new("model_version", "v1"));
+        classes.Add(1, new("model_name", "fraud"), new("model_version", "v1"), new("predicted_class", predicted));
+        confidence.Record(0.93, new("model_name", "fraud"), new("model_version", "v1"), new("predicted_class", predicted));
+    }
+
+    var thread1 = ThreadCpu.Now();
+    var process1 = Process.GetCurrentProcess().TotalProcessorTime;
+    return new((process1 - process0).TotalMicroseconds / n, (thread1 - thread0).TotalMicroseconds / n, n, 0);
+}
+
+static async Task<Result> Client(int n, string target)
+{
+    await using var client = new MonitoringClient(new MonitoringClientOptions { Endpoint = new Uri(target), Capacity = Math.Max(n, 100_000), MaxBatchSize = int.Parse(Environment.GetEnvironmentVariable("OVERHEAD_BATCH") ?? "500", CultureInfo.InvariantCulture) });
+    var (process0, thread0) = (Process.GetCurrentProcess().TotalProcessorTime, ThreadCpu.Now());
+    for (var i = 0; i < n; i++)
+    {
+        client.RecordClassification("overhead", "v1", 0.012, i % 10 == 0 ? "fraud" : "legit", 0.93);
+    }
+
+    var thread1 = ThreadCpu.Now();
+    var flushStart = Stopwatch.GetTimestamp();
+    await client.FlushAsync();
+    var process1 = Process.GetCurrentProcess().TotalProcessorTime;
+    if (Environment.GetEnvironmentVariable("OVERHEAD_VERBOSE") is not null)
+    {
+        Console.Error.WriteLine($"flush wall {Stopwatch.GetElapsedTime(flushStart).TotalMilliseconds:0.0} ms, process cpu {(process1 - process0).TotalMilliseconds:0.0} ms");
+    }
+    return new((process1 - process0).TotalMicroseconds / n, (thread1 - thread0).TotalMicroseconds / n, client.Sent, client.Dropped);
+}
+
+internal readonly record struct Result(double ProcessUs, double CallerUs, long Delivered, long Dropped);
+
+internal sealed class DiscardingExporter : BaseExporter<Metric>
+{
+    public override ExportResult Export(in Batch<Metric> batch) => ExportResult.Success;
+}
+
+/// <summary>The calling thread's CPU time (clock_gettime(CLOCK_THREAD_CPUTIME_ID)).</summary>
+internal static partial class ThreadCpu
+{
+    private const int ClockThreadCpuTime = 3;
+
+    public static TimeSpan Now()
+    {
+        clock_gettime(ClockThreadCpuTime, out var spec);
+        return TimeSpan.FromTicks((spec.Seconds * TimeSpan.TicksPerSecond) + (spec.Nanoseconds / 100));
+    }
+
+    [LibraryImport("libc", SetLastError = false)]
+    private static partial int clock_gettime(int clock, out TimeSpec spec);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+}
