@@ -29,6 +29,7 @@ internal sealed record LoadOptions
           --duration SECONDS  how long to send (default 10)
           --batch-size N      events per batch for batch and stream (default 500)
           --concurrency N     concurrent callers or streams (default 4)
+          --json              print the result as one JSON line
         """;
 
     public static LoadOptions Parse(string[] args)

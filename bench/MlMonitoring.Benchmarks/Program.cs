@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(MlMonitoring.Benchmarks.RecordingBenchmarks).Assembly).Run(args);

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Runs every benchmark side by side on this machine and writes BENCHMARKS.md:
+#   the load generator against the no-op server (the gRPC transport floor) and against the sidecar, for streams,
+#   batches and unary calls; the sidecar with drift off; open-loop unary at 5,000 calls/s; CPU per 1,000 events/s;
+#   resident memory at peak; the time of a scrape of 10,000 series; BenchmarkDotNet on the per-event path; and
+#   the client overhead benchmarks (Python and .NET) against in-process instrumentation.
+# Usage: bench/run.sh [--smoke]   (--smoke: one second per run, no BenchmarkDotNet; for CI, writes nothing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+smoke=false
+[ "${1:-}" = "--smoke" ] && smoke=true
+duration=10
+$smoke && duration=1
+
+dotnet build MlMonitoring.Sidecar.sln -c Release -v quiet -nologo >/dev/null
+bin=Release/net10.0
+loadgen="dotnet bench/MlMonitoring.LoadGen/bin/$bin/MlMonitoring.LoadGen.dll"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not ready: $1" >&2; return 1; }
+
+# start_sidecar NAME [ENV=VALUE...]: sets ${NAME}_grpc, ${NAME}_http, ${NAME}_pid
+start_sidecar() {
+  local name=$1; shift
+  local grpc http
+  grpc=$(free_port); http=$(free_port)
+  (cd "src/MlMonitoring.Sidecar/bin/$bin" && env "$@" Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$grpc" \
+     Kestrel__Endpoints__Http__Url="http://127.0.0.1:$http" Logging__LogLevel__Default=Warning \
+     exec dotnet MlMonitoring.Sidecar.dll >"$work/$name.log" 2>&1) &
+  local pid=$!
+  pids+=("$pid")
+  wait_http "http://127.0.0.1:$http/readyz"
+  printf -v "${name}_grpc" '%s' "$grpc"; printf -v "${name}_http" '%s' "$http"; printf -v "${name}_pid" '%s' "$pid"
+}
+
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# The .NET process of a started sidecar (the subshell execs dotnet, so it is the same pid).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
+
+run() { $loadgen --json --duration "$duration" "$@"; }
+
+results="$work/results.jsonl"
+record() { echo "{\"name\": \"$1\", \"result\": $2}" >>"$results"; }
+
+# --- the transport floor and the sidecar, side by side -------------------------------------------------------
+noop_port=$(free_port)
+(cd "bench/MlMonitoring.NoopServer/bin/$bin" && exec dotnet MlMonitoring.NoopServer.dll --urls "http://127.0.0.1:$noop_port" >"$work/noop.log" 2>&1) &
+noop_pid=$!; pids+=("$noop_pid")
+sleep 2
+start_sidecar full
+
+for mode in stream batch; do
+  record "noop_$mode" "$(run --target "http://127.0.0.1:$noop_port" --mode $mode --batch-size 500)"
+  record "sidecar_$mode" "$(run --target "http://127.0.0.1:$full_grpc" --mode $mode --batch-size 500)"
+done
+record noop_unary "$(run --target "http://127.0.0.1:$noop_port" --mode unary --concurrency 16)"
+record sidecar_unary "$(run --target "http://127.0.0.1:$full_grpc" --mode unary --concurrency 16)"
+record sidecar_open_loop "$(run --target "http://127.0.0.1:$full_grpc" --mode unary --rate 5000 --concurrency 8)"
+record noop_open_loop "$(run --target "http://127.0.0.1:$noop_port" --mode unary --rate 5000 --concurrency 8)"
+
+# CPU per 1,000 events/s: 20,000 events/s in batches of 500, the sidecar's own CPU time over the run.
+ticks0=$(cpu_ticks "$full_pid")
+r=$(run --target "http://127.0.0.1:$full_grpc" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
+ticks1=$(cpu_ticks "$full_pid")
+hz=$(getconf CLK_TCK)
+record cpu_20k "{\"load\": $r, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $hz }")}"
+record peak_rss "{\"kb\": $(peak_rss_kb "$full_pid")}"
+stop "$full_pid"
+
+start_sidecar nodrift Monitoring__Drift__Enabled=false
+record sidecar_stream_nodrift "$(run --target "http://127.0.0.1:$nodrift_grpc" --mode stream --batch-size 500)"
+stop "$nodrift_pid"
+
+# --- a scrape of 10,000 series --------------------------------------------------------------------------------
+start_sidecar scrape Monitoring__Limits__MaxModels=1000 Monitoring__Limits__MaxClassesPerModel=1000 Monitoring__Drift__Enabled=false
+PYTHONPATH=clients/python /usr/bin/python3 - "$scrape_grpc" <<'EOF'
+import sys
+import grpc
+from mlmonitoring.v1 import monitoring_pb2 as pb, monitoring_pb2_grpc as rpc
+stub = rpc.PredictionMonitorStub(grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}"))
+# 300 model versions x (1 request series + 11 latency series + 10 classes x 10 confidence series + 10 class series)
+for m in range(300):
+    batch = pb.PredictionBatch()
+    for c in range(10):
+        e = batch.events.add(model_name=f"model-{m:03d}", model_version="v1", latency_seconds=0.02)
+        e.classification.predicted_class = f"class-{c}"
+        e.classification.confidence = 0.9
+    stub.RecordPredictions(batch)
+EOF
+series=$(curl -s "http://127.0.0.1:$scrape_http/metrics" | grep -vc '^#')
+for _ in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$scrape_http/metrics"; done
+times=$(for _ in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$scrape_http/metrics"; done | sort -n)
+median=$(echo "$times" | sed -n 11p)
+record scrape "{\"series\": $series, \"median_seconds\": $median}"
+stop "$scrape_pid"
+
+# --- client overhead ------------------------------------------------------------------------------------------
+start_sidecar overhead
+predictions=100000
+$smoke && predictions=5000
+record python_client "$(/usr/bin/python3 bench/client-overhead/python_overhead.py --target "127.0.0.1:$overhead_grpc" --predictions $predictions --json)"
+dotnet "bench/MlMonitoring.ClientOverhead/bin/$bin/MlMonitoring.ClientOverhead.dll" --target "http://127.0.0.1:$overhead_grpc" --predictions $predictions >"$work/dotnet_client.txt"
+stop "$overhead_pid"
+
+if $smoke; then
+  echo "benchmark smoke: $(wc -l <"$results") results"
+  /usr/bin/python3 bench/report.py "$results" "$work/dotnet_client.txt" "" >/dev/null
+  exit 0
+fi
+
+# --- BenchmarkDotNet: the per-event path ----------------------------------------------------------------------
+(cd "bench/MlMonitoring.Benchmarks/bin/$bin" && dotnet MlMonitoring.Benchmarks.dll --filter '*' --job short \
+   --warmupCount 3 --iterationCount 5 --exporters github --artifacts "$work/bdn" >"$work/bdn.log" 2>&1)
+bdn=$(ls "$work"/bdn/results/*-report-github.md | head -1)
+
+/usr/bin/python3 bench/report.py "$results" "$work/dotnet_client.txt" "$bdn" >BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
