@@ -12,6 +12,7 @@ missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 /usr/bin/python3 -c 'import sklearn, numpy, scipy, grpc, google.protobuf, prometheus_client' >/dev/null 2>&1 ||
   missing+=(python3 python3-sklearn python3-numpy python3-scipy python3-grpcio python3-protobuf python3-prometheus-client)
@@ -27,7 +28,13 @@ trap 'rm -f "$log"' EXIT
 status=0
 dotnet test MlMonitoring.Sidecar.sln -c Release 2>&1 | tee "$log" || status=$?
 
-# One plain summary line over all test assemblies.
+
+# The benchmarks are not timed tests; a one-second smoke of each keeps them working.
+if [ "$status" -eq 0 ]; then
+  bash bench/run.sh --smoke || status=$?
+fi
+
+# One plain summary line over all test assemblies, last.
 awk '
   /(Passed|Failed)!/ {
     if (match($0, /Failed: *[0-9]+/)) { f += substr($0, RSTART + 7, RLENGTH - 7) + 0 }

@@ -23,16 +23,19 @@ trap cleanup EXIT
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not ready: $1" >&2; return 1; }
+wait_http() {
+  for _ in $(seq 1 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "not ready: $1" >&2; tail -20 "$work"/*.log >&2; return 1
+}
 
 # start_sidecar NAME [ENV=VALUE...]: sets ${NAME}_grpc, ${NAME}_http, ${NAME}_pid
 start_sidecar() {
   local name=$1; shift
   local grpc http
   grpc=$(free_port); http=$(free_port)
-  (cd "src/MlMonitoring.Sidecar/bin/$bin" && env "$@" Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$grpc" \
+  (cd "src/MlMonitoring.Sidecar/bin/$bin" && exec env "$@" Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$grpc" \
      Kestrel__Endpoints__Http__Url="http://127.0.0.1:$http" Logging__LogLevel__Default=Warning \
-     exec dotnet MlMonitoring.Sidecar.dll >"$work/$name.log" 2>&1) &
+     dotnet MlMonitoring.Sidecar.dll >"$work/$name.log" 2>&1) &
   local pid=$!
   pids+=("$pid")
   wait_http "http://127.0.0.1:$http/readyz"
