@@ -90,7 +90,7 @@ the no-op server and the sidecar sharing the same cores.
   time, so a stall shows up instead of slowing the generator.
 - **CPU.** The sidecar's own CPU time (`/proc/<pid>/stat`) over a 10 s run at 20,000 events/s in batches of 500.
 - **Memory.** The sidecar's peak resident set (`VmHWM`) after the flat-out runs.
-- **Scrape.** A sidecar holding 10,000+ series (300 model versions, 10 classes each); median of 21 scrapes of
+- **Scrape.** A sidecar holding about 10,000 series (82 model versions, 10 classes each); median of 21 scrapes of
   `/metrics` with curl, after 3 warm-up scrapes.
 - **Per-event path.** BenchmarkDotNet (short job, memory diagnoser) on `BatchIngestor.Ingest` through the real
   services of the host with the OpenTelemetry SDK listening.

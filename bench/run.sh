@@ -89,8 +89,8 @@ import sys
 import grpc
 from mlmonitoring.v1 import monitoring_pb2 as pb, monitoring_pb2_grpc as rpc
 stub = rpc.PredictionMonitorStub(grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}"))
-# 300 model versions x (1 request series + 11 latency series + 10 classes x 10 confidence series + 10 class series)
-for m in range(300):
+# 82 model versions x (1 request series + 11 latency series + 10 classes x (10 confidence series + 1 class series)) ≈ 10,000
+for m in range(82):
     batch = pb.PredictionBatch()
     for c in range(10):
         e = batch.events.add(model_name=f"model-{m:03d}", model_version="v1", latency_seconds=0.02)
