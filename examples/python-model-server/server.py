@@ -28,6 +28,8 @@ def train():
 
 
 class Handler(BaseHTTPRequestHandler):
+    # Keep-alive with explicit Content-Length: clients may reuse their connection.
+    protocol_version = "HTTP/1.1"
     predictor = None
     client = None
 

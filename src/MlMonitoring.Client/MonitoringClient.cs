@@ -240,11 +240,13 @@ public sealed class MonitoringClient : IAsyncDisposable
                 }
 
                 idleSince = DateTime.UtcNow;
-                await credit.WaitAsync(broken.Token);
+                // Counted as in flight before waiting for credit: whatever happens next, it is acknowledged or requeued.
                 lock (inFlight)
                 {
                     inFlight.Enqueue(records);
                 }
+
+                await credit.WaitAsync(broken.Token);
 
                 var encoded = _encoder.Encode(records);
                 try
@@ -262,19 +264,41 @@ public sealed class MonitoringClient : IAsyncDisposable
         }
         catch (Exception e) when (!_stopping.IsCancellationRequested)
         {
-            // Unacknowledged batches are sent again on the next stream, before anything newer.
-            lock (inFlight)
-            {
-                var again = inFlight.SelectMany(b => b).Concat(_retry).ToList();
-                _retry.Clear();
-                foreach (var record in again)
-                {
-                    _retry.Enqueue(record);
-                }
-            }
-
+            RequeueUnacknowledged(inFlight);
             var cause = acknowledgements.Exception?.InnerException ?? e;
             throw cause as RpcException ?? new RpcException(new Status(StatusCode.Unavailable, cause.Message));
+        }
+
+        // The sidecar may end the stream (it is shutting down) with batches still unanswered: they go again.
+        RequeueUnacknowledged(inFlight);
+    }
+
+    /// <summary>Unacknowledged batches are sent again on the next stream, before anything newer.</summary>
+    private void RequeueUnacknowledged(Queue<List<PredictionRecord>> inFlight)
+    {
+        lock (inFlight)
+        {
+            if (inFlight.Count == 0)
+            {
+                return;
+            }
+
+            var again = inFlight.SelectMany(b => b).Concat(_retry).ToList();
+            inFlight.Clear();
+            _retry.Clear();
+            // The buffer's bound covers what waits for a retry too: past it, the oldest go, counted.
+            var excess = again.Count + _queue.Reader.Count - _options.Capacity;
+            for (var i = 0; i < again.Count; i++)
+            {
+                if (i < excess)
+                {
+                    CountDropped();
+                }
+                else
+                {
+                    _retry.Enqueue(again[i]);
+                }
+            }
         }
     }
 

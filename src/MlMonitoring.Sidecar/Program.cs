@@ -13,6 +13,7 @@ builder.Services.AddMlMonitoringSidecar(builder.Configuration);
 
 var app = builder.Build();
 
+app.UseMlMonitoringSidecar();
 app.MapMlMonitoringSidecar();
 
 app.Run();

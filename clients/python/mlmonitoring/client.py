@@ -45,7 +45,14 @@ class MonitoringClient:
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_in_flight = max_in_flight
-        self._channel = channel or grpc.insecure_channel(target, options=[("grpc.enable_retries", 0)])
+        # Reconnect quickly after a sidecar restart: grpc's default backoff grows to two minutes, during which
+        # every attempt fails fast and events only pile up. (min_reconnect_backoff_ms is left alone: grpc also
+        # takes it as the connect timeout.)
+        self._channel = channel or grpc.insecure_channel(target, options=[
+            ("grpc.enable_retries", 0),
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 2000),
+        ])
         self._stream = self._channel.stream_stream(
             _STREAM_METHOD, request_serializer=lambda data: data,
             response_deserializer=monitoring_pb2.RecordResponse.FromString)
@@ -227,6 +234,7 @@ class MonitoringClient:
         responses = self._stream(produce())
         feeder = threading.Thread(target=feed, name="mlmonitoring-feeder", daemon=True)
         feeder.start()
+        failure = None
         try:
             for response in responses:
                 records = in_flight.popleft()
@@ -234,16 +242,21 @@ class MonitoringClient:
                 self.rejected += response.rejected
                 self._settle(len(records))
                 credit.release()
-        except grpc.RpcError:
-            stop.set()
-            for _ in range(self._max_in_flight):
-                credit.release()
-            feeder.join()
-            # What was not acknowledged goes back to the front of the buffer, oldest first, for the next stream.
-            while in_flight:
-                self._buffer.extendleft(reversed(in_flight.pop()))
-            raise
+        except grpc.RpcError as error:
+            failure = error
+        # The stream is over, by our end, the sidecar's shutdown or a failure: stop feeding it, and put back what
+        # it did not acknowledge, oldest first, for the next stream.
+        stop.set()
+        for _ in range(self._max_in_flight):
+            credit.release()
         feeder.join()
+        while in_flight:
+            self._buffer.extendleft(reversed(in_flight.pop()))
+        # The buffer's bound covers what waits for a retry too: past it, the oldest go, counted.
+        while len(self._buffer) > self._capacity:
+            self._drop_oldest()
+        if failure is not None:
+            raise failure
 
     def _take_batch(self):
         buffer = self._buffer

@@ -61,9 +61,40 @@ public sealed class MonitoringOptions
     [ValidateObjectMembers]
     public DriftOptions Drift { get; set; } = new();
 
+    /// <summary>Authentication of the endpoints (checked by the endpoint exposure validator).</summary>
+    public SecurityOptions Security { get; set; } = new();
+
+    /// <summary>How long a stopping sidecar waits for in-flight calls before it exits. Default 4 s (a native sidecar gets little time).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>Most gRPC calls served at once (a stream counts as one); past it, UNAVAILABLE with a retry hint.</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentCalls { get; set; } = 256;
+
+    /// <summary>
+    /// Managed heap above which new calls are refused with UNAVAILABLE until it shrinks; unset, no limit. Set it
+    /// below the container's memory limit (the k8s example sets 128 MB under a 192 MiB limit).
+    /// </summary>
+    [Range(16L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long? MaxHeapBytes { get; set; }
+
     /// <summary>Cardinality limits: what a misbehaving client can add to the series count.</summary>
     [ValidateObjectMembers]
     public CardinalityLimits Limits { get; set; } = new();
+}
+
+/// <summary>Settings under <c>Monitoring:Security</c>.</summary>
+public sealed class SecurityOptions
+{
+    /// <summary>
+    /// A file holding the bearer token callers must send (a mounted Kubernetes Secret). Required when the gRPC
+    /// endpoint listens beyond loopback.
+    /// </summary>
+    public string? TokenFile { get; set; }
+
+    /// <summary>Require the token on <c>/metrics</c> too (Prometheus then sends it with <c>authorization</c>).</summary>
+    public bool ProtectMetrics { get; set; }
 }
 
 /// <summary>Where pending predictions wait for their labels.</summary>

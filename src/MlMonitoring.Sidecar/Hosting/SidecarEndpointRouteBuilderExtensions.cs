@@ -10,6 +10,10 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Maps the sidecar's endpoints: gRPC ingest, health and reflection, <c>/metrics</c>, probes.</summary>
 public static class SidecarEndpointRouteBuilderExtensions
 {
+    /// <summary>The sidecar's middleware: bearer-token authentication when <c>Monitoring:Security:TokenFile</c> is set.</summary>
+    public static IApplicationBuilder UseMlMonitoringSidecar(this IApplicationBuilder app) =>
+        app.UseMiddleware<MlMonitoring.Sidecar.Security.BearerTokenMiddleware>();
+
     /// <summary>
     /// Maps <c>mlmonitoring.v1.PredictionMonitor</c>, <c>grpc.health.v1</c> and reflection, the Prometheus
     /// <c>/metrics</c> endpoint, <c>/healthz</c> (liveness) and <c>/readyz</c> (readiness).

@@ -7,6 +7,7 @@ using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Security;
 using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.Sidecar.Status;
 
@@ -29,6 +30,9 @@ public static class SidecarServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, MonitoringOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, BucketBoundariesValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, EndpointExposureValidator>());
+        // A native sidecar gets little time once the model container is gone: stop within Monitoring:ShutdownTimeout.
+        services.AddOptions<HostOptions>().Configure<IOptions<MonitoringOptions>>((host, monitoring) => host.ShutdownTimeout = monitoring.Value.ShutdownTimeout);
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SidecarMetrics>();
@@ -50,8 +54,10 @@ public static class SidecarServiceCollectionExtensions
         services.TryAddSingleton<DriftRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<DriftRegistry>());
 
+        services.TryAddSingleton<OverloadGuard>();
         services.AddGrpc(grpc =>
         {
+            grpc.Interceptors.Add<OverloadGuard>();
             // Read the limit at first use, after options validation has run.
             grpc.MaxReceiveMessageSize = configuration.GetValue(
                 $"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.MaxMessageBytes)}", new MonitoringOptions().MaxMessageBytes);

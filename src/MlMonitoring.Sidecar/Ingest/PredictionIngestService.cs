@@ -17,7 +17,8 @@ internal sealed class PredictionIngestService(
     GroundTruthJoiner joiner,
     ModelStatusReporter status,
     SidecarMetrics selfMetrics,
-    IOptions<MonitoringOptions> options)
+    IOptions<MonitoringOptions> options,
+    IHostApplicationLifetime lifetime)
     : PredictionMonitor.PredictionMonitorBase
 {
     private static readonly Task<RecordResponse> AcceptedOne = Task.FromResult(new RecordResponse { Accepted = 1 });
@@ -46,8 +47,23 @@ internal sealed class PredictionIngestService(
         IServerStreamWriter<RecordResponse> responseStream,
         ServerCallContext context)
     {
-        while (await requestStream.MoveNext(context.CancellationToken))
+        // On shutdown the stream ends cleanly after the batch in hand is answered; a batch the client sent but
+        // this side had not read yet gets no answer, so the client sends it again to the next instance.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        while (true)
         {
+            try
+            {
+                if (!await requestStream.MoveNext(stopping.Token))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                return;
+            }
+
             var batch = requestStream.Current;
             EnsureWithinBatchLimit(batch);
             await responseStream.WriteAsync(ingestor.Ingest(batch.Events, IngestRpc.Stream), context.CancellationToken);

@@ -38,7 +38,8 @@ public sealed class SidecarProcess : IAsyncDisposable
     /// <summary>The built sidecar: beside the tests by default (the sidecar tests reference its project).</summary>
     public static string DllPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
 
-    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null)
+    /// <param name="bindGrpcToLoopback">False when <paramref name="environment"/> sets the gRPC URL itself.</param>
+    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null, bool bindGrpcToLoopback = true)
     {
         var port = grpcPort ?? FreePort.Next();
         var httpPort = FreePort.Next();
@@ -48,6 +49,11 @@ public sealed class SidecarProcess : IAsyncDisposable
             ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{httpPort}",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
+        if (!bindGrpcToLoopback)
+        {
+            env.Remove("Kestrel__Endpoints__Grpc__Url");
+        }
+
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             env[key] = value;

@@ -1,0 +1,89 @@
+using System.Diagnostics.Metrics;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Metrics;
+
+namespace MlMonitoring.Sidecar.Ingest;
+
+/// <summary>
+/// Bounds what the sidecar takes on: at most <c>Monitoring:MaxConcurrentCalls</c> calls at once, and no new call
+/// while the managed heap is above <c>Monitoring:MaxHeapBytes</c>. Past either, the call is refused with
+/// UNAVAILABLE and a <c>grpc-retry-pushback-ms</c> hint — the back-pressure signal OTLP and gRPC clients retry on —
+/// instead of growing until the pod is killed with the model in it.
+/// </summary>
+internal sealed class OverloadGuard : Interceptor, IDisposable
+{
+    private const string HealthPrefix = "/grpc.health.v1.";
+    private static readonly Metadata RetryHint = new() { { "grpc-retry-pushback-ms", "200" } };
+
+    private readonly SemaphoreSlim _calls;
+    private readonly long _maxHeapBytes;  // long.MaxValue: no limit
+    private readonly Counter<long> _refused;
+
+    public OverloadGuard(IOptions<MonitoringOptions> options, IMeterFactory meterFactory)
+    {
+        _calls = new SemaphoreSlim(options.Value.MaxConcurrentCalls);
+        _maxHeapBytes = options.Value.MaxHeapBytes ?? long.MaxValue;
+        _refused = meterFactory.Create(SidecarMetrics.MeterName).CreateCounter<long>(
+            "ml_sidecar_overload_refused", description: "Calls refused with UNAVAILABLE: reason concurrency or memory.");
+    }
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        if (context.Method.StartsWith(HealthPrefix, StringComparison.Ordinal))
+        {
+            return await continuation(request, context);
+        }
+
+        Admit();
+        try
+        {
+            return await continuation(request, context);
+        }
+        finally
+        {
+            _calls.Release();
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        if (context.Method.StartsWith("/grpc.", StringComparison.Ordinal))
+        {
+            await continuation(requestStream, responseStream, context);
+            return;
+        }
+
+        Admit();
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        finally
+        {
+            _calls.Release();
+        }
+    }
+
+    public void Dispose() => _calls.Dispose();
+
+    private void Admit()
+    {
+        if (_maxHeapBytes != long.MaxValue && GC.GetTotalMemory(forceFullCollection: false) > _maxHeapBytes)
+        {
+            _refused.Add(1, new KeyValuePair<string, object?>("reason", "memory"));
+            throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "overloaded: memory above Monitoring:MaxHeapBytes; retry later"), RetryHint);
+        }
+
+        if (!_calls.Wait(0))
+        {
+            _refused.Add(1, new KeyValuePair<string, object?>("reason", "concurrency"));
+            throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "overloaded: Monitoring:MaxConcurrentCalls calls in progress; retry later"), RetryHint);
+        }
+    }
+}
