@@ -10,22 +10,28 @@ namespace MlMonitoring.Sidecar.Metrics;
 /// </summary>
 internal sealed class ModelSeries
 {
-    private readonly ConcurrentDictionary<string, ClassSeries> _classes = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Type, ErrorKind Kind), Tag[]> _errors = new();
-    private readonly ConcurrentDictionary<string, FeatureSeries> _features = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Tag[]> _outcomeKinds = new(StringComparer.Ordinal);
-    private readonly SeriesLimiter _limiter;
-    private readonly TimeSpan _featureWindow;
-    private readonly Lock _growth = new();
+    private readonly BoundedSeriesMap<string, ClassSeries> _classes;
+    private readonly BoundedSeriesMap<(string Type, ErrorKind Kind), Tag[]> _errors;
+    private readonly BoundedSeriesMap<string, FeatureSeries> _features;
+    private readonly BoundedSeriesMap<string, Tag[]> _outcomeKinds;
 
     public ModelSeries(string modelName, string modelVersion, SeriesLimiter limiter, TimeSpan featureWindow, TrafficWindow traffic)
     {
         Traffic = traffic;
         ModelName = modelName;
         ModelVersion = modelVersion;
-        _limiter = limiter;
-        _featureWindow = featureWindow;
         Tags = [new(LabelNames.ModelName, modelName), new(LabelNames.ModelVersion, modelVersion)];
+        var limits = limiter.Limits;
+        _classes = new(limiter, SeriesLimit.Classes, limits.MaxClassesPerModel,
+            name => new ClassSeries(this, name), _ => LabelNames.Overflow, StringComparer.Ordinal);
+        _errors = new(limiter, SeriesLimit.ErrorTypes, limits.MaxErrorTypesPerModel,
+            key => BuildErrorTags(key.Type, key.Kind), key => (LabelNames.Overflow, key.Kind));
+        // Features past the limit are not profiled at all: statistics of unrelated features mixed together mean nothing.
+        var ordinal = 0;
+        _features = new(limiter, SeriesLimit.Features, limits.MaxFeaturesPerModel,
+            name => new FeatureSeries(this, name, Interlocked.Increment(ref ordinal) - 1, limiter, featureWindow), null, StringComparer.Ordinal);
+        _outcomeKinds = new(limiter, SeriesLimit.OutcomeKinds, limits.MaxOutcomeKindsPerModel,
+            kind => [.. Tags, new("kind", kind)], _ => LabelNames.Overflow, StringComparer.Ordinal);
     }
 
     public string ModelName { get; }
@@ -45,109 +51,19 @@ internal sealed class ModelSeries
     public ICollection<FeatureSeries> Features => _features.Values;
 
     /// <summary>The series of a predicted class; past the class limit, the <c>__other__</c> series.</summary>
-    public ClassSeries GetClass(string predictedClass)
-    {
-        if (_classes.TryGetValue(predictedClass, out var series))
-        {
-            return series;
-        }
-
-        lock (_growth)
-        {
-            if (_classes.TryGetValue(predictedClass, out series))
-            {
-                return series;
-            }
-
-            if (_classes.Count >= _limiter.Limits.MaxClassesPerModel)
-            {
-                _limiter.CountOverflow(SeriesLimit.Classes);
-                return _classes.GetOrAdd(LabelNames.Overflow, name => new ClassSeries(this, name));
-            }
-
-            return _classes[predictedClass] = new ClassSeries(this, predictedClass);
-        }
-    }
+    public ClassSeries GetClass(string predictedClass) => _classes.Get(predictedClass)!;
 
     /// <summary>{model_name, model_version, error_type, error_kind}; past the limit, error_type <c>__other__</c>.</summary>
-    public Tag[] GetErrorTags(string errorType, ErrorKind kind)
-    {
-        if (_errors.TryGetValue((errorType, kind), out var tags))
-        {
-            return tags;
-        }
-
-        lock (_growth)
-        {
-            if (_errors.TryGetValue((errorType, kind), out tags))
-            {
-                return tags;
-            }
-
-            if (_errors.Count >= _limiter.Limits.MaxErrorTypesPerModel)
-            {
-                _limiter.CountOverflow(SeriesLimit.ErrorTypes);
-                return _errors.GetOrAdd((LabelNames.Overflow, kind), key => BuildErrorTags(key.Type, key.Kind));
-            }
-
-            return _errors[(errorType, kind)] = BuildErrorTags(errorType, kind);
-        }
-    }
+    public Tag[] GetErrorTags(string errorType, ErrorKind kind) => _errors.Get((errorType, kind))!;
 
     /// <summary>The series of a feature already seen, without creating it or counting an overflow.</summary>
-    public FeatureSeries? FindFeature(string featureName) => _features.GetValueOrDefault(featureName);
+    public FeatureSeries? FindFeature(string featureName) => _features.Find(featureName);
 
     /// <summary>The series of a feature, or null past the feature limit (its values are then not profiled).</summary>
-    public FeatureSeries? GetFeature(string featureName)
-    {
-        if (_features.TryGetValue(featureName, out var series))
-        {
-            return series;
-        }
-
-        lock (_growth)
-        {
-            if (_features.TryGetValue(featureName, out series))
-            {
-                return series;
-            }
-
-            if (_features.Count >= _limiter.Limits.MaxFeaturesPerModel)
-            {
-                _limiter.CountOverflow(SeriesLimit.Features);
-                return null;
-            }
-
-            return _features[featureName] = new FeatureSeries(this, featureName, _features.Count, _limiter, _featureWindow);
-        }
-    }
+    public FeatureSeries? GetFeature(string featureName) => _features.Get(featureName);
 
     /// <summary>{model_name, model_version, kind} of a business outcome; past the limit, kind <c>__other__</c>.</summary>
-    public Tag[] GetOutcomeTags(string kind)
-    {
-        if (_outcomeKinds.TryGetValue(kind, out var tags))
-        {
-            return tags;
-        }
-
-        lock (_growth)
-        {
-            if (_outcomeKinds.TryGetValue(kind, out tags))
-            {
-                return tags;
-            }
-
-            if (_outcomeKinds.Count >= _limiter.Limits.MaxOutcomeKindsPerModel)
-            {
-                _limiter.CountOverflow(SeriesLimit.OutcomeKinds);
-                return _outcomeKinds.GetOrAdd(LabelNames.Overflow, BuildOutcomeTags);
-            }
-
-            return _outcomeKinds[kind] = BuildOutcomeTags(kind);
-        }
-    }
-
-    private Tag[] BuildOutcomeTags(string kind) => [.. Tags, new("kind", kind)];
+    public Tag[] GetOutcomeTags(string kind) => _outcomeKinds.Get(kind)!;
 
     private Tag[] BuildErrorTags(string errorType, ErrorKind kind) =>
     [
@@ -187,16 +103,13 @@ internal sealed class ClassSeries(ModelSeries model, string predictedClass)
 /// </summary>
 internal sealed class FeatureSeries
 {
-    private readonly ConcurrentDictionary<string, Tag[]> _categories = new(StringComparer.Ordinal);
-    private readonly SeriesLimiter _limiter;
-    private readonly Lock _growth = new();
+    private readonly BoundedSeriesMap<string, Tag[]> _categories;
 
     public FeatureSeries(ModelSeries model, string featureName, int ordinal, SeriesLimiter limiter, TimeSpan window)
     {
         Model = model;
         FeatureName = featureName;
         Ordinal = ordinal;
-        _limiter = limiter;
         Statistics = new RollingStatistics(window);
         Tags =
         [
@@ -204,6 +117,8 @@ internal sealed class FeatureSeries
             new(LabelNames.ModelVersion, model.ModelVersion),
             new(LabelNames.FeatureName, featureName),
         ];
+        _categories = new(limiter, SeriesLimit.Categories, limiter.Limits.MaxCategoriesPerFeature,
+            category => [.. Tags, new(LabelNames.Category, category)], _ => LabelNames.Overflow, StringComparer.Ordinal);
         StatisticTags = new Tag[FeatureStatistic.All.Length][];
         for (var i = 0; i < FeatureStatistic.All.Length; i++)
         {
@@ -227,31 +142,7 @@ internal sealed class FeatureSeries
     public RollingStatistics Statistics { get; }
 
     /// <summary>{model_name, model_version, feature_name, category}; past the limit, category <c>__other__</c>.</summary>
-    public Tag[] GetCategoryTags(string category)
-    {
-        if (_categories.TryGetValue(category, out var tags))
-        {
-            return tags;
-        }
-
-        lock (_growth)
-        {
-            if (_categories.TryGetValue(category, out tags))
-            {
-                return tags;
-            }
-
-            if (_categories.Count >= _limiter.Limits.MaxCategoriesPerFeature)
-            {
-                _limiter.CountOverflow(SeriesLimit.Categories);
-                return _categories.GetOrAdd(LabelNames.Overflow, BuildCategoryTags);
-            }
-
-            return _categories[category] = BuildCategoryTags(category);
-        }
-    }
-
-    private Tag[] BuildCategoryTags(string category) => [.. Tags, new(LabelNames.Category, category)];
+    public Tag[] GetCategoryTags(string category) => _categories.Get(category)!;
 }
 
 /// <summary>The values of the <c>statistic</c> label of <c>ml_feature_value</c>.</summary>

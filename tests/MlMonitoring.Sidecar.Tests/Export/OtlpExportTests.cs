@@ -75,7 +75,10 @@ public sealed class OtlpExportTests
                 foreach (var resource in request.ResourceMetrics)
                 {
                     var metrics = resource.ScopeMetrics.SelectMany(s => s.Metrics).ToDictionary(m => m.Name);
-                    if (metrics.TryGetValue(metricName, out var metric) && metric.Sum.DataPoints.Sum(p => p.AsInt) == expectedValue)
+                    // An export can be collected while the batch is being recorded: wait for one that has all of it.
+                    if (metrics.TryGetValue(metricName, out var metric) && metric.Sum.DataPoints.Sum(p => p.AsInt) == expectedValue
+                        && metrics.ContainsKey("ml_prediction_errors") && metrics.ContainsKey("ml_prediction_confidence")
+                        && metrics["ml_prediction_latency"].Histogram.DataPoints.Sum(p => (long)p.Count) == expectedValue)
                     {
                         return (resource, metrics);
                     }
