@@ -23,6 +23,9 @@ internal sealed class GroundTruthJoiner(
     private static readonly Tag[] DuplicateTags = [new("reason", "duplicate")];
     private static readonly Tag[] ExpiredTags = [new("reason", "expired")];
 
+    /// <summary>How long a label call waits for queued predictions to reach an external store before it goes on.</summary>
+    private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);
+
     private readonly int _maxNameLength = options.Value.Limits.MaxNameLength;
 
     /// <summary>Remembers a recorded prediction that carries an id, so that its label can join it later.</summary>
@@ -43,14 +46,22 @@ internal sealed class GroundTruthJoiner(
     {
         var response = new RecordResponse();
         // Predictions sent before these labels must be claimable, even if their write is still queued.
-        await store.FlushAsync(cancellationToken);
+        await FlushAsync(cancellationToken);
         var now = time.GetUtcNow();
+        string? storeDown = null;
         for (var i = 0; i < labels.Count; i++)
         {
             var label = labels[i];
             if (Validate(label) is { } violation)
             {
                 Reject(response, i, violation);
+                continue;
+            }
+
+            if (storeDown is not null)
+            {
+                // One failure answers for the batch: the rest would each wait for the same timeout.
+                Reject(response, i, storeDown);
                 continue;
             }
 
@@ -62,7 +73,8 @@ internal sealed class GroundTruthJoiner(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Not claimed: the same label can be sent again once the store is back.
-                Reject(response, i, $"join store unavailable ({e.GetType().Name}); send the label again");
+                storeDown = $"join store unavailable ({e.GetType().Name}); send the label again";
+                Reject(response, i, storeDown);
                 continue;
             }
 
@@ -97,7 +109,8 @@ internal sealed class GroundTruthJoiner(
     public async Task<RecordResponse> AttributeAsync(RepeatedField<Outcome> outcomes, CancellationToken cancellationToken)
     {
         var response = new RecordResponse();
-        await store.FlushAsync(cancellationToken);
+        await FlushAsync(cancellationToken);
+        string? storeDown = null;
         for (var i = 0; i < outcomes.Count; i++)
         {
             var outcome = outcomes[i];
@@ -110,13 +123,20 @@ internal sealed class GroundTruthJoiner(
             ModelSeries? model = null;
             if (outcome.PredictionId.Length > 0)
             {
+                if (storeDown is not null)
+                {
+                    Reject(response, i, storeDown);
+                    continue;
+                }
+
                 try
                 {
                     model = (await store.FindAsync(outcome.PredictionId, cancellationToken))?.Model;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    Reject(response, i, $"join store unavailable ({e.GetType().Name}); send the outcome again");
+                    storeDown = $"join store unavailable ({e.GetType().Name}); send the outcome again";
+                    Reject(response, i, storeDown);
                     continue;
                 }
             }
@@ -141,6 +161,21 @@ internal sealed class GroundTruthJoiner(
         }
 
         return response;
+    }
+
+    /// <summary>Waits for queued writes, but not forever: with the store down, the claims then fail with a reason.</summary>
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(FlushWait);
+        try
+        {
+            await store.FlushAsync(bounded.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The store is slow or away; what is written can still be claimed.
+        }
     }
 
     private void Record(in PendingPrediction prediction, V1.GroundTruth label, DateTimeOffset now)

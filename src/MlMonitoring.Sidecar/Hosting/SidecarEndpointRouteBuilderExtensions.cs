@@ -26,7 +26,16 @@ public static class SidecarEndpointRouteBuilderExtensions
         endpoints.MapPrometheusScrapingEndpoint("/metrics");
         // Liveness asks only whether the process answers; readiness also whether it is starting or stopping.
         endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessHealthCheck.Tag) });
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadinessHealthCheck.Tag),
+            // The body names each check and its state, so a degraded join store shows in the probe's answer.
+            ResponseWriter = async (context, report) =>
+            {
+                context.Response.ContentType = "text/plain";
+                await context.Response.WriteAsync(string.Join("\n", report.Entries.Select(e => $"{e.Key}: {e.Value.Status} {e.Value.Description}".TrimEnd()).Prepend(report.Status.ToString())));
+            },
+        });
         return endpoints;
     }
 }

@@ -64,7 +64,8 @@ public static class SidecarServiceCollectionExtensions
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks()
-            .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
+            .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag])
+            .AddCheck<JoinStoreHealthCheck>("join-store", tags: [ReadinessHealthCheck.Tag]);
 
         services.AddHostedService<StartupReport>();
         services.AddMlMonitoringExport(configuration);

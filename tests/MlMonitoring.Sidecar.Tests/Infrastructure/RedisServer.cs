@@ -32,6 +32,9 @@ public sealed class RedisServer : IAsyncDisposable
         _process = await LaunchAsync(Port);
     }
 
+    /// <summary>What the server printed.</summary>
+    public string Output => _process.Output;
+
     public async ValueTask DisposeAsync() => await _process.DisposeAsync();
 
     private static async Task<ExternalProcess> LaunchAsync(int port)

@@ -1,0 +1,84 @@
+using Grpc.Health.V1;
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+using MlMonitoring.V1;
+using Label = MlMonitoring.V1.GroundTruth;
+
+namespace MlMonitoring.Sidecar.Tests.Reliability;
+
+/// <summary>Faults injected into the real components the sidecar depends on.</summary>
+public sealed class FaultTests
+{
+    [Fact]
+    public async Task With_redis_down_predictions_are_counted_the_join_degrades_visibly_and_recovers()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "redis",
+            ["Monitoring__GroundTruth__RedisConfiguration"] = $"{redis.Configuration},connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
+        });
+        var client = sidecar.CreateMonitorClient();
+
+        await redis.StopAsync();
+        var batch = new PredictionBatch();
+        for (var i = 0; i < 50; i++)
+        {
+            var e = Events.Classified("fraud", "v1", "legit", 0.9);
+            e.PredictionId = $"down-{i}";
+            batch.Events.Add(e);
+        }
+
+        Assert.Equal(50UL, (await client.RecordPredictionsAsync(batch)).Accepted);
+        var labels = new GroundTruthBatch { Labels = { Enumerable.Range(0, 50).Select(i => new Label { PredictionId = $"down-{i}", ActualClass = "legit" }) } };
+        var refused = await client.RecordGroundTruthAsync(labels);
+
+        // Predictions counted; labels refused with a reason, so the feeder sends them again; the state is visible.
+        Assert.Equal((0UL, 50UL), (refused.Accepted, refused.Rejected));
+        Assert.StartsWith("join store unavailable", refused.Rejections[0].Reason, StringComparison.Ordinal);
+        var metrics = await sidecar.ScrapeAsync();
+        Assert.Equal(50, metrics.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
+        Assert.Equal(0, metrics.Value("ml_sidecar_join_store_up"));
+        var readiness = await sidecar.Http.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.OK, readiness.StatusCode);
+        Assert.Contains("join-store: Degraded", await readiness.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var health = await new Health.HealthClient(sidecar.Channel).CheckAsync(new HealthCheckRequest());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+
+        // Redis comes back (empty): the queued writes go through, the labels sent again join.
+        await redis.RestartAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        RecordResponse joined;
+        do
+        {
+            await Task.Delay(500);
+            joined = await client.RecordGroundTruthAsync(labels);
+        }
+        while (joined.Accepted == 0 && DateTime.UtcNow < deadline);
+
+        Assert.Equal((50UL, 0UL), (joined.Accepted, joined.Rejected));
+        metrics = await sidecar.ScrapeAsync();
+        Assert.Equal(50, metrics.Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
+        Assert.Equal(1, metrics.Value("ml_sidecar_join_store_up"));
+    }
+
+    [Fact]
+    public async Task With_the_otlp_backend_refusing_connections_ingestion_and_metrics_are_unaffected()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+            ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "500",
+        });
+        var client = sidecar.CreateMonitorClient();
+
+        for (var round = 0; round < 10; round++)
+        {
+            await client.RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 100).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
+            await Task.Delay(100);
+        }
+
+        Assert.False(sidecar.Process.HasExited);
+        Assert.Equal(1000, (await sidecar.ScrapeAsync()).Value("ml_prediction_requests_total", ("model_name", "m"), ("model_version", "v1")));
+    }
+}
