@@ -32,31 +32,8 @@ public sealed class AlertmanagerServer : IAsyncDisposable
             "--cluster.listen-address=",
             "--log.level=warn",
         ]);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"alertmanager exited:\n{process.Output}");
-            }
-
-            try
-            {
-                if ((await http.GetAsync(new Uri("/-/ready", UriKind.Relative))).IsSuccessStatusCode)
-                {
-                    return new AlertmanagerServer(process, directory, port);
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"alertmanager not ready within 30 s:\n{process.Output}");
+        await process.WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{port}/-/ready"), "alertmanager", TimeSpan.FromSeconds(30));
+        return new AlertmanagerServer(process, directory, port);
     }
 
     public async ValueTask DisposeAsync()

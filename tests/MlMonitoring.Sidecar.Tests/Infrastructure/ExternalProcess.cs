@@ -115,6 +115,37 @@ public sealed class ExternalProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Polls <paramref name="url"/> until it answers 2xx; fails with the process's output if it exits or times out.</summary>
+    public async Task WaitUntilReadyAsync(Uri url, string what, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (HasExited)
+            {
+                throw new InvalidOperationException($"{what} exited during start:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(url);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{what} was not ready within {timeout.TotalSeconds:0} s:\n{Output}");
+    }
+
     /// <summary>Sends SIGTERM, as Kubernetes does, and waits for the exit.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {

@@ -56,7 +56,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             "--log.level=warn",
         ]);
         var server = new PrometheusServer(process, directory, port);
-        await server.WaitUntilReadyAsync();
+        await process.WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{port}/-/ready"), "prometheus", TimeSpan.FromSeconds(60));
         return server;
     }
 
@@ -170,32 +170,4 @@ public sealed class PrometheusServer : IAsyncDisposable
     private static double ParseValue(JsonElement pair) =>
         double.Parse(pair[1].GetString() ?? "NaN", CultureInfo.InvariantCulture);
 
-    private async Task WaitUntilReadyAsync()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"prometheus exited during start:\n{_process.Output}");
-            }
-
-            try
-            {
-                using var response = await _http.GetAsync(new Uri("/-/ready", UriKind.Relative));
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"prometheus was not ready within 60 s:\n{_process.Output}");
-    }
 }

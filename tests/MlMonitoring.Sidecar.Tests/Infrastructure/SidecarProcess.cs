@@ -61,7 +61,7 @@ public sealed class SidecarProcess : IAsyncDisposable
 
         var process = ExternalProcess.Start("dotnet", ["exec", DllPath], env, workingDirectory: Path.GetDirectoryName(DllPath));
         var sidecar = new SidecarProcess(process, port, httpPort);
-        await sidecar.WaitUntilReadyAsync();
+        await process.WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{httpPort}/readyz"), "the sidecar", TimeSpan.FromSeconds(60));
         return sidecar;
     }
 
@@ -74,34 +74,5 @@ public sealed class SidecarProcess : IAsyncDisposable
         Channel.Dispose();
         _http.Dispose();
         await _process.DisposeAsync();
-    }
-
-    private async Task WaitUntilReadyAsync()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"the sidecar exited during start:\n{_process.Output}");
-            }
-
-            try
-            {
-                using var response = await _http.GetAsync(new Uri("/readyz", UriKind.Relative));
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"the sidecar was not ready within 60 s:\n{_process.Output}");
     }
 }
