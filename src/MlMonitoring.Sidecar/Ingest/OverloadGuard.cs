@@ -30,23 +30,34 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
             "ml_sidecar_overload_refused", description: "Calls refused with UNAVAILABLE: reason concurrency or memory.");
     }
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         if (context.Method.StartsWith(HealthPrefix, StringComparison.Ordinal))
         {
-            return await continuation(request, context);
+            return continuation(request, context);
         }
 
         Admit();
+        Task<TResponse> call;
         try
         {
-            return await continuation(request, context);
+            call = continuation(request, context);
         }
-        finally
+        catch
         {
             _calls.Release();
+            throw;
         }
+
+        // Recording completes synchronously: release at once, without an async state machine per call.
+        if (call.IsCompleted)
+        {
+            _calls.Release();
+            return call;
+        }
+
+        return ReleaseWhenDone(call);
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
@@ -71,6 +82,18 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
     }
 
     public void Dispose() => _calls.Dispose();
+
+    private async Task<TResponse> ReleaseWhenDone<TResponse>(Task<TResponse> call)
+    {
+        try
+        {
+            return await call;
+        }
+        finally
+        {
+            _calls.Release();
+        }
+    }
 
     private void Admit()
     {
