@@ -77,39 +77,32 @@ internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
         return batches;
     }
 
-    private async Task<List<double>> UnaryWorker(
-        PredictionMonitor.PredictionMonitorClient client, int worker, TimeSpan interval, Stopwatch clock, CancellationToken ct)
-    {
-        var latencies = new List<double>();
-        var i = worker;
-        var next = clock.Elapsed + (interval * worker / options.Concurrency);
-        while (clock.Elapsed < options.Duration && !ct.IsCancellationRequested)
-        {
-            var scheduled = await WaitForSlotAsync(clock, next, interval, ct);
-            next = scheduled + interval;
-            var response = await client.RecordPredictionAsync(pool[i % pool.Length], cancellationToken: ct);
-            latencies.Add((clock.Elapsed - scheduled).TotalMilliseconds);
-            Count(1, response);
-            i += options.Concurrency;
-        }
+    private Task<List<double>> UnaryWorker(
+        PredictionMonitor.PredictionMonitorClient client, int worker, TimeSpan interval, Stopwatch clock, CancellationToken ct) =>
+        CallWorker(worker, interval, clock, async i => (1, await client.RecordPredictionAsync(pool[i % pool.Length], cancellationToken: ct)), ct);
 
-        return latencies;
-    }
-
-    private async Task<List<double>> BatchWorker(
-        PredictionMonitor.PredictionMonitorClient client, PredictionBatch[] batches, int worker, TimeSpan interval, Stopwatch clock, CancellationToken ct)
-    {
-        var latencies = new List<double>();
-        var i = worker;
-        var next = clock.Elapsed + (interval * worker / options.Concurrency);
-        while (clock.Elapsed < options.Duration && !ct.IsCancellationRequested)
+    private Task<List<double>> BatchWorker(
+        PredictionMonitor.PredictionMonitorClient client, PredictionBatch[] batches, int worker, TimeSpan interval, Stopwatch clock, CancellationToken ct) =>
+        CallWorker(worker, interval, clock, async i =>
         {
-            var scheduled = await WaitForSlotAsync(clock, next, interval, ct);
-            next = scheduled + interval;
             var batch = batches[i % batches.Length];
-            var response = await client.RecordPredictionsAsync(batch, cancellationToken: ct);
+            return (batch.Events.Count, await client.RecordPredictionsAsync(batch, cancellationToken: ct));
+        }, ct);
+
+    /// <summary>Calls one after another, each at its scheduled time (open loop) or at once (flat out).</summary>
+    private async Task<List<double>> CallWorker(
+        int worker, TimeSpan interval, Stopwatch clock, Func<int, Task<(int Events, RecordResponse Response)>> call, CancellationToken ct)
+    {
+        var latencies = new List<double>();
+        var i = worker;
+        var next = clock.Elapsed + (interval * worker / options.Concurrency);
+        while (clock.Elapsed < options.Duration && !ct.IsCancellationRequested)
+        {
+            var scheduled = await WaitForSlotAsync(clock, next, interval, ct);
+            next = scheduled + interval;
+            var (events, response) = await call(i);
             latencies.Add((clock.Elapsed - scheduled).TotalMilliseconds);
-            Count(batch.Events.Count, response);
+            Count(events, response);
             i += options.Concurrency;
         }
 

@@ -17,16 +17,14 @@ namespace MlMonitoring.Sidecar.Drift;
 /// </summary>
 internal sealed partial class DriftRegistry : IHostedService
 {
-    private static readonly TimeSpan SnapshotReuse = TimeSpan.FromMilliseconds(250);
-
     private readonly ConcurrentDictionary<ModelSeries, DriftMonitor> _monitors = new();
     private readonly ConcurrentDictionary<(string Model, string Version), PersistedBaseline> _persisted = new();
     private readonly IJoinStore _store;
     private readonly DriftOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DriftRegistry> _logger;
-    private readonly Lock _snapshotGate = new();
-    private (DateTimeOffset At, List<(ModelSeries Model, DriftSnapshot Drift)> Snapshots) _snapshot = (DateTimeOffset.MinValue, []);
+    private readonly CollectionSnapshot<List<(ModelSeries Model, DriftSnapshot Drift)>> _snapshots;
+    private readonly Lock _savesGate = new();
     private Task _saves = Task.CompletedTask;
 
     public DriftRegistry(IJoinStore store, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, ILogger<DriftRegistry> logger)
@@ -35,6 +33,7 @@ internal sealed partial class DriftRegistry : IHostedService
         _options = options.Value.Drift;
         _time = time;
         _logger = logger;
+        _snapshots = new(time, nowMs => [.. _monitors.Select(m => (m.Key, m.Value.Read(nowMs)))]);
         var meter = meterFactory.Create(PredictionInstruments.MeterName);
         meter.CreateObservableGauge("ml_prediction_drift", () => ObservePrediction(),
             description: "Drift of the predicted-class and confidence distributions against the baseline: method psi or js (Jensen–Shannon distance, base 2).");
@@ -62,7 +61,7 @@ internal sealed partial class DriftRegistry : IHostedService
             monitor = _monitors.GetOrAdd(model, Create);
         }
 
-        monitor.Observe(recorded, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        monitor.Observe(recorded, recorded.ReceivedMs);
     }
 
     public DriftSnapshot? Read(ModelSeries model) =>
@@ -108,7 +107,7 @@ internal sealed partial class DriftRegistry : IHostedService
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         Task saves;
-        lock (_snapshotGate)
+        lock (_savesGate)
         {
             saves = _saves;
         }
@@ -129,7 +128,7 @@ internal sealed partial class DriftRegistry : IHostedService
         var model = monitor.Model;
         // Off the per-event path: the event that completed the baseline does not wait for the store. Saves run one
         // after another, so the last pin of a version is the one that stays.
-        lock (_snapshotGate)
+        lock (_savesGate)
         {
             _saves = _saves.ContinueWith(
                 async _ =>
@@ -149,24 +148,9 @@ internal sealed partial class DriftRegistry : IHostedService
         }
     }
 
-    private List<(ModelSeries Model, DriftSnapshot Drift)> Snapshots()
-    {
-        var now = _time.GetUtcNow();
-        lock (_snapshotGate)
-        {
-            if (now - _snapshot.At > SnapshotReuse || now < _snapshot.At)
-            {
-                var nowMs = now.ToUnixTimeMilliseconds();
-                _snapshot = (now, [.. _monitors.Select(m => (m.Key, m.Value.Read(nowMs)))]);
-            }
-
-            return _snapshot.Snapshots;
-        }
-    }
-
     private IEnumerable<Measurement<double>> ObservePrediction()
     {
-        foreach (var (model, drift) in Snapshots())
+        foreach (var (model, drift) in _snapshots.Get())
         {
             foreach (var signal in drift.Signals.Where(s => s.Signal != "feature"))
             {
@@ -178,7 +162,7 @@ internal sealed partial class DriftRegistry : IHostedService
 
     private IEnumerable<Measurement<double>> ObserveFeatures()
     {
-        foreach (var (model, drift) in Snapshots())
+        foreach (var (model, drift) in _snapshots.Get())
         {
             foreach (var signal in drift.Signals.Where(s => s.Signal == "feature"))
             {
@@ -190,7 +174,7 @@ internal sealed partial class DriftRegistry : IHostedService
 
     private IEnumerable<Measurement<double>> ObserveEstimatedAccuracy()
     {
-        foreach (var (model, drift) in Snapshots())
+        foreach (var (model, drift) in _snapshots.Get())
         {
             if (drift.EstimatedAccuracy is { } estimate)
             {
@@ -201,7 +185,7 @@ internal sealed partial class DriftRegistry : IHostedService
 
     private IEnumerable<Measurement<long>> ObserveBaselineEvents()
     {
-        foreach (var (model, drift) in Snapshots())
+        foreach (var (model, drift) in _snapshots.Get())
         {
             yield return new(drift.BaselineEvents, model.Tags);
         }

@@ -13,20 +13,18 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 /// </summary>
 internal sealed class GroundTruthInstruments
 {
-    private static readonly TimeSpan SnapshotReuse = TimeSpan.FromMilliseconds(250);
-
     private readonly ConcurrentDictionary<ModelSeries, QualityWindow> _windows = new();
     private readonly ConcurrentDictionary<(ClassSeries Predicted, ClassSeries Actual), Tag[]> _confusionTags = new();
     private readonly TimeSpan _window;
     private readonly TimeProvider _time;
-    private readonly Lock _snapshotGate = new();
-    private (DateTimeOffset At, List<(ModelSeries Model, QualitySnapshot Quality)> Snapshots) _snapshot = (DateTimeOffset.MinValue, []);
+    private readonly CollectionSnapshot<List<(ModelSeries Model, QualitySnapshot Quality)>> _snapshots;
     private long _pending;
 
     public GroundTruthInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, TimeProvider time)
     {
         _window = options.Value.GroundTruth.Window;
         _time = time;
+        _snapshots = new(time, nowMs => [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
         var meter = meterFactory.Create(PredictionInstruments.MeterName);
         Labels = meter.CreateCounter<long>(
             "ml_ground_truth", description: "Joined labels by predicted and actual class: the confusion matrix.");
@@ -116,25 +114,9 @@ internal sealed class GroundTruthInstruments
     public Tag[] ConfusionTags(ClassSeries predicted, ClassSeries actual) =>
         _confusionTags.GetOrAdd((predicted, actual), cell => [.. cell.Predicted.Tags, new("actual_class", cell.Actual.Name)]);
 
-    private List<(ModelSeries Model, QualitySnapshot Quality)> Snapshots()
-    {
-        var now = _time.GetUtcNow();
-        lock (_snapshotGate)
-        {
-            // One collection reads ten gauges; the window is computed once for all of them.
-            if (now - _snapshot.At > SnapshotReuse || now < _snapshot.At)
-            {
-                var nowMs = now.ToUnixTimeMilliseconds();
-                _snapshot = (now, [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
-            }
-
-            return _snapshot.Snapshots;
-        }
-    }
-
     private IEnumerable<Measurement<double>> Observe(Func<QualitySnapshot, double?> value)
     {
-        foreach (var (model, quality) in Snapshots())
+        foreach (var (model, quality) in _snapshots.Get())
         {
             if (value(quality) is { } v)
             {
@@ -145,7 +127,7 @@ internal sealed class GroundTruthInstruments
 
     private IEnumerable<Measurement<double>> ObservePerClass(Func<ClassScore, double> value)
     {
-        foreach (var (model, quality) in Snapshots())
+        foreach (var (model, quality) in _snapshots.Get())
         {
             foreach (var score in quality.Classes)
             {

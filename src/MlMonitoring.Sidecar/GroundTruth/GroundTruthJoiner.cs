@@ -36,7 +36,7 @@ internal sealed class GroundTruthJoiner(
             return;
         }
 
-        var timeMs = e.Time is { } t ? t.ToDateTimeOffset().ToUnixTimeMilliseconds() : time.GetUtcNow().ToUnixTimeMilliseconds();
+        var timeMs = e.Time is { } t ? t.ToDateTimeOffset().ToUnixTimeMilliseconds() : recorded.ReceivedMs;
         var value = e.ResultCase == PredictionEvent.ResultOneofCase.Regression ? e.Regression.PredictedValue : 0;
         store.Remember(e.PredictionId, new PendingPrediction(recorded.Model, recorded.Class, value, (float)recorded.Confidence, timeMs));
     }
@@ -54,14 +54,14 @@ internal sealed class GroundTruthJoiner(
             var label = labels[i];
             if (Validate(label) is { } violation)
             {
-                Reject(response, i, violation);
+                BatchIngestor.Reject(response, i, violation);
                 continue;
             }
 
             if (storeDown is not null)
             {
                 // One failure answers for the batch: the rest would each wait for the same timeout.
-                Reject(response, i, storeDown);
+                BatchIngestor.Reject(response, i, storeDown);
                 continue;
             }
 
@@ -74,7 +74,7 @@ internal sealed class GroundTruthJoiner(
             {
                 // Not claimed: the same label can be sent again once the store is back.
                 storeDown = $"join store unavailable ({e.GetType().Name}); send the label again";
-                Reject(response, i, storeDown);
+                BatchIngestor.Reject(response, i, storeDown);
                 continue;
             }
 
@@ -93,7 +93,7 @@ internal sealed class GroundTruthJoiner(
                     instruments.Unmatched.Add(1, ExpiredTags);
                     break;
                 case ClaimOutcome.Mismatch:
-                    Reject(response, i, claim.Prediction.IsClassification
+                    BatchIngestor.Reject(response, i, claim.Prediction.IsClassification
                         ? "actual_value: the prediction is a classification; send actual_class"
                         : "actual_class: the prediction is a regression; send actual_value");
                     continue;
@@ -116,7 +116,7 @@ internal sealed class GroundTruthJoiner(
             var outcome = outcomes[i];
             if (Validate(outcome) is { } violation)
             {
-                Reject(response, i, violation);
+                BatchIngestor.Reject(response, i, violation);
                 continue;
             }
 
@@ -125,7 +125,7 @@ internal sealed class GroundTruthJoiner(
             {
                 if (storeDown is not null)
                 {
-                    Reject(response, i, storeDown);
+                    BatchIngestor.Reject(response, i, storeDown);
                     continue;
                 }
 
@@ -136,7 +136,7 @@ internal sealed class GroundTruthJoiner(
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     storeDown = $"join store unavailable ({e.GetType().Name}); send the outcome again";
-                    Reject(response, i, storeDown);
+                    BatchIngestor.Reject(response, i, storeDown);
                     continue;
                 }
             }
@@ -214,7 +214,7 @@ internal sealed class GroundTruthJoiner(
         { ActualCase: V1.GroundTruth.ActualOneofCase.ActualClass, ActualClass.Length: 0 } => "actual_class: must not be empty",
         { ActualCase: V1.GroundTruth.ActualOneofCase.ActualClass } when label.ActualClass.Length > _maxNameLength => $"actual_class: longer than {_maxNameLength} characters",
         { ActualCase: V1.GroundTruth.ActualOneofCase.ActualValue } when !double.IsFinite(label.ActualValue) => $"actual_value: must be finite, got {label.ActualValue}",
-        _ when !IsValidTime(label.Time) => "time: not a valid timestamp",
+        _ when !PredictionValidator.IsValidTimestamp(label.Time) => "time: not a valid timestamp",
         _ => null,
     };
 
@@ -226,19 +226,7 @@ internal sealed class GroundTruthJoiner(
         { PredictionId.Length: > PredictionValidator.MaxPredictionIdLength } => $"prediction_id: longer than {PredictionValidator.MaxPredictionIdLength} characters",
         { ModelName.Length: > PredictionValidator.MaxModelNameLength } => $"model_name: longer than {PredictionValidator.MaxModelNameLength} characters",
         _ when !double.IsFinite(outcome.Value) => $"value: must be finite, got {outcome.Value}",
-        _ when !IsValidTime(outcome.Time) => "time: not a valid timestamp",
+        _ when !PredictionValidator.IsValidTimestamp(outcome.Time) => "time: not a valid timestamp",
         _ => null,
     };
-
-    private static bool IsValidTime(Google.Protobuf.WellKnownTypes.Timestamp? t) =>
-        t is null || (t.Nanos is >= 0 and < 1_000_000_000 && t.Seconds is >= -62135596800 and <= 253402300799);
-
-    private static void Reject(RecordResponse response, int index, string reason)
-    {
-        response.Rejected++;
-        if (response.Rejections.Count < BatchIngestor.MaxListedRejections)
-        {
-            response.Rejections.Add(new Rejection { Index = (uint)index, Reason = reason });
-        }
-    }
 }

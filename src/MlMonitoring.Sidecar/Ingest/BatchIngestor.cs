@@ -39,23 +39,25 @@ internal sealed class BatchIngestor(
     {
         selfMetrics.CountReceived(rpc, events.Count);
         var response = new RecordResponse();
-        ulong rejected = 0;
         for (var i = 0; i < events.Count; i++)
         {
-            if (Ingest(events[i]) is not { } violation)
+            if (Ingest(events[i]) is { } violation)
             {
-                continue;
-            }
-
-            rejected++;
-            if (response.Rejections.Count < MaxListedRejections)
-            {
-                response.Rejections.Add(new Rejection { Index = (uint)i, Reason = violation.Reason });
+                Reject(response, i, violation.Reason);
             }
         }
 
-        response.Accepted = (ulong)events.Count - rejected;
-        response.Rejected = rejected;
+        response.Accepted = (ulong)events.Count - response.Rejected;
         return response;
+    }
+
+    /// <summary>Counts a refused item of a batch and, among the first <see cref="MaxListedRejections"/>, lists why.</summary>
+    public static void Reject(RecordResponse response, int index, string reason)
+    {
+        response.Rejected++;
+        if (response.Rejections.Count < MaxListedRejections)
+        {
+            response.Rejections.Add(new Rejection { Index = (uint)index, Reason = reason });
+        }
     }
 }

@@ -48,7 +48,7 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
             return new("latency_seconds", $"latency_seconds: must be finite and >= 0, got {e.LatencySeconds}");
         }
 
-        if (e.Time is { } time && (time.Nanos is < 0 or >= 1_000_000_000 || time.Seconds is < -62135596800 or > 253402300799))
+        if (!IsValidTimestamp(e.Time))
         {
             return new("time", "time: not a valid timestamp");
         }
@@ -163,6 +163,10 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
 
         return null;
     }
+
+    /// <summary>Unset, or a timestamp .NET can represent (years 1 to 9999, nanos within a second).</summary>
+    public static bool IsValidTimestamp(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is null || (time.Nanos is >= 0 and < 1_000_000_000 && time.Seconds is >= -62135596800 and <= 253402300799);
 
     private bool TooLong(string value) => value.Length > limits.MaxNameLength;
 

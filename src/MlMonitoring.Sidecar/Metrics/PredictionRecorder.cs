@@ -15,14 +15,18 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         instruments.Requests.Add(1, model.Tags);
         // The seed times inside a finally: failed predictions have a latency too.
         instruments.Latency.Record(e.LatencySeconds, model.Tags);
-        model.Traffic.Record(e.LatencySeconds, e.ResultCase == PredictionEvent.ResultOneofCase.Error, time.GetUtcNow().ToUnixTimeMilliseconds());
+        // Read the clock once per event: every later step (features, join store, drift) takes this time.
+        var now = time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        model.Traffic.Record(e.LatencySeconds, e.ResultCase == PredictionEvent.ResultOneofCase.Error, nowMs);
 
         var features = EventFeatures.ForCurrentThread();
-        var recorded = new RecordedPrediction(model, null, double.NaN, features);
+        ClassSeries? predicted = null;
+        var confidence = double.NaN;
         switch (e.ResultCase)
         {
             case PredictionEvent.ResultOneofCase.Classification:
-                recorded = RecordClassification(model, e.Classification, features);
+                (predicted, confidence) = RecordClassification(model, e.Classification);
                 break;
             case PredictionEvent.ResultOneofCase.Regression:
                 model.ValueHistogram ??= instruments.ValuesFor(model.ModelName);
@@ -36,7 +40,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
 
         if (e.Features.Count > 0)
         {
-            RecordFeatures(model, e, features);
+            RecordFeatures(model, e, features, now);
         }
 
         if (e.CategoricalFeatures.Count > 0)
@@ -51,10 +55,10 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
             }
         }
 
-        return recorded;
+        return new RecordedPrediction(model, predicted, confidence, features, nowMs);
     }
 
-    private RecordedPrediction RecordClassification(ModelSeries model, Classification classification, EventFeatures features)
+    private (ClassSeries Class, double Confidence) RecordClassification(ModelSeries model, Classification classification)
     {
         var predictedClass = classification.PredictedClass;
         double? confidence = classification.HasConfidence ? classification.Confidence : null;
@@ -76,12 +80,11 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
             instruments.Confidence.Record(value, series.Tags);
         }
 
-        return new RecordedPrediction(model, series, confidence ?? double.NaN, features);
+        return (series, confidence ?? double.NaN);
     }
 
-    private void RecordFeatures(ModelSeries model, PredictionEvent e, EventFeatures features)
+    private void RecordFeatures(ModelSeries model, PredictionEvent e, EventFeatures features, DateTimeOffset now)
     {
-        var now = time.GetUtcNow();
         foreach (var (name, value) in e.Features)
         {
             if (model.GetFeature(name) is not { } feature)
@@ -124,4 +127,5 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
 /// <param name="Class">The series of its predicted class; null unless it was a classification.</param>
 /// <param name="Confidence">The top-class confidence recorded; NaN when none.</param>
 /// <param name="Features">Its profiled features (numeric ones without missing values), valid until the next event.</param>
-internal readonly record struct RecordedPrediction(ModelSeries Model, ClassSeries? Class, double Confidence, EventFeatures Features);
+/// <param name="ReceivedMs">When the sidecar recorded it, in Unix milliseconds.</param>
+internal readonly record struct RecordedPrediction(ModelSeries Model, ClassSeries? Class, double Confidence, EventFeatures Features, long ReceivedMs);
