@@ -42,6 +42,11 @@ internal static class ExportServiceCollectionExtensions
                     metrics.AddOtlpExporter();
                 }
             });
+        if (otlpEnabled)
+        {
+            services.AddHostedService<FinalExportOnStop>();
+        }
+
         return services;
     }
 }

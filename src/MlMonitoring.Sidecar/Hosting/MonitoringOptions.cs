@@ -68,6 +68,13 @@ public sealed class MonitoringOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// How long a stopping sidecar waits for its last OTLP export. Default 1 s: a hung backend must not hold the pod
+    /// past its grace period; the cumulative counts it misses are re-sent by the replica that follows.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ExportFlushTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Most gRPC calls served at once (a stream counts as one); past it, UNAVAILABLE with a retry hint.</summary>
     [Range(1, 100_000)]
     public int MaxConcurrentCalls { get; set; } = 256;

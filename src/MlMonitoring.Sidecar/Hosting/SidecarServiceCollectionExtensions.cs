@@ -67,6 +67,7 @@ public static class SidecarServiceCollectionExtensions
             .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag])
             .AddCheck<JoinStoreHealthCheck>("join-store", tags: [ReadinessHealthCheck.Tag]);
 
+        services.AddHostedService<ShutdownHealthNotifier>();
         services.AddHostedService<StartupReport>();
         services.AddMlMonitoringExport(configuration);
         return services;

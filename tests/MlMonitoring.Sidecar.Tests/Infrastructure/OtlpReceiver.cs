@@ -34,9 +34,28 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public ConcurrentQueue<ExportMetricsServiceRequest> Received { get; }
 
-    public static async Task<OtlpReceiver> StartAsync()
+    /// <summary>
+    /// The summed data points of <paramref name="metricName"/> in the newest request that carries it: with cumulative
+    /// temporality, the total so far. Null while no request has carried it.
+    /// </summary>
+    public long? LatestSum(string metricName)
     {
-        var grpcPort = FreePort.Next();
+        foreach (var request in Received.Reverse())
+        {
+            var metric = request.ResourceMetrics.SelectMany(r => r.ScopeMetrics).SelectMany(s => s.Metrics).FirstOrDefault(m => m.Name == metricName);
+            if (metric is not null)
+            {
+                return metric.Sum.DataPoints.Sum(p => p.AsInt);
+            }
+        }
+
+        return null;
+    }
+
+    /// <param name="grpcPort">The gRPC port to listen on, to take over from a backend that was there; any free port when null.</param>
+    public static async Task<OtlpReceiver> StartAsync(int? grpcPort = null)
+    {
+        var port = grpcPort ?? FreePort.Next();
         var httpPort = FreePort.Next();
         var received = new ConcurrentQueue<ExportMetricsServiceRequest>();
         // An empty content root: the sidecar's appsettings.json beside the tests must not configure this server.
@@ -44,7 +63,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenLocalhost(grpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.ListenLocalhost(port, listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.ListenLocalhost(httpPort, listen => listen.Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddGrpc();
@@ -60,7 +79,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
             return Results.Bytes(new ExportMetricsServiceResponse().ToByteArray(), "application/x-protobuf");
         });
         await app.StartAsync();
-        return new OtlpReceiver(app, grpcPort, httpPort, received);
+        return new OtlpReceiver(app, port, httpPort, received);
     }
 
     public async ValueTask DisposeAsync()

@@ -81,4 +81,40 @@ public sealed class FaultTests
         Assert.False(sidecar.Process.HasExited);
         Assert.Equal(1000, (await sidecar.ScrapeAsync()).Value("ml_prediction_requests_total", ("model_name", "m"), ("model_version", "v1")));
     }
+
+    [Fact]
+    public async Task With_the_otlp_backend_stalling_ingestion_and_metrics_are_unaffected_and_export_resumes_when_it_answers()
+    {
+        var stalled = new StallingListener();
+        var port = stalled.Port;
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+            ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "1000",
+        });
+        var client = sidecar.CreateMonitorClient();
+
+        for (var round = 0; round < 10; round++)
+        {
+            await client.RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 100).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
+            await Task.Delay(100);
+        }
+
+        // The exporter did reach the hung backend, and neither ingestion nor the scrape waited on it.
+        Assert.True(stalled.Accepted > 0);
+        Assert.False(sidecar.Process.HasExited);
+        Assert.Equal(1000, (await sidecar.ScrapeAsync()).Value("ml_prediction_requests_total", ("model_name", "m"), ("model_version", "v1")));
+
+        // A working backend takes the port over: the next exports carry the whole cumulative count, nothing lost.
+        await stalled.DisposeAsync();
+        await using var receiver = await OtlpReceiver.StartAsync(port);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (receiver.LatestSum("ml_prediction_requests") != 1000 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(1000, receiver.LatestSum("ml_prediction_requests"));
+    }
 }

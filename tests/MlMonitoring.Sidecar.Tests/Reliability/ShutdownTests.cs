@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Grpc.Core;
+using Grpc.Health.V1;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Reliability;
@@ -54,5 +55,52 @@ public sealed class ShutdownTests
         labels.Labels.AddRange(Enumerable.Range(0, 200).Select(i => new MlMonitoring.V1.GroundTruth { PredictionId = $"tx-{i}", ActualClass = "legit" }));
         await restarted.CreateMonitorClient().RecordGroundTruthAsync(labels);
         Assert.Equal(200, (await restarted.ScrapeAsync()).Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
+    }
+
+    [Fact]
+    public async Task Sigterm_tells_health_watchers_not_serving_and_flushes_otlp_before_exit()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{receiver.GrpcPort}",
+            // No periodic export would come within the test: only the one made on the way out.
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "600000",
+        });
+        await sidecar.CreateMonitorClient().RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 123).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
+        using var watch = new Health.HealthClient(sidecar.Channel).Watch(new HealthCheckRequest());
+        Assert.True(await watch.ResponseStream.MoveNext());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
+        var next = watch.ResponseStream.MoveNext();
+
+        var stopwatch = Stopwatch.StartNew();
+        var exitCode = await sidecar.Process.TerminateAsync(TimeSpan.FromSeconds(10));
+        var stoppedIn = stopwatch.Elapsed;
+
+        Assert.True(await next);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        Assert.Equal(0, exitCode);
+        Assert.True(stoppedIn < TimeSpan.FromSeconds(5), $"stopped in {stoppedIn}");
+        Assert.Equal(123, receiver.LatestSum("ml_prediction_requests"));
+    }
+
+    [Fact]
+    public async Task Sigterm_with_the_otlp_backend_hung_still_exits_within_five_seconds()
+    {
+        await using var stalled = new StallingListener();
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{stalled.Port}",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "600000",
+        });
+        await sidecar.CreateMonitorClient().RecordPredictionsAsync(Events.Batch(Events.Classified("m", "v1", "a", 0.9)));
+
+        var stopwatch = Stopwatch.StartNew();
+        var exitCode = await sidecar.Process.TerminateAsync(TimeSpan.FromSeconds(30));
+        var stoppedIn = stopwatch.Elapsed;
+
+        Assert.Equal(0, exitCode);
+        Assert.True(stoppedIn < TimeSpan.FromSeconds(5), $"stopped in {stoppedIn}");
+        Assert.True(stalled.Accepted > 0);
     }
 }
