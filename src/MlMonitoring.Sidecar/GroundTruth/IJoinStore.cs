@@ -37,6 +37,27 @@ internal enum ClaimOutcome
 
 internal readonly record struct Claim(ClaimOutcome Outcome, PendingPrediction Prediction);
 
+/// <summary>
+/// The store cannot answer truthfully now: a label it would call unknown may belong to a prediction still waiting
+/// in its write queue. The label is refused, to be sent again, rather than counted as unknown.
+/// </summary>
+internal sealed class JoinStoreUnavailableException : Exception
+{
+    public JoinStoreUnavailableException()
+    {
+    }
+
+    public JoinStoreUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public JoinStoreUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
 /// <summary>What a sweep of the store found.</summary>
 internal readonly record struct SweepResult(long ExpiredByTtl, long EvictedForCapacity, long Pending);
 

@@ -31,7 +31,14 @@ internal sealed class SqliteJoinStore : IJoinStore
             Directory.CreateDirectory(directory);
         }
 
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = options.SqlitePath, Pooling = false }.ToString());
+        // A file locked by another process answers SQLITE_BUSY; after two seconds of retries the store counts as
+        // down (a self-metric and readiness show it) instead of holding a label call for the default thirty.
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = options.SqlitePath,
+            Pooling = false,
+            DefaultTimeout = 2,
+        }.ToString());
         _connection.Open();
         Execute("""
             PRAGMA journal_mode = WAL;
@@ -70,46 +77,58 @@ internal sealed class SqliteJoinStore : IJoinStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var read = _connection.CreateCommand();
-            read.CommandText = "SELECT model, version, class, value, confidence, time_ms, state FROM predictions WHERE id = $id";
-            read.Parameters.AddWithValue("$id", predictionId);
-            PendingPrediction prediction;
-            PredictionState state;
-            using (var reader = await read.ExecuteReaderAsync(cancellationToken))
-            {
-                if (!await reader.ReadAsync(cancellationToken))
-                {
-                    return new Claim(ClaimOutcome.Unknown, default);
-                }
-
-                prediction = ReadPrediction(reader);
-                state = (PredictionState)reader.GetInt32(6);
-            }
-
-            var outcome = state switch
-            {
-                PredictionState.Labeled => ClaimOutcome.Duplicate,
-                PredictionState.Expired => ClaimOutcome.Expired,
-                _ when prediction.TimeMs < now.ToUnixTimeMilliseconds() - _ttlMs => ClaimOutcome.Expired,
-                _ when prediction.IsClassification != labelIsClass => ClaimOutcome.Mismatch,
-                _ => ClaimOutcome.Claimed,
-            };
-            if (outcome is ClaimOutcome.Claimed or ClaimOutcome.Expired && state == PredictionState.Pending)
-            {
-                using var update = _connection.CreateCommand();
-                update.CommandText = "UPDATE predictions SET state = $state WHERE id = $id AND state = 0";
-                update.Parameters.AddWithValue("$id", predictionId);
-                update.Parameters.AddWithValue("$state", outcome == ClaimOutcome.Claimed ? (int)PredictionState.Labeled : (int)PredictionState.Expired);
-                await update.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            _health.ReportSuccess();
-            return new Claim(outcome, prediction);
+            return await ClaimLockedAsync(predictionId, labelIsClass, now, cancellationToken);
+        }
+        catch (SqliteException e)
+        {
+            _health.ReportFailure("claim", e);
+            throw;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    private async ValueTask<Claim> ClaimLockedAsync(string predictionId, bool labelIsClass, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var read = _connection.CreateCommand();
+        read.CommandText = "SELECT model, version, class, value, confidence, time_ms, state FROM predictions WHERE id = $id";
+        read.Parameters.AddWithValue("$id", predictionId);
+        PendingPrediction prediction;
+        PredictionState state;
+        using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return _health.IsHealthy
+                    ? new Claim(ClaimOutcome.Unknown, default)
+                    : throw new JoinStoreUnavailableException("writes are failing; the prediction may still be queued");
+            }
+
+            prediction = ReadPrediction(reader);
+            state = (PredictionState)reader.GetInt32(6);
+        }
+
+        var outcome = state switch
+        {
+            PredictionState.Labeled => ClaimOutcome.Duplicate,
+            PredictionState.Expired => ClaimOutcome.Expired,
+            _ when prediction.TimeMs < now.ToUnixTimeMilliseconds() - _ttlMs => ClaimOutcome.Expired,
+            _ when prediction.IsClassification != labelIsClass => ClaimOutcome.Mismatch,
+            _ => ClaimOutcome.Claimed,
+        };
+        if (outcome is ClaimOutcome.Claimed or ClaimOutcome.Expired && state == PredictionState.Pending)
+        {
+            using var update = _connection.CreateCommand();
+            update.CommandText = "UPDATE predictions SET state = $state WHERE id = $id AND state = 0";
+            update.Parameters.AddWithValue("$id", predictionId);
+            update.Parameters.AddWithValue("$state", outcome == ClaimOutcome.Claimed ? (int)PredictionState.Labeled : (int)PredictionState.Expired);
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        _health.ReportSuccess();
+        return new Claim(outcome, prediction);
     }
 
     public async ValueTask<PendingPrediction?> FindAsync(string predictionId, CancellationToken cancellationToken)

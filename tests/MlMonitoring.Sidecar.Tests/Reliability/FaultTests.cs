@@ -1,4 +1,5 @@
 using Grpc.Health.V1;
+using Microsoft.Data.Sqlite;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;
 using Label = MlMonitoring.V1.GroundTruth;
@@ -116,5 +117,91 @@ public sealed class FaultTests
         }
 
         Assert.Equal(1000, receiver.LatestSum("ml_prediction_requests"));
+    }
+
+    [Fact]
+    public async Task With_the_sqlite_file_locked_by_another_process_predictions_are_counted_labels_refused_and_all_join_after()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-locked-").FullName, "join.db");
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "sqlite",
+            ["Monitoring__GroundTruth__SqlitePath"] = path,
+        });
+        var client = sidecar.CreateMonitorClient();
+        Assert.Equal(50UL, (await client.RecordPredictionsAsync(Predictions("before", 50))).Accepted);
+
+        // Another process (this test) opens the file once the first predictions are on disk and takes the write lock.
+        await using var intruder = new SqliteConnection($"Data Source={path};Pooling=False");
+        await intruder.OpenAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await CountAsync(intruder, "SELECT COUNT(*) FROM predictions") < 50 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        await using (var lockFile = intruder.CreateCommand())
+        {
+            lockFile.CommandText = "BEGIN EXCLUSIVE";
+            await lockFile.ExecuteNonQueryAsync();
+        }
+
+        // Predictions keep being counted; labels are refused with a reason rather than lost or called unknown.
+        Assert.Equal(50UL, (await client.RecordPredictionsAsync(Predictions("during", 50))).Accepted);
+        var labels = new GroundTruthBatch { Labels = { Labels("before", 50), Labels("during", 50) } };
+        var refused = await client.RecordGroundTruthAsync(labels);
+        Assert.Equal((0UL, 100UL), (refused.Accepted, refused.Rejected));
+        Assert.StartsWith("join store unavailable", refused.Rejections[0].Reason, StringComparison.Ordinal);
+        var metrics = await sidecar.ScrapeAsync();
+        Assert.Equal(100, metrics.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
+        Assert.Equal(0, metrics.Value("ml_sidecar_join_store_up"));
+        Assert.Empty(metrics.All("ml_ground_truth_unmatched_total"));
+        Assert.Contains("join-store: Degraded", await sidecar.Http.GetStringAsync(new Uri("/readyz", UriKind.Relative)), StringComparison.Ordinal);
+
+        // The lock goes: queued writes land, and every label sent again joins.
+        await using (var unlock = intruder.CreateCommand())
+        {
+            unlock.CommandText = "ROLLBACK";
+            await unlock.ExecuteNonQueryAsync();
+        }
+
+        RecordResponse joined;
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        do
+        {
+            await Task.Delay(500);
+            joined = await client.RecordGroundTruthAsync(labels);
+        }
+        while (joined.Accepted < 100 && DateTime.UtcNow < deadline);
+
+        Assert.Equal((100UL, 0UL), (joined.Accepted, joined.Rejected));
+        metrics = await sidecar.ScrapeAsync();
+        Assert.Equal(100, metrics.Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
+        Assert.Equal(1, metrics.Value("ml_sidecar_join_store_up"));
+    }
+
+    private static PredictionBatch Predictions(string prefix, int count) => Events.Batch([.. Enumerable.Range(0, count).Select(i =>
+    {
+        var e = Events.Classified("fraud", "v1", "legit", 0.9);
+        e.PredictionId = $"{prefix}-{i}";
+        return e;
+    })]);
+
+    private static IEnumerable<Label> Labels(string prefix, int count) =>
+        Enumerable.Range(0, count).Select(i => new Label { PredictionId = $"{prefix}-{i}", ActualClass = "legit" });
+
+    private static async Task<long> CountAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        try
+        {
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+        catch (SqliteException)
+        {
+            // The table is not created yet.
+            return 0;
+        }
     }
 }
