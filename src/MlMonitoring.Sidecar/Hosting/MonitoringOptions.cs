@@ -80,8 +80,9 @@ public sealed class MonitoringOptions
     public int MaxConcurrentCalls { get; set; } = 256;
 
     /// <summary>
-    /// Managed heap above which new calls are refused with UNAVAILABLE until it shrinks; unset, no limit. Set it
-    /// below the container's memory limit (the k8s example sets 128 MB under a 192 MiB limit).
+    /// Managed heap held above which calls and stream batches are refused with UNAVAILABLE until it shrinks; unset,
+    /// no limit. Resident memory peaks at about idle + 2.5 times this under a flood (the k8s example sets 64 MB under
+    /// a 256 MiB container limit).
     /// </summary>
     [Range(16L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
     public long? MaxHeapBytes { get; set; }

@@ -18,9 +18,16 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
     private const string HealthPrefix = "/grpc.health.v1.";
     private static readonly Metadata RetryHint = new() { { "grpc-retry-pushback-ms", "200" } };
 
+    private const long HeapCheckIntervalMs = 50;
+    private const long ForcedCollectionIntervalMs = 1000;
+
     private readonly SemaphoreSlim _calls;
     private readonly long _maxHeapBytes;  // long.MaxValue: no limit
     private readonly Counter<long> _refused;
+    private long _nextHeapCheckMs;
+    private long _lastForcedCollectionMs = long.MinValue / 2;
+    private int _checkingHeap;
+    private bool _heapOverLimit;
 
     public OverloadGuard(IOptions<MonitoringOptions> options, IMeterFactory meterFactory)
     {
@@ -95,14 +102,69 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
         }
     }
 
-    private void Admit()
+    /// <summary>
+    /// Refuses work while the managed heap is above <c>Monitoring:MaxHeapBytes</c>. Checked per call and, for an
+    /// open stream, per batch: a stream admitted when memory was low must not keep filling it. The batch that is
+    /// refused was not answered, so the client sends it again after the hint.
+    /// </summary>
+    public void EnsureHeapBelowLimit()
     {
-        if (_maxHeapBytes != long.MaxValue && GC.GetTotalMemory(forceFullCollection: false) > _maxHeapBytes)
+        if (_maxHeapBytes == long.MaxValue)
+        {
+            return;
+        }
+
+        if (Environment.TickCount64 >= Volatile.Read(ref _nextHeapCheckMs))
+        {
+            CheckHeap();
+        }
+
+        if (Volatile.Read(ref _heapOverLimit))
         {
             _refused.Add(1, new KeyValuePair<string, object?>("reason", "memory"));
             throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "overloaded: memory above Monitoring:MaxHeapBytes; retry later"), RetryHint);
         }
+    }
 
+    /// <summary>
+    /// Judges the heap at most every <see cref="HeapCheckIntervalMs"/>. The allocated total counts garbage too, and
+    /// under a flood most of it is garbage (parsed messages): above the limit, a full collection (at most one per
+    /// <see cref="ForcedCollectionIntervalMs"/>) tells what is really held, and only that refuses calls.
+    /// </summary>
+    private void CheckHeap()
+    {
+        if (Interlocked.Exchange(ref _checkingHeap, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = Environment.TickCount64;
+            var heap = GC.GetTotalMemory(forceFullCollection: false);
+            if (heap <= _maxHeapBytes)
+            {
+                Volatile.Write(ref _heapOverLimit, false);
+            }
+            else if (now - _lastForcedCollectionMs >= ForcedCollectionIntervalMs)
+            {
+                GC.Collect();
+                _lastForcedCollectionMs = now;
+                Volatile.Write(ref _heapOverLimit, GC.GetTotalMemory(forceFullCollection: false) > _maxHeapBytes);
+            }
+
+            // Otherwise the verdict of the last collection stands until the next one is allowed.
+            Volatile.Write(ref _nextHeapCheckMs, now + HeapCheckIntervalMs);
+        }
+        finally
+        {
+            Volatile.Write(ref _checkingHeap, 0);
+        }
+    }
+
+    private void Admit()
+    {
+        EnsureHeapBelowLimit();
         if (!_calls.Wait(0))
         {
             _refused.Add(1, new KeyValuePair<string, object?>("reason", "concurrency"));

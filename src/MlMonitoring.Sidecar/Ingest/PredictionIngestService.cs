@@ -17,6 +17,7 @@ internal sealed class PredictionIngestService(
     GroundTruthJoiner joiner,
     ModelStatusReporter status,
     SidecarMetrics selfMetrics,
+    OverloadGuard overload,
     IOptions<MonitoringOptions> options,
     IHostApplicationLifetime lifetime)
     : PredictionMonitor.PredictionMonitorBase
@@ -66,6 +67,7 @@ internal sealed class PredictionIngestService(
 
             var batch = requestStream.Current;
             EnsureWithinBatchLimit(batch);
+            overload.EnsureHeapBelowLimit();
             await responseStream.WriteAsync(ingestor.Ingest(batch.Events, IngestRpc.Stream), context.CancellationToken);
         }
     }

@@ -41,4 +41,103 @@ public sealed class OverloadTests
         Assert.Contains("Monitoring:MaxHeapBytes", refused.Status.Detail, StringComparison.Ordinal);
         GC.KeepAlive(ballast);
     }
+
+    [Fact]
+    public async Task Flooded_with_predictions_to_remember_memory_stays_bounded_by_the_heap_limit_and_every_acknowledged_event_is_counted()
+    {
+        const long heapLimit = 64L * 1024 * 1024;
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__MaxHeapBytes"] = heapLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Without the heap limit the pending store alone would grow past it: 100 M predictions are allowed to wait.
+            ["Monitoring__GroundTruth__MaxPending"] = "100000000",
+        });
+        await sidecar.ScrapeAsync();
+        var idleRss = ResidentBytes(sidecar.Process.Id);
+
+        var flood = await FloodAsync(sidecar, streams: 4, TimeSpan.FromSeconds(10));
+
+        var metrics = await sidecar.ScrapeAsync();
+        Assert.False(sidecar.Process.HasExited);
+        Assert.True(flood.Refused > 0, "the flood never reached the limit");
+        Assert.True(metrics.Value("ml_sidecar_overload_refused_total", ("reason", "memory")) >= flood.Refused);
+        Assert.Equal(flood.Acknowledged, metrics.Value("ml_prediction_requests_total", ("model_name", "flood"), ("model_version", "v1")));
+        // The live heap is held to its limit; on top of it come garbage not yet collected and the pending store's
+        // table while it resizes. Measured here: 110-149 MB of growth with the limit, over 1 GB in the same flood without.
+        var growth = flood.PeakRss - idleRss;
+        Assert.True(growth < 3 * heapLimit, $"resident memory grew by {growth / (1024 * 1024)} MB (idle {idleRss / (1024 * 1024)} MB), {flood.Acknowledged} events acknowledged");
+    }
+
+    private sealed record Flood(long Acknowledged, long Refused, long PeakRss);
+
+    /// <summary>
+    /// Streams batches of predictions with unique ids, as fast as they are acknowledged, the way the clients do:
+    /// on UNAVAILABLE, wait for the hint and send the unanswered batch again on a new stream.
+    /// </summary>
+    private static async Task<Flood> FloodAsync(SidecarProcess sidecar, int streams, TimeSpan duration)
+    {
+        var until = DateTime.UtcNow + duration;
+        long acknowledged = 0, refused = 0, peakRss = 0, nextId = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peakRss = Math.Max(peakRss, ResidentBytes(sidecar.Process.Id));
+                await Task.Delay(20);
+            }
+        });
+
+        var client = sidecar.CreateMonitorClient();
+        await Task.WhenAll(Enumerable.Range(0, streams).Select(_ => Task.Run(async () =>
+        {
+            while (DateTime.UtcNow < until)
+            {
+                using var call = client.StreamPredictions();
+                try
+                {
+                    while (DateTime.UtcNow < until)
+                    {
+                        var first = Interlocked.Add(ref nextId, 1000) - 1000;
+                        var batch = Events.Batch([.. Enumerable.Range(0, 1000).Select(i =>
+                        {
+                            var e = Events.Classified("flood", "v1", "a", 0.9);
+                            e.PredictionId = $"flood-{first + i}";
+                            return e;
+                        })]);
+                        try
+                        {
+                            await call.RequestStream.WriteAsync(batch);
+                        }
+                        catch (RpcException)
+                        {
+                            // The server ended the call while this batch was on its way; its status comes with the response.
+                        }
+
+                        Assert.True(await call.ResponseStream.MoveNext());
+                        Interlocked.Add(ref acknowledged, (long)call.ResponseStream.Current.Accepted);
+                    }
+
+                    await call.RequestStream.CompleteAsync();
+                    Assert.False(await call.ResponseStream.MoveNext());
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+                {
+                    Interlocked.Increment(ref refused);
+                    Assert.Equal("200", e.Trailers.GetValue("grpc-retry-pushback-ms"));
+                    await Task.Delay(200);
+                }
+            }
+        })));
+
+        await sampling.CancelAsync();
+        await sampler;
+        return new Flood(acknowledged, refused, peakRss);
+    }
+
+    private static long ResidentBytes(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
 }
