@@ -66,8 +66,8 @@ for mode in stream batch; do
 done
 record noop_unary "$(run --target "http://127.0.0.1:$noop_port" --mode unary --concurrency 16)"
 record sidecar_unary "$(run --target "http://127.0.0.1:$full_grpc" --mode unary --concurrency 16)"
-record sidecar_open_loop "$(run --target "http://127.0.0.1:$full_grpc" --mode unary --rate 5000 --concurrency 8)"
-record noop_open_loop "$(run --target "http://127.0.0.1:$noop_port" --mode unary --rate 5000 --concurrency 8)"
+record sidecar_open_loop "$(run --target "http://127.0.0.1:$full_grpc" --mode unary --rate 5000 --warmup 3)"
+record noop_open_loop "$(run --target "http://127.0.0.1:$noop_port" --mode unary --rate 5000 --warmup 3)"
 
 # CPU per 1,000 events/s: 20,000 events/s in batches of 500, the sidecar's own CPU time over the run.
 ticks0=$(cpu_ticks "$full_pid")

@@ -15,6 +15,9 @@ internal sealed record LoadOptions
 
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Open loop: send at the same rate for this long first, unmeasured (JIT, connections, thread pool).</summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.Zero;
+
     public int BatchSize { get; init; } = 500;
 
     /// <summary>Concurrent callers (unary, batch) or streams.</summary>
@@ -27,6 +30,7 @@ internal sealed record LoadOptions
           --mode MODE         unary | batch | stream (default stream)
           --rate N            events per second, open loop; 0 = flat out (default 0)
           --duration SECONDS  how long to send (default 10)
+          --warmup SECONDS    open loop: send this long first without measuring (default 0)
           --batch-size N      events per batch for batch and stream (default 500)
           --concurrency N     concurrent callers or streams (default 4)
           --json              print the result as one JSON line
@@ -44,6 +48,7 @@ internal sealed record LoadOptions
                 "--mode" => options with { Mode = ParseMode(Value()) },
                 "--rate" => options with { Rate = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--duration" => options with { Duration = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture)) },
+                "--warmup" => options with { Warmup = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture)) },
                 "--batch-size" => options with { BatchSize = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--concurrency" => options with { Concurrency = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),

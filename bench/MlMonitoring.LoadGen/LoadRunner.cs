@@ -25,9 +25,9 @@ internal sealed record LoadResult(long Events, long Accepted, long Rejected, lon
 }
 
 /// <summary>
-/// Sends a pool of pre-built events over one rpc kind. With a rate, calls are scheduled open-loop and each
-/// acknowledgement latency is measured from the call's scheduled time, so a stalled server shows up in the
-/// percentiles instead of silently slowing the generator down (coordinated omission).
+/// Sends a pool of pre-built events over one rpc kind. With a rate, unary and batch calls are sent open-loop by one
+/// dispatcher that never waits for answers, so a stalled server cannot slow the schedule down (coordinated
+/// omission) and shows up in the percentiles as calls outstanding; streams pace their batches per worker.
 /// </summary>
 internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
 {
@@ -50,15 +50,34 @@ internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
             ? TimeSpan.FromSeconds(eventsPerCall * options.Concurrency / options.Rate)
             : TimeSpan.Zero;
 
-        var stopwatch = Stopwatch.StartNew();
+        if (options.Rate > 0 && options.Mode is "unary" or "batch")
+        {
+            var unary = options.Mode == "unary";
+            Func<int, Task<(int, RecordResponse, double)>> call = i => unary
+                ? CallAsync(1, () => client.RecordPredictionAsync(pool[i % pool.Length], cancellationToken: cancellationToken))
+                : CallAsync(batches[i % batches.Length].Events.Count, () => client.RecordPredictionsAsync(batches[i % batches.Length], cancellationToken: cancellationToken));
+            if (options.Warmup > TimeSpan.Zero)
+            {
+                await OpenLoopAsync(options.Rate / eventsPerCall, options.Warmup, call, cancellationToken);
+                (_events, _accepted, _rejected, _calls) = (0, 0, 0, 0);
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            var openLoop = await OpenLoopAsync(options.Rate / eventsPerCall, options.Duration, call, cancellationToken);
+            var sorted = openLoop.ToArray();
+            Array.Sort(sorted);
+            return new LoadResult(_events, _accepted, _rejected, _calls, stopwatch.Elapsed, sorted);
+        }
+
+        var clock = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, options.Concurrency).Select(worker => options.Mode switch
         {
-            "unary" => UnaryWorker(client, worker, callInterval, stopwatch, cancellationToken),
-            "batch" => BatchWorker(client, batches, worker, callInterval, stopwatch, cancellationToken),
-            _ => StreamWorker(client, batches, worker, callInterval, stopwatch, cancellationToken),
+            "unary" => UnaryWorker(client, worker, clock, cancellationToken),
+            "batch" => BatchWorker(client, batches, worker, clock, cancellationToken),
+            _ => StreamWorker(client, batches, worker, callInterval, clock, cancellationToken),
         }).ToArray();
         var latencies = await Task.WhenAll(workers);
-        var elapsed = stopwatch.Elapsed;
+        var elapsed = clock.Elapsed;
 
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
@@ -78,30 +97,81 @@ internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
     }
 
     private Task<List<double>> UnaryWorker(
-        PredictionMonitor.PredictionMonitorClient client, int worker, TimeSpan interval, Stopwatch clock, CancellationToken ct) =>
-        CallWorker(worker, interval, clock, async i => (1, await client.RecordPredictionAsync(pool[i % pool.Length], cancellationToken: ct)), ct);
+        PredictionMonitor.PredictionMonitorClient client, int worker, Stopwatch clock, CancellationToken ct) =>
+        CallWorker(worker, clock, async i => (1, await client.RecordPredictionAsync(pool[i % pool.Length], cancellationToken: ct)), ct);
 
     private Task<List<double>> BatchWorker(
-        PredictionMonitor.PredictionMonitorClient client, PredictionBatch[] batches, int worker, TimeSpan interval, Stopwatch clock, CancellationToken ct) =>
-        CallWorker(worker, interval, clock, async i =>
+        PredictionMonitor.PredictionMonitorClient client, PredictionBatch[] batches, int worker, Stopwatch clock, CancellationToken ct) =>
+        CallWorker(worker, clock, async i =>
         {
             var batch = batches[i % batches.Length];
             return (batch.Events.Count, await client.RecordPredictionsAsync(batch, cancellationToken: ct));
         }, ct);
 
-    /// <summary>Calls one after another, each at its scheduled time (open loop) or at once (flat out).</summary>
+    /// <summary>
+    /// Open loop: one dispatcher thread wakes every millisecond and sends every call that has come due, without
+    /// waiting for any answer. A worker per call that spins until its slot would take the cores the server needs;
+    /// a millisecond tick costs almost nothing. Latency runs from the moment each call is sent to its answer.
+    /// </summary>
+    private async Task<List<double>> OpenLoopAsync(
+        double callsPerSecond, TimeSpan duration, Func<int, Task<(int Events, RecordResponse Response, double Ms)>> call, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var latencies = new List<double>((int)(callsPerSecond * duration.TotalSeconds) + 16);
+        var inFlight = new List<Task>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var dispatcher = new Thread(() =>
+        {
+            var sent = 0;
+            while (clock.Elapsed < duration && !ct.IsCancellationRequested)
+            {
+                var due = (int)(clock.Elapsed.TotalSeconds * callsPerSecond);
+                for (; sent < due; sent++)
+                {
+                    inFlight.Add(Record(call(sent)));
+                }
+
+                Thread.Sleep(1);
+            }
+
+            done.SetResult();
+        }) { IsBackground = true, Name = "open-loop dispatcher" };
+        dispatcher.Start();
+        // Awaited, not joined: a pool thread blocked for the whole run would starve the answers' continuations.
+        await done.Task;
+        await Task.WhenAll(inFlight);
+        return latencies;
+
+        async Task Record(Task<(int Events, RecordResponse Response, double Ms)> pending)
+        {
+            var (events, response, ms) = await pending;
+            lock (latencies)
+            {
+                latencies.Add(ms);
+            }
+
+            Count(events, response);
+        }
+    }
+
+    private static async Task<(int Events, RecordResponse Response, double Ms)> CallAsync(int events, Func<AsyncUnaryCall<RecordResponse>> start)
+    {
+        var sent = Stopwatch.GetTimestamp();
+        var response = await start();
+        return (events, response, Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+    }
+
+    /// <summary>Calls one after another, as fast as they are answered.</summary>
     private async Task<List<double>> CallWorker(
-        int worker, TimeSpan interval, Stopwatch clock, Func<int, Task<(int Events, RecordResponse Response)>> call, CancellationToken ct)
+        int worker, Stopwatch clock, Func<int, Task<(int Events, RecordResponse Response)>> call, CancellationToken ct)
     {
         var latencies = new List<double>();
         var i = worker;
-        var next = clock.Elapsed + (interval * worker / options.Concurrency);
         while (clock.Elapsed < options.Duration && !ct.IsCancellationRequested)
         {
-            var scheduled = await WaitForSlotAsync(clock, next, interval, ct);
-            next = scheduled + interval;
+            var sent = clock.Elapsed;
             var (events, response) = await call(i);
-            latencies.Add((clock.Elapsed - scheduled).TotalMilliseconds);
+            latencies.Add((clock.Elapsed - sent).TotalMilliseconds);
             Count(events, response);
             i += options.Concurrency;
         }
@@ -155,15 +225,12 @@ internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
             return clock.Elapsed;
         }
 
+        // No spinning for the last millisecond: on two cores a spinning generator takes the server's CPU. A timer
+        // that fires late adds to the measured latency (it runs from the scheduled time), never hides it.
         var wait = next - clock.Elapsed;
-        if (wait > TimeSpan.FromMilliseconds(2))
+        if (wait > TimeSpan.Zero)
         {
-            await Task.Delay(wait - TimeSpan.FromMilliseconds(1), ct);
-        }
-
-        while (clock.Elapsed < next)
-        {
-            Thread.SpinWait(20);
+            await Task.Delay(wait, ct);
         }
 
         return next;
