@@ -50,6 +50,17 @@ peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 run() { $loadgen --json --duration "$duration" "$@"; }
 
+# JIT tiering, connection set-up and the thread pool's ramp-up happen in the first seconds of a run; each server gets
+# the same unmeasured warm-up before it is measured.
+warm() {
+  $smoke && return 0
+  $loadgen --json --duration 3 --target "$1" --mode stream --batch-size 500 >/dev/null
+  $loadgen --json --duration 2 --target "$1" --mode unary --concurrency 16 >/dev/null
+}
+
+# sample_rss PID FILE: the resident set every 100 ms, in kB, until killed.
+sample_rss() { while true; do awk '/VmRSS/ { print $2 }' "/proc/$1/status" >>"$2" 2>/dev/null || return 0; sleep 0.1; done; }
+
 results="$work/results.jsonl"
 record() { echo "{\"name\": \"$1\", \"result\": $2}" >>"$results"; }
 
@@ -59,11 +70,17 @@ noop_port=$(free_port)
 noop_pid=$!; pids+=("$noop_pid")
 sleep 2
 start_sidecar full
+warm "http://127.0.0.1:$noop_port"
+warm "http://127.0.0.1:$full_grpc"
 
 for mode in stream batch; do
   record "noop_$mode" "$(run --target "http://127.0.0.1:$noop_port" --mode $mode --batch-size 500)"
+  : >"$work/rss_$mode"
+  sample_rss "$full_pid" "$work/rss_$mode" & sampler=$!
   record "sidecar_$mode" "$(run --target "http://127.0.0.1:$full_grpc" --mode $mode --batch-size 500)"
+  kill "$sampler"; wait "$sampler" 2>/dev/null || true
 done
+record ingest_rss "{\"max_kb\": $(sort -n "$work"/rss_stream "$work"/rss_batch | tail -1), \"median_kb\": $(sort -n "$work"/rss_stream "$work"/rss_batch | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')}"
 record noop_unary "$(run --target "http://127.0.0.1:$noop_port" --mode unary --concurrency 16)"
 record sidecar_unary "$(run --target "http://127.0.0.1:$full_grpc" --mode unary --concurrency 16)"
 record sidecar_open_loop "$(run --target "http://127.0.0.1:$full_grpc" --mode unary --rate 5000 --warmup 3)"
@@ -79,6 +96,7 @@ record peak_rss "{\"kb\": $(peak_rss_kb "$full_pid")}"
 stop "$full_pid"
 
 start_sidecar nodrift Monitoring__Drift__Enabled=false
+warm "http://127.0.0.1:$nodrift_grpc"
 record sidecar_stream_nodrift "$(run --target "http://127.0.0.1:$nodrift_grpc" --mode stream --batch-size 500)"
 stop "$nodrift_pid"
 
