@@ -24,15 +24,16 @@ def main(results_path, dotnet_client_path, bdn_path):
     rows = []
 
     def row(target, measured, ratio, ok):
-        rows.append(f"| {target} | {measured} | {ratio} | {'yes' if ok else '**no**'} |")
+        met = "—" if ok is None else "yes" if ok else "**no**"
+        rows.append(f"| {target} | {measured} | {ratio} | {met} |")
 
     stream_ratio = eps("sidecar_stream") / eps("noop_stream")
     row("streaming ingest ≥ 0.8× the no-op server (drift and memory join store on)",
         f"{eps('sidecar_stream'):,.0f} events/s vs {eps('noop_stream'):,.0f}", f"{stream_ratio:.2f}×", stream_ratio >= 0.8)
     nodrift_ratio = eps("sidecar_stream_nodrift") / eps("noop_stream")
-    row("streaming ingest, drift off (stated)", f"{eps('sidecar_stream_nodrift'):,.0f} events/s", f"{nodrift_ratio:.2f}×", True)
+    row("streaming ingest, drift off (stated)", f"{eps('sidecar_stream_nodrift'):,.0f} events/s", f"{nodrift_ratio:.2f}×", None)
     batch_ratio = eps("sidecar_batch") / eps("noop_batch")
-    row("batch ingest (stated)", f"{eps('sidecar_batch'):,.0f} events/s vs {eps('noop_batch'):,.0f}", f"{batch_ratio:.2f}×", True)
+    row("batch ingest (stated)", f"{eps('sidecar_batch'):,.0f} events/s vs {eps('noop_batch'):,.0f}", f"{batch_ratio:.2f}×", None)
     unary_ratio = cps("sidecar_unary") / cps("noop_unary")
     row("unary ≥ 0.8× the no-op server's calls/s", f"{cps('sidecar_unary'):,.0f} calls/s vs {cps('noop_unary'):,.0f}",
         f"{unary_ratio:.2f}×", unary_ratio >= 0.8)
