@@ -66,7 +66,7 @@ static async Task<Result> Client(int n, string target)
     var process1 = Process.GetCurrentProcess().TotalProcessorTime;
     if (Environment.GetEnvironmentVariable("OVERHEAD_VERBOSE") is not null)
     {
-        Console.Error.WriteLine($"flush wall {Stopwatch.GetElapsedTime(flushStart).TotalMilliseconds:0.0} ms, process cpu {(process1 - process0).TotalMilliseconds:0.0} ms");
+        Console.Error.WriteLine($"flush wall {Stopwatch.GetElapsedTime(flushStart).TotalMilliseconds:0.0} ms, process cpu {(process1 - process0).TotalMilliseconds:0.0} ms, gc pause total {GC.GetTotalPauseDuration().TotalMilliseconds:0.0} ms, gen0 {GC.CollectionCount(0)} gen1 {GC.CollectionCount(1)} gen2 {GC.CollectionCount(2)}");
     }
     return new((process1 - process0).TotalMicroseconds / n, (thread1 - thread0).TotalMicroseconds / n, client.Sent, client.Dropped);
 }

@@ -1,7 +1,6 @@
 using System.Buffers;
 using Google.Protobuf;
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;
 using MlMonitoring.V1;
@@ -24,7 +23,7 @@ public sealed class MonitoringClient : IAsyncDisposable
     public const string MeterName = "MlMonitoring.Client";
 
     private readonly MonitoringClientOptions _options;
-    private readonly Channel<PredictionRecord> _queue;
+    private readonly RecordBuffer _buffer;
     private readonly GrpcChannel _channel;
     private static readonly Method<EncodedBatch, RecordResponse> StreamMethod = new(
         MethodType.DuplexStreaming,
@@ -61,9 +60,7 @@ public sealed class MonitoringClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _queue = Channel.CreateBounded<PredictionRecord>(
-            new BoundedChannelOptions(options.Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            _ => CountDropped());
+        _buffer = new RecordBuffer(options.Capacity);
         _channel = GrpcChannel.ForAddress(options.Endpoint);
         _invoker = _channel.CreateCallInvoker();
         _grpc = new PredictionMonitor.PredictionMonitorClient(_invoker);
@@ -136,7 +133,7 @@ public sealed class MonitoringClient : IAsyncDisposable
             await FlushAsync(drain.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        _queue.Writer.TryComplete();
+        _buffer.Complete();
         await _stopping.CancelAsync();
         await _sender.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _channel.Dispose();
@@ -147,9 +144,10 @@ public sealed class MonitoringClient : IAsyncDisposable
     private void Enqueue(in PredictionRecord record)
     {
         Interlocked.Increment(ref _recorded);
-        if (!_queue.Writer.TryWrite(record))
+        // Full: the oldest event made room. Completed: the client is being disposed and this one is dropped.
+        // Either way one event is dropped and counted, and the caller is not bothered.
+        if (!_buffer.TryAdd(record, out var droppedOldest) || droppedOldest)
         {
-            // Closed: the client is being disposed. The event is dropped, counted, and the caller is not bothered.
             CountDropped();
         }
     }
@@ -173,7 +171,7 @@ public sealed class MonitoringClient : IAsyncDisposable
         {
             try
             {
-                if (_retry.Count == 0 && !await _queue.Reader.WaitToReadAsync(_stopping.Token))
+                if (_retry.Count == 0 && !await _buffer.WaitToReadAsync(_stopping.Token))
                 {
                     return;
                 }
@@ -235,7 +233,7 @@ public sealed class MonitoringClient : IAsyncDisposable
 
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                     wait.CancelAfter(_options.FlushInterval);
-                    await ((Task)_queue.Reader.WaitToReadAsync(wait.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    await ((Task)_buffer.WaitToReadAsync(wait.Token)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     continue;
                 }
 
@@ -287,7 +285,7 @@ public sealed class MonitoringClient : IAsyncDisposable
             inFlight.Clear();
             _retry.Clear();
             // The buffer's bound covers what waits for a retry too: past it, the oldest go, counted.
-            var excess = again.Count + _queue.Reader.Count - _options.Capacity;
+            var excess = again.Count + _buffer.Count - _options.Capacity;
             for (var i = 0; i < again.Count; i++)
             {
                 if (i < excess)
@@ -304,17 +302,13 @@ public sealed class MonitoringClient : IAsyncDisposable
 
     private List<PredictionRecord> TakeBatch()
     {
-        var records = new List<PredictionRecord>(Math.Min(_options.MaxBatchSize, 64));
+        var records = new List<PredictionRecord>(Math.Min(_options.MaxBatchSize, _retry.Count + _buffer.Count));
         while (records.Count < _options.MaxBatchSize && _retry.TryDequeue(out var retried))
         {
             records.Add(retried);
         }
 
-        while (records.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var record))
-        {
-            records.Add(record);
-        }
-
+        _buffer.TakeInto(records, _options.MaxBatchSize - records.Count);
         return records;
     }
 }
