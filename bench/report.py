@@ -113,6 +113,7 @@ the no-op server and the sidecar sharing the same cores.
 ## Per-event recording path (BenchmarkDotNet)
 
 A classification with five numeric features; `RecordEventWithJoinStore` adds a prediction id (memory join store).
+`Otlp`: OTLP export configured beside `/metrics`, so the SDK aggregates each measurement twice (once per exporter).
 Target: ≤ 1 µs and zero allocations per event.
 
 {bdn_table}

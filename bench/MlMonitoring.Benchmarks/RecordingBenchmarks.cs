@@ -24,10 +24,18 @@ public class RecordingBenchmarks
     [Params(true, false)]
     public bool Drift { get; set; }
 
+    /// <summary>
+    /// OTLP export beside the Prometheus endpoint: the SDK then aggregates every measurement once per reader. The
+    /// endpoint refuses connections; exports run every 60 s, outside the measurement, so only aggregation counts.
+    /// </summary>
+    [Params(false, true)]
+    public bool Otlp { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        var builder = WebApplication.CreateSlimBuilder([$"--Monitoring:Drift:Enabled={Drift}", "--Monitoring:Drift:BaselineSize=1000"]);
+        string[] args = [$"--Monitoring:Drift:Enabled={Drift}", "--Monitoring:Drift:BaselineSize=1000"];
+        var builder = WebApplication.CreateSlimBuilder(Otlp ? [.. args, "--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9"] : args);
         builder.Services.AddMlMonitoringSidecar(builder.Configuration);
         _app = builder.Build();
         _ = _app.Services.GetRequiredService<MeterProvider>(); // start listening, as the host does

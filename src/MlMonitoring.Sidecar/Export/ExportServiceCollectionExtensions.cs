@@ -15,8 +15,8 @@ internal static class ExportServiceCollectionExtensions
 
     public static IServiceCollection AddMlMonitoringExport(this IServiceCollection services, IConfiguration configuration)
     {
-        var otlpEnabled = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
-            || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+        var otlpEnabled = IsOtlpEnabled(configuration);
+        var prometheusEnabled = IsPrometheusEnabled(configuration);
         var serviceNamed = !string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"])
             || (configuration["OTEL_RESOURCE_ATTRIBUTES"]?.Contains("service.name=", StringComparison.Ordinal) ?? false);
 
@@ -32,11 +32,15 @@ internal static class ExportServiceCollectionExtensions
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(PredictionInstruments.MeterName, PredictionInstruments.RegressionMeterPrefix + "*", SidecarMetrics.MeterName);
-                metrics.AddPrometheusExporter(prometheus =>
+                if (prometheusEnabled)
                 {
-                    // Every scrape sees the counts of the moment; caching would serve a stale page to a second scraper.
-                    prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
-                });
+                    metrics.AddPrometheusExporter(prometheus =>
+                    {
+                        // Every scrape sees the counts of the moment; caching would serve a stale page to a second scraper.
+                        prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                    });
+                }
+
                 if (otlpEnabled)
                 {
                     metrics.AddOtlpExporter();
@@ -49,4 +53,13 @@ internal static class ExportServiceCollectionExtensions
 
         return services;
     }
+
+    /// <summary>Whether an OTLP endpoint is configured through the standard variables.</summary>
+    public static bool IsOtlpEnabled(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+
+    /// <summary>Whether <c>/metrics</c> is served (<c>Monitoring:PrometheusEndpoint</c>, default true).</summary>
+    public static bool IsPrometheusEnabled(IConfiguration configuration) =>
+        configuration.GetValue($"{Hosting.MonitoringOptions.SectionName}:{nameof(Hosting.MonitoringOptions.PrometheusEndpoint)}", true);
 }

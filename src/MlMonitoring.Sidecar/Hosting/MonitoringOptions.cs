@@ -75,6 +75,13 @@ public sealed class MonitoringOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ExportFlushTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Serve the Prometheus scrape endpoint <c>/metrics</c>. Default on. Turn it off when OTLP carries the metrics:
+    /// the OpenTelemetry SDK aggregates every measurement once per exporter, so the second costs about as much per
+    /// event as the first (BenchmarkDotNet, BENCHMARKS.md).
+    /// </summary>
+    public bool PrometheusEndpoint { get; set; } = true;
+
     /// <summary>Most gRPC calls served at once (a stream counts as one); past it, UNAVAILABLE with a retry hint.</summary>
     [Range(1, 100_000)]
     public int MaxConcurrentCalls { get; set; } = 256;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest;
 
@@ -16,14 +17,19 @@ public static class SidecarEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps <c>mlmonitoring.v1.PredictionMonitor</c>, <c>grpc.health.v1</c> and reflection, the Prometheus
-    /// <c>/metrics</c> endpoint, <c>/healthz</c> (liveness) and <c>/readyz</c> (readiness).
+    /// <c>/metrics</c> endpoint (unless <c>Monitoring:PrometheusEndpoint</c> is false), <c>/healthz</c> (liveness)
+    /// and <c>/readyz</c> (readiness).
     /// </summary>
     public static IEndpointRouteBuilder MapMlMonitoringSidecar(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<PredictionIngestService>();
         endpoints.MapGrpcHealthChecksService();
         endpoints.MapGrpcReflectionService();
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<MonitoringOptions>>().Value.PrometheusEndpoint)
+        {
+            endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        }
+
         // Liveness asks only whether the process answers; readiness also whether it is starting or stopping.
         endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions

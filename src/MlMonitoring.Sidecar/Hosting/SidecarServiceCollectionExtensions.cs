@@ -31,6 +31,7 @@ public static class SidecarServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, MonitoringOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, BucketBoundariesValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, EndpointExposureValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, ExportConfigurationValidator>());
         // A native sidecar gets little time once the model container is gone: stop within Monitoring:ShutdownTimeout.
         services.AddOptions<HostOptions>().Configure<IOptions<MonitoringOptions>>((host, monitoring) => host.ShutdownTimeout = monitoring.Value.ShutdownTimeout);
 

@@ -64,6 +64,40 @@ public sealed class OtlpExportTests
         Assert.Equal(3, scraped.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
     }
 
+    [Fact]
+    public async Task With_the_prometheus_endpoint_off_metrics_go_over_otlp_alone()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{receiver.GrpcPort}",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "300",
+            ["Monitoring__PrometheusEndpoint"] = "false",
+        });
+
+        await sidecar.CreateMonitorClient().RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 7).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (receiver.LatestSum("ml_prediction_requests") != 7 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(7, receiver.LatestSum("ml_prediction_requests"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await sidecar.Http.GetAsync(new Uri("/metrics", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_sidecar_that_would_export_nothing_refuses_to_start()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__PrometheusEndpoint"] = "false",
+        }));
+
+        Assert.Contains("Monitoring:PrometheusEndpoint is false and no OTEL_EXPORTER_OTLP_ENDPOINT is set", error.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<(ResourceMetrics Resource, Dictionary<string, Metric> Metrics)> WaitForExportAsync(
         OtlpReceiver receiver, string metricName, long expectedValue)
     {
