@@ -6,7 +6,7 @@ using MlMonitoring.Sidecar.Metrics;
 namespace MlMonitoring.Sidecar.GroundTruth;
 
 /// <summary>
-/// The default join store: pending predictions in the sidecar's memory, about 90 bytes each.
+/// The default join store: pending predictions in the sidecar's memory, about 110 bytes each.
 /// </summary>
 /// <remarks>
 /// The key is a 128-bit xxHash of the prediction id rather than the id itself: an id string costs more than the
@@ -17,7 +17,9 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 /// </remarks>
 internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
 {
-    private readonly Dictionary<UInt128, Entry> _entries = [];
+    // Sixteen tables by the key's top bits: growing one reallocates a sixteenth of the store, not all of it at once,
+    // which at a million entries would be a transient of tens of megabytes past any heap limit.
+    private readonly Dictionary<UInt128, Entry>[] _shards = [.. Enumerable.Range(0, 16).Select(_ => new Dictionary<UInt128, Entry>())];
     private readonly Lock _gate = new();
     private readonly long _ttlMs = (long)options.Ttl.TotalMilliseconds;
     private readonly int _maxPending = options.MaxPending;
@@ -34,7 +36,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
         lock (_gate)
         {
             // A repeated id keeps its first prediction: the label belongs to the prediction that was answered.
-            if (!_entries.TryAdd(key, new Entry(prediction)))
+            if (!ShardOf(key).TryAdd(key, new Entry(prediction)))
             {
                 return;
             }
@@ -54,7 +56,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
             // Tombstones are bounded too: never more than MaxPending of them.
             while (_tail - _head > 2L * _maxPending && _head < _expireCursor)
             {
-                _entries.Remove(_ring[_head++ % _ring.Length]);
+                Forget(_ring[_head++ % _ring.Length]);
             }
         }
     }
@@ -64,7 +66,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
         var key = Hash(predictionId);
         lock (_gate)
         {
-            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, key);
+            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(ShardOf(key), key);
             if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry))
             {
                 return ValueTask.FromResult(new Claim(ClaimOutcome.Unknown, default));
@@ -99,7 +101,8 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
     {
         lock (_gate)
         {
-            return ValueTask.FromResult(_entries.TryGetValue(Hash(predictionId), out var entry) ? entry.ToPrediction() : (PendingPrediction?)null);
+            var key = Hash(predictionId);
+            return ValueTask.FromResult(ShardOf(key).TryGetValue(key, out var entry) ? entry.ToPrediction() : (PendingPrediction?)null);
         }
     }
 
@@ -126,7 +129,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
                 var budget = 10_000;
                 while (budget-- > 0 && _expireCursor < _tail)
                 {
-                    ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, _ring[_expireCursor % _ring.Length]);
+                    ref var entry = ref EntryAt(_expireCursor);
                     if (entry.TimeMs >= expireBefore)
                     {
                         break;
@@ -142,9 +145,9 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
                     _expireCursor++;
                 }
 
-                while (budget-- > 0 && _head < _expireCursor && _entries[_ring[_head % _ring.Length]].TimeMs < forgetBefore)
+                while (budget-- > 0 && _head < _expireCursor && EntryAt(_head).TimeMs < forgetBefore)
                 {
-                    _entries.Remove(_ring[_head++ % _ring.Length]);
+                    Forget(_ring[_head++ % _ring.Length]);
                 }
 
                 more = budget <= 0;
@@ -171,7 +174,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
     {
         while (_pending > _maxPending && _expireCursor < _tail)
         {
-            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, _ring[_expireCursor++ % _ring.Length]);
+            ref var entry = ref EntryAt(_expireCursor++);
             if (entry.State == PredictionState.Pending)
             {
                 entry.State = PredictionState.Expired;
@@ -180,6 +183,17 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
             }
         }
     }
+
+    private Dictionary<UInt128, Entry> ShardOf(UInt128 key) => _shards[(int)(key >> 124)];
+
+    /// <summary>The entry of the key at ring position <paramref name="position"/>; every ring key is stored.</summary>
+    private ref Entry EntryAt(long position)
+    {
+        var key = _ring[position % _ring.Length];
+        return ref CollectionsMarshal.GetValueRefOrNullRef(ShardOf(key), key);
+    }
+
+    private void Forget(UInt128 key) => ShardOf(key).Remove(key);
 
     private void Grow()
     {

@@ -128,7 +128,8 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
 
     /// <summary>
     /// Judges the heap at most every <see cref="HeapCheckIntervalMs"/>. The allocated total counts garbage too, and
-    /// under a flood most of it is garbage (parsed messages): above the limit, a full collection (at most one per
+    /// under a flood most of it is garbage (parsed messages). Above the limit, what the last collection left is the
+    /// next judge (collections are frequent under load); if that is above too, a full collection (at most one per
     /// <see cref="ForcedCollectionIntervalMs"/>) tells what is really held, and only that refuses calls.
     /// </summary>
     private void CheckHeap()
@@ -141,8 +142,9 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
         try
         {
             var now = Environment.TickCount64;
-            var heap = GC.GetTotalMemory(forceFullCollection: false);
-            if (heap <= _maxHeapBytes)
+            var lastCollection = GC.GetGCMemoryInfo();
+            if (GC.GetTotalMemory(forceFullCollection: false) <= _maxHeapBytes
+                || lastCollection.HeapSizeBytes - lastCollection.FragmentedBytes <= _maxHeapBytes)
             {
                 Volatile.Write(ref _heapOverLimit, false);
             }
@@ -152,8 +154,11 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
                 _lastForcedCollectionMs = now;
                 Volatile.Write(ref _heapOverLimit, GC.GetTotalMemory(forceFullCollection: false) > _maxHeapBytes);
             }
-
-            // Otherwise the verdict of the last collection stands until the next one is allowed.
+            else
+            {
+                // Held above the limit as of the last collection: refuse until a full one says otherwise.
+                Volatile.Write(ref _heapOverLimit, true);
+            }
             Volatile.Write(ref _nextHeapCheckMs, now + HeapCheckIntervalMs);
         }
         finally

@@ -50,6 +50,15 @@ internal sealed class ModelSeries
     /// <summary>The model's features, numeric and categorical, in no particular order.</summary>
     public ICollection<FeatureSeries> Features => _features.Values;
 
+    /// <summary>The class series created so far (the overflow one included).</summary>
+    public ICollection<ClassSeries> Classes => _classes.Values;
+
+    /// <summary>
+    /// Requests counted, exported as <c>ml_prediction_requests_total</c>. A per-series count read at collection is
+    /// an increment per event; a counter with tags would be a tag lookup per event, and one per exporter.
+    /// </summary>
+    public long RequestCount;
+
     /// <summary>The series of a predicted class; past the class limit, the <c>__other__</c> series.</summary>
     public ClassSeries GetClass(string predictedClass) => _classes.Get(predictedClass)!;
 
@@ -88,6 +97,9 @@ internal sealed class ClassSeries(ModelSeries model, string predictedClass)
 {
     /// <summary>The class name as exported (<c>__other__</c> past the limit).</summary>
     public string Name { get; } = predictedClass;
+
+    /// <summary>Predictions of this class, exported as <c>ml_prediction_class_total</c>.</summary>
+    public long PredictionCount;
 
     /// <summary>{model_name, model_version, predicted_class}.</summary>
     public Tag[] Tags { get; } =

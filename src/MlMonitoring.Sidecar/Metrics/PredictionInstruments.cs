@@ -31,8 +31,9 @@ internal sealed class PredictionInstruments
     public PredictionInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, ModelSeriesRegistry registry, Slo.SloCatalog slos, TimeProvider time)
     {
         var meter = meterFactory.Create(MeterName);
-        Requests = meter.CreateCounter<long>(
-            "ml_prediction_requests", description: "Prediction requests, errors included.");
+        // The two counters every event increments are read from per-series counts when metrics are collected.
+        meter.CreateObservableCounter(
+            "ml_prediction_requests", () => ObserveRequests(registry), description: "Prediction requests, errors included.");
         Latency = meter.CreateHistogram(
             "ml_prediction_latency", unit: "s", description: "Prediction latency measured by the model server.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = slos.LatencyBoundaries });
@@ -41,8 +42,8 @@ internal sealed class PredictionInstruments
         Confidence = meter.CreateHistogram(
             "ml_prediction_confidence", description: "Top-class confidence of successful classifications.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ConfidenceBuckets });
-        Classes = meter.CreateCounter<long>(
-            "ml_prediction_class", description: "Predictions by predicted class.");
+        meter.CreateObservableCounter(
+            "ml_prediction_class", () => ObserveClasses(registry), description: "Predictions by predicted class.");
         Values = meter.CreateHistogram(
             "ml_prediction_value", description: "Regression outputs.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = options.Value.EffectiveRegressionBuckets });
@@ -65,15 +66,11 @@ internal sealed class PredictionInstruments
             description: "Feature statistics over the rolling window Monitoring:FeatureWindow.");
     }
 
-    public Counter<long> Requests { get; }
-
     public Histogram<double> Latency { get; }
 
     public Counter<long> Errors { get; }
 
     public Histogram<double> Confidence { get; }
-
-    public Counter<long> Classes { get; }
 
     public Histogram<double> Values { get; }
 
@@ -84,4 +81,32 @@ internal sealed class PredictionInstruments
     public Counter<long> FeatureMissing { get; }
 
     public Counter<long> FeatureCategories { get; }
+
+    // A series appears once it has counted something, as it would with a counter.
+    private static IEnumerable<Measurement<long>> ObserveRequests(ModelSeriesRegistry registry)
+    {
+        foreach (var model in registry.All)
+        {
+            var count = Volatile.Read(ref model.RequestCount);
+            if (count > 0)
+            {
+                yield return new(count, model.Tags);
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveClasses(ModelSeriesRegistry registry)
+    {
+        foreach (var model in registry.All)
+        {
+            foreach (var series in model.Classes)
+            {
+                var count = Volatile.Read(ref series.PredictionCount);
+                if (count > 0)
+                {
+                    yield return new(count, series.Tags);
+                }
+            }
+        }
+    }
 }

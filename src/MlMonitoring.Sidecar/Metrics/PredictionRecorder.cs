@@ -12,7 +12,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
     public RecordedPrediction Record(PredictionEvent e)
     {
         var model = registry.Get(e.ModelName, e.ModelVersion);
-        instruments.Requests.Add(1, model.Tags);
+        Interlocked.Increment(ref model.RequestCount);
         // The seed times inside a finally: failed predictions have a latency too.
         instruments.Latency.Record(e.LatencySeconds, model.Tags);
         // Read the clock once per event: every later step (features, join store, drift) takes this time.
@@ -74,7 +74,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         }
 
         var series = model.GetClass(predictedClass);
-        instruments.Classes.Add(1, series.Tags);
+        Interlocked.Increment(ref series.PredictionCount);
         if (confidence is { } value)
         {
             instruments.Confidence.Record(value, series.Tags);
