@@ -11,18 +11,20 @@ namespace MlMonitoring.Sidecar.Ingest;
 /// whatever its neighbours are, and each refused one is reported by its index.
 /// </summary>
 internal sealed class BatchIngestor(
-    PredictionValidator validator, PredictionRecorder recorder, GroundTruthJoiner joiner, DriftRegistry drift, SidecarMetrics selfMetrics)
+    PredictionValidator validator, PredictionRecorder recorder, GroundTruthJoiner joiner, DriftRegistry drift, SidecarMetrics selfMetrics, TimeProvider time)
 {
     /// <summary>How many rejections one response lists; the count of rejections is always complete.</summary>
     public const int MaxListedRejections = 100;
 
     /// <summary>Validates and records one event; returns the violation that refused it, if any.</summary>
-    public Violation? Ingest(PredictionEvent e)
+    public Violation? Ingest(PredictionEvent e) => Ingest(e, time.GetUtcNow());
+
+    private Violation? Ingest(PredictionEvent e, DateTimeOffset now)
     {
         var violation = validator.Validate(e);
         if (violation is null)
         {
-            var recorded = recorder.Record(e);
+            var recorded = recorder.Record(e, now);
             joiner.Remember(e, recorded);
             drift.Observe(recorded);
         }
@@ -39,9 +41,10 @@ internal sealed class BatchIngestor(
     {
         selfMetrics.CountReceived(rpc, events.Count);
         var response = new RecordResponse();
+        var now = time.GetUtcNow();
         for (var i = 0; i < events.Count; i++)
         {
-            if (Ingest(events[i]) is { } violation)
+            if (Ingest(events[i], now) is { } violation)
             {
                 Reject(response, i, violation.Reason);
             }

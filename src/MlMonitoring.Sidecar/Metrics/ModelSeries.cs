@@ -50,6 +50,9 @@ internal sealed class ModelSeries
     /// <summary>The model's features, numeric and categorical, in no particular order.</summary>
     public ICollection<FeatureSeries> Features => _features.Values;
 
+    /// <summary>The lock of every feature's rolling statistics: one acquisition per event, whatever its feature count.</summary>
+    public Lock FeatureGate { get; } = new();
+
     /// <summary>The class series created so far (the overflow one included).</summary>
     public ICollection<ClassSeries> Classes => _classes.Values;
 
@@ -122,7 +125,7 @@ internal sealed class FeatureSeries
         Model = model;
         FeatureName = featureName;
         Ordinal = ordinal;
-        Statistics = new RollingStatistics(window);
+        Statistics = new RollingStatistics(window, model.FeatureGate);
         Tags =
         [
             new(LabelNames.ModelName, model.ModelName),

@@ -6,17 +6,18 @@ namespace MlMonitoring.Sidecar.Metrics;
 /// Records one validated event into the instruments. This is the per-event path: tag sets come from the cached
 /// <see cref="ModelSeries"/>, so recording does not build or sort tags.
 /// </summary>
-internal sealed class PredictionRecorder(PredictionInstruments instruments, ModelSeriesRegistry registry, TimeProvider time)
+internal sealed class PredictionRecorder(PredictionInstruments instruments, ModelSeriesRegistry registry)
 {
-    /// <summary>Records an event that passed validation; returns the series it was counted in.</summary>
-    public RecordedPrediction Record(PredictionEvent e)
+    /// <summary>
+    /// Records an event that passed validation, received at <paramref name="now"/>; returns the series it was
+    /// counted in. The clock is read once per call or batch: the events of a batch arrive together.
+    /// </summary>
+    public RecordedPrediction Record(PredictionEvent e, DateTimeOffset now)
     {
         var model = registry.Get(e.ModelName, e.ModelVersion);
         Interlocked.Increment(ref model.RequestCount);
         // The seed times inside a finally: failed predictions have a latency too.
         instruments.Latency.Record(e.LatencySeconds, model.Tags);
-        // Read the clock once per event: every later step (features, join store, drift) takes this time.
-        var now = time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
         model.Traffic.Record(e.LatencySeconds, e.ResultCase == PredictionEvent.ResultOneofCase.Error, nowMs);
 
@@ -98,8 +99,20 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
             }
             else
             {
-                feature.Statistics.Add(value, now);
                 features.AddNumeric(feature, value);
+            }
+        }
+
+        var numeric = features.Numeric;
+        var values = features.Values;
+        if (numeric.Length > 0)
+        {
+            lock (model.FeatureGate)
+            {
+                for (var i = 0; i < numeric.Length; i++)
+                {
+                    numeric[i].Statistics.AddLocked(values[i], now);
+                }
             }
         }
     }

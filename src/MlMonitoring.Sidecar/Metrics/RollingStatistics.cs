@@ -20,10 +20,16 @@ internal sealed class RollingStatistics
 
     private readonly Slot[] _slots = new Slot[SlotCount];
     private readonly long _slotTicks;
-    private readonly Lock _gate = new();
+    private readonly Lock _gate;
 
-    public RollingStatistics(TimeSpan window)
+    /// <param name="window">The rolling window.</param>
+    /// <param name="gate">
+    /// The lock that guards the slots; the features of one model share one, so an event's features are added under
+    /// a single acquisition (<see cref="AddLocked"/>). Its own when null.
+    /// </param>
+    public RollingStatistics(TimeSpan window, Lock? gate = null)
     {
+        _gate = gate ?? new Lock();
         _slotTicks = Math.Max(1, window.Ticks / SlotCount);
         for (var i = 0; i < SlotCount; i++)
         {
@@ -34,32 +40,38 @@ internal sealed class RollingStatistics
     /// <summary>Adds one finite value observed at <paramref name="now"/>.</summary>
     public void Add(double value, DateTimeOffset now)
     {
-        var epoch = now.UtcTicks / _slotTicks;
         lock (_gate)
         {
-            ref var slot = ref _slots[(int)(epoch % SlotCount)];
-            if (slot.Epoch != epoch)
-            {
-                var sketch = slot.Sketch ?? new DDSketch(SketchAccuracy);
-                sketch.Clear();
-                slot = new Slot { Epoch = epoch, Min = double.PositiveInfinity, Max = double.NegativeInfinity, Sketch = sketch };
-            }
+            AddLocked(value, now);
+        }
+    }
 
-            slot.Sketch!.Add(value);
+    /// <summary>Adds one finite value; the caller holds the lock given to the constructor.</summary>
+    public void AddLocked(double value, DateTimeOffset now)
+    {
+        var epoch = now.UtcTicks / _slotTicks;
+        ref var slot = ref _slots[(int)(epoch % SlotCount)];
+        if (slot.Epoch != epoch)
+        {
+            var sketch = slot.Sketch ?? new DDSketch(SketchAccuracy);
+            sketch.Clear();
+            slot = new Slot { Epoch = epoch, Min = double.PositiveInfinity, Max = double.NegativeInfinity, Sketch = sketch };
+        }
 
-            slot.Count++;
-            var delta = value - slot.Mean;
-            slot.Mean += delta / slot.Count;
-            slot.M2 += delta * (value - slot.Mean);
-            if (value < slot.Min)
-            {
-                slot.Min = value;
-            }
+        slot.Sketch!.Add(value);
 
-            if (value > slot.Max)
-            {
-                slot.Max = value;
-            }
+        slot.Count++;
+        var delta = value - slot.Mean;
+        slot.Mean += delta / slot.Count;
+        slot.M2 += delta * (value - slot.Mean);
+        if (value < slot.Min)
+        {
+            slot.Min = value;
+        }
+
+        if (value > slot.Max)
+        {
+            slot.Max = value;
         }
     }
 
