@@ -6,24 +6,32 @@ using MlMonitoring.Sidecar.Metrics;
 namespace MlMonitoring.Sidecar.GroundTruth;
 
 /// <summary>
-/// The default join store: pending predictions in the sidecar's memory, about 110 bytes each.
+/// The default join store: pending predictions in the sidecar's memory, about 120 bytes each.
 /// </summary>
 /// <remarks>
 /// The key is a 128-bit xxHash of the prediction id rather than the id itself: an id string costs more than the
 /// rest of the entry, and a collision among 10^9 ids has a probability near 10^-21. Entries point at the cached
-/// series objects instead of holding names. A ring of keys in arrival order serves both the TTL (expired from
-/// the oldest end) and MaxPending (the oldest pending evicted). Labelled and expired entries stay as tombstones
-/// for a second TTL so that a second label is told apart from one for an id never seen.
+/// series objects instead of holding names. Entries live in arrival order in fixed-size chunks, and an index maps
+/// each key to its position: the TTL (expired from the oldest end) and MaxPending (the oldest pending evicted)
+/// walk the chunks in order, touching memory the way it was written, and the store grows and shrinks a chunk at a
+/// time instead of reallocating. Labelled and expired entries stay as tombstones for a second TTL so that a second
+/// label is told apart from one for an id never seen.
 /// </remarks>
 internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
 {
-    // Sixteen tables by the key's top bits: growing one reallocates a sixteenth of the store, not all of it at once,
-    // which at a million entries would be a transient of tens of megabytes past any heap limit.
-    private readonly Dictionary<UInt128, Entry>[] _shards = [.. Enumerable.Range(0, 16).Select(_ => new Dictionary<UInt128, Entry>())];
+    private const int ChunkShift = 14;
+    private const int ChunkSize = 1 << ChunkShift; // 16,384 entries, about 1 MB
+    private const long ChunkMask = ChunkSize - 1;
+
+    // Sixteen index tables by the key's top bits: growing one reallocates a sixteenth of the index, not all of it at
+    // once, which at a million entries would be a transient of tens of megabytes past any heap limit.
+    private readonly Dictionary<UInt128, long>[] _index = [.. Enumerable.Range(0, 16).Select(_ => new Dictionary<UInt128, long>())];
+    private readonly List<Slot[]> _chunks = [];
     private readonly Lock _gate = new();
     private readonly long _ttlMs = (long)options.Ttl.TotalMilliseconds;
     private readonly int _maxPending = options.MaxPending;
-    private UInt128[] _ring = new UInt128[1024];
+    private long _firstChunk; // number of _chunks[0]
+    private Slot[]? _spareChunk;
     private long _head; // oldest entry still stored
     private long _expireCursor; // oldest entry that may still be pending
     private long _tail; // next free position
@@ -36,17 +44,18 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
         lock (_gate)
         {
             // A repeated id keeps its first prediction: the label belongs to the prediction that was answered.
-            if (!ShardOf(key).TryAdd(key, new Entry(prediction)))
+            if (!IndexOf(key).TryAdd(key, _tail))
             {
                 return;
             }
 
-            if (_tail - _head == _ring.Length)
+            if ((_tail & ChunkMask) == 0)
             {
-                Grow();
+                _chunks.Add(_spareChunk ?? new Slot[ChunkSize]);
+                _spareChunk = null;
             }
 
-            _ring[_tail++ % _ring.Length] = key;
+            SlotAt(_tail++) = new Slot(key, new Entry(prediction));
             _pending++;
             if (_pending > _maxPending)
             {
@@ -56,7 +65,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
             // Tombstones are bounded too: never more than MaxPending of them.
             while (_tail - _head > 2L * _maxPending && _head < _expireCursor)
             {
-                Forget(_ring[_head++ % _ring.Length]);
+                ForgetOldest();
             }
         }
     }
@@ -66,12 +75,12 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
         var key = Hash(predictionId);
         lock (_gate)
         {
-            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(ShardOf(key), key);
-            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry))
+            if (!IndexOf(key).TryGetValue(key, out var position))
             {
                 return ValueTask.FromResult(new Claim(ClaimOutcome.Unknown, default));
             }
 
+            ref var entry = ref SlotAt(position).Entry;
             var prediction = entry.ToPrediction();
             if (entry.State == PredictionState.Pending && entry.TimeMs < now.ToUnixTimeMilliseconds() - _ttlMs)
             {
@@ -102,7 +111,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
         lock (_gate)
         {
             var key = Hash(predictionId);
-            return ValueTask.FromResult(ShardOf(key).TryGetValue(key, out var entry) ? entry.ToPrediction() : (PendingPrediction?)null);
+            return ValueTask.FromResult(IndexOf(key).TryGetValue(key, out var position) ? SlotAt(position).Entry.ToPrediction() : (PendingPrediction?)null);
         }
     }
 
@@ -129,7 +138,7 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
                 var budget = 10_000;
                 while (budget-- > 0 && _expireCursor < _tail)
                 {
-                    ref var entry = ref EntryAt(_expireCursor);
+                    ref var entry = ref SlotAt(_expireCursor).Entry;
                     if (entry.TimeMs >= expireBefore)
                     {
                         break;
@@ -145,9 +154,9 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
                     _expireCursor++;
                 }
 
-                while (budget-- > 0 && _head < _expireCursor && EntryAt(_head).TimeMs < forgetBefore)
+                while (budget-- > 0 && _head < _expireCursor && SlotAt(_head).Entry.TimeMs < forgetBefore)
                 {
-                    Forget(_ring[_head++ % _ring.Length]);
+                    ForgetOldest();
                 }
 
                 more = budget <= 0;
@@ -165,16 +174,13 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>Approximate bytes held per stored entry, for the memory budget (dictionary entry, bucket, ring slot).</summary>
-    internal static int BytesPerEntry => System.Runtime.CompilerServices.Unsafe.SizeOf<Entry>() + 16 + 8 + 4 + 16;
-
     private static UInt128 Hash(string predictionId) => XxHash128.HashToUInt128(MemoryMarshal.AsBytes(predictionId.AsSpan()));
 
     private void EvictOldestPending()
     {
         while (_pending > _maxPending && _expireCursor < _tail)
         {
-            ref var entry = ref EntryAt(_expireCursor++);
+            ref var entry = ref SlotAt(_expireCursor++).Entry;
             if (entry.State == PredictionState.Pending)
             {
                 entry.State = PredictionState.Expired;
@@ -184,26 +190,29 @@ internal sealed class MemoryJoinStore(GroundTruthOptions options) : IJoinStore
         }
     }
 
-    private Dictionary<UInt128, Entry> ShardOf(UInt128 key) => _shards[(int)(key >> 124)];
+    private Dictionary<UInt128, long> IndexOf(UInt128 key) => _index[(int)(key >> 124)];
 
-    /// <summary>The entry of the key at ring position <paramref name="position"/>; every ring key is stored.</summary>
-    private ref Entry EntryAt(long position)
+    private ref Slot SlotAt(long position) => ref _chunks[(int)((position >> ChunkShift) - _firstChunk)][position & ChunkMask];
+
+    /// <summary>Drops the oldest stored entry (a tombstone) from the index, and its chunk once the chunk is all gone.</summary>
+    private void ForgetOldest()
     {
-        var key = _ring[position % _ring.Length];
-        return ref CollectionsMarshal.GetValueRefOrNullRef(ShardOf(key), key);
+        ref var slot = ref SlotAt(_head);
+        IndexOf(slot.Key).Remove(slot.Key);
+        slot = default;
+        if ((++_head & ChunkMask) == 0)
+        {
+            // One empty chunk is kept for the next to be needed: a store at its bound frees and takes one in turn.
+            _spareChunk = _chunks[0];
+            _chunks.RemoveAt(0);
+            _firstChunk++;
+        }
     }
 
-    private void Forget(UInt128 key) => ShardOf(key).Remove(key);
-
-    private void Grow()
+    private struct Slot(UInt128 key, Entry entry)
     {
-        var bigger = new UInt128[_ring.Length * 2];
-        for (var i = _head; i < _tail; i++)
-        {
-            bigger[i % bigger.Length] = _ring[i % _ring.Length];
-        }
-
-        _ring = bigger;
+        public readonly UInt128 Key = key;
+        public Entry Entry = entry;
     }
 
     private struct Entry(PendingPrediction prediction)
