@@ -77,13 +77,7 @@ public sealed class OtlpExportTests
 
         await sidecar.CreateMonitorClient().RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 7).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (receiver.LatestSum("ml_prediction_requests") != 7 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.Equal(7, receiver.LatestSum("ml_prediction_requests"));
+        Assert.Equal(7, await receiver.WaitForSumAsync("ml_prediction_requests", 7));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await sidecar.Http.GetAsync(new Uri("/metrics", UriKind.Relative))).StatusCode);
     }
 

@@ -52,6 +52,18 @@ public sealed class OtlpReceiver : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Waits up to 30 s for <see cref="LatestSum"/> of <paramref name="metricName"/> to reach <paramref name="expected"/>; returns the last seen.</summary>
+    public async Task<long?> WaitForSumAsync(string metricName, long expected)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (LatestSum(metricName) != expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        return LatestSum(metricName);
+    }
+
     /// <param name="grpcPort">The gRPC port to listen on, to take over from a backend that was there; any free port when null.</param>
     public static async Task<OtlpReceiver> StartAsync(int? grpcPort = null)
     {

@@ -21,27 +21,12 @@ public sealed class FaultTests
         var client = sidecar.CreateMonitorClient();
 
         await redis.StopAsync();
-        var batch = new PredictionBatch();
-        for (var i = 0; i < 50; i++)
-        {
-            var e = Events.Classified("fraud", "v1", "legit", 0.9);
-            e.PredictionId = $"down-{i}";
-            batch.Events.Add(e);
-        }
-
-        Assert.Equal(50UL, (await client.RecordPredictionsAsync(batch)).Accepted);
-        var labels = new GroundTruthBatch { Labels = { Enumerable.Range(0, 50).Select(i => new Label { PredictionId = $"down-{i}", ActualClass = "legit" }) } };
+        Assert.Equal(50UL, (await client.RecordPredictionsAsync(Predictions("down", 50))).Accepted);
+        var labels = new GroundTruthBatch { Labels = { Labels("down", 50) } };
         var refused = await client.RecordGroundTruthAsync(labels);
 
         // Predictions counted; labels refused with a reason, so the feeder sends them again; the state is visible.
-        Assert.Equal((0UL, 50UL), (refused.Accepted, refused.Rejected));
-        Assert.StartsWith("join store unavailable", refused.Rejections[0].Reason, StringComparison.Ordinal);
-        var metrics = await sidecar.ScrapeAsync();
-        Assert.Equal(50, metrics.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
-        Assert.Equal(0, metrics.Value("ml_sidecar_join_store_up"));
-        var readiness = await sidecar.Http.GetAsync(new Uri("/readyz", UriKind.Relative));
-        Assert.Equal(System.Net.HttpStatusCode.OK, readiness.StatusCode);
-        Assert.Contains("join-store: Degraded", await readiness.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AssertJoinDegradedAsync(sidecar, refused, labels: 50, predictions: 50);
         var health = await new Health.HealthClient(sidecar.Channel).CheckAsync(new HealthCheckRequest());
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
 
@@ -57,7 +42,7 @@ public sealed class FaultTests
         while (joined.Accepted == 0 && DateTime.UtcNow < deadline);
 
         Assert.Equal((50UL, 0UL), (joined.Accepted, joined.Rejected));
-        metrics = await sidecar.ScrapeAsync();
+        var metrics = await sidecar.ScrapeAsync();
         Assert.Equal(50, metrics.Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
         Assert.Equal(1, metrics.Value("ml_sidecar_join_store_up"));
     }
@@ -71,13 +56,7 @@ public sealed class FaultTests
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
             ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "500",
         });
-        var client = sidecar.CreateMonitorClient();
-
-        for (var round = 0; round < 10; round++)
-        {
-            await client.RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 100).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
-            await Task.Delay(100);
-        }
+        await SendOverOneSecondAsync(sidecar.CreateMonitorClient());
 
         Assert.False(sidecar.Process.HasExited);
         Assert.Equal(1000, (await sidecar.ScrapeAsync()).Value("ml_prediction_requests_total", ("model_name", "m"), ("model_version", "v1")));
@@ -94,13 +73,7 @@ public sealed class FaultTests
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
             ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "1000",
         });
-        var client = sidecar.CreateMonitorClient();
-
-        for (var round = 0; round < 10; round++)
-        {
-            await client.RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 100).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
-            await Task.Delay(100);
-        }
+        await SendOverOneSecondAsync(sidecar.CreateMonitorClient());
 
         // The exporter did reach the hung backend, and neither ingestion nor the scrape waited on it.
         Assert.True(stalled.Accepted > 0);
@@ -110,13 +83,7 @@ public sealed class FaultTests
         // A working backend takes the port over: the next exports carry the whole cumulative count, nothing lost.
         await stalled.DisposeAsync();
         await using var receiver = await OtlpReceiver.StartAsync(port);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (receiver.LatestSum("ml_prediction_requests") != 1000 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.Equal(1000, receiver.LatestSum("ml_prediction_requests"));
+        Assert.Equal(1000, await receiver.WaitForSumAsync("ml_prediction_requests", 1000));
     }
 
     [Fact]
@@ -150,13 +117,8 @@ public sealed class FaultTests
         Assert.Equal(50UL, (await client.RecordPredictionsAsync(Predictions("during", 50))).Accepted);
         var labels = new GroundTruthBatch { Labels = { Labels("before", 50), Labels("during", 50) } };
         var refused = await client.RecordGroundTruthAsync(labels);
-        Assert.Equal((0UL, 100UL), (refused.Accepted, refused.Rejected));
-        Assert.StartsWith("join store unavailable", refused.Rejections[0].Reason, StringComparison.Ordinal);
-        var metrics = await sidecar.ScrapeAsync();
-        Assert.Equal(100, metrics.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
-        Assert.Equal(0, metrics.Value("ml_sidecar_join_store_up"));
+        var metrics = await AssertJoinDegradedAsync(sidecar, refused, labels: 100, predictions: 100);
         Assert.Empty(metrics.All("ml_ground_truth_unmatched_total"));
-        Assert.Contains("join-store: Degraded", await sidecar.Http.GetStringAsync(new Uri("/readyz", UriKind.Relative)), StringComparison.Ordinal);
 
         // The lock goes: queued writes land, and every label sent again joins.
         await using (var unlock = intruder.CreateCommand())
@@ -178,6 +140,23 @@ public sealed class FaultTests
         metrics = await sidecar.ScrapeAsync();
         Assert.Equal(100, metrics.Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
         Assert.Equal(1, metrics.Value("ml_sidecar_join_store_up"));
+    }
+
+    /// <summary>
+    /// The store is down, as a user would see it: every label refused with a reason (to be sent again), every
+    /// prediction counted, <c>ml_sidecar_join_store_up</c> 0, and readiness still OK with the store Degraded.
+    /// </summary>
+    private static async Task<MetricsText> AssertJoinDegradedAsync(SidecarProcess sidecar, RecordResponse refused, int labels, int predictions)
+    {
+        Assert.Equal((0UL, (ulong)labels), (refused.Accepted, refused.Rejected));
+        Assert.StartsWith("join store unavailable", refused.Rejections[0].Reason, StringComparison.Ordinal);
+        var metrics = await sidecar.ScrapeAsync();
+        Assert.Equal(predictions, metrics.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
+        Assert.Equal(0, metrics.Value("ml_sidecar_join_store_up"));
+        var readiness = await sidecar.Http.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.OK, readiness.StatusCode);
+        Assert.Contains("join-store: Degraded", await readiness.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        return metrics;
     }
 
     private static PredictionBatch Predictions(string prefix, int count) => Events.Batch([.. Enumerable.Range(0, count).Select(i =>
@@ -202,6 +181,16 @@ public sealed class FaultTests
         {
             // The table is not created yet.
             return 0;
+        }
+    }
+
+    /// <summary>1,000 predictions in ten batches over about a second: several export intervals go by meanwhile.</summary>
+    private static async Task SendOverOneSecondAsync(PredictionMonitor.PredictionMonitorClient client)
+    {
+        for (var round = 0; round < 10; round++)
+        {
+            await client.RecordPredictionsAsync(Events.Batch([.. Enumerable.Range(0, 100).Select(_ => Events.Classified("m", "v1", "a", 0.9))]));
+            await Task.Delay(100);
         }
     }
 }
