@@ -159,6 +159,7 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
                 // Held above the limit as of the last collection: refuse until a full one says otherwise.
                 Volatile.Write(ref _heapOverLimit, true);
             }
+
             Volatile.Write(ref _nextHeapCheckMs, now + HeapCheckIntervalMs);
         }
         finally
