@@ -45,7 +45,7 @@ internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
         var client = new PredictionMonitor.PredictionMonitorClient(channel);
         var batches = BuildBatches(options.Mode == "unary" ? 1 : options.BatchSize);
         var eventsPerCall = options.Mode == "unary" ? 1 : options.BatchSize;
-        // The interval between calls of one worker that gives the requested total event rate.
+        // Streams at a rate: the interval between the batches of one stream that gives the requested total rate.
         var callInterval = options.Rate > 0
             ? TimeSpan.FromSeconds(eventsPerCall * options.Concurrency / options.Rate)
             : TimeSpan.Zero;
