@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using MlMonitoring.Sidecar.Ingest;
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
 using OpenTelemetry.Metrics;
@@ -17,8 +18,8 @@ public class RecordingBenchmarks
 {
     private WebApplication _app = null!;
     private BatchIngestor _ingestor = null!;
-    private PredictionEvent[] _events = null!;
-    private PredictionEvent[] _withIds = null!;
+    private IncomingPrediction[] _events = null!;
+    private IncomingPrediction[] _withIds = null!;
     private int _next;
 
     [Params(true, false)]
@@ -41,8 +42,9 @@ public class RecordingBenchmarks
         _ = _app.Services.GetRequiredService<MeterProvider>(); // start listening, as the host does
         _ingestor = _app.Services.GetRequiredService<BatchIngestor>();
         var random = new Random(1);
-        _events = [.. Enumerable.Range(0, 1024).Select(i => Event(random, i, withId: false))];
-        _withIds = [.. Enumerable.Range(0, 1 << 18).Select(i => Event(random, i, withId: true))];
+        // Read off the wire as the service reads them; the reading itself is WireReadingBenchmarks.
+        _events = [.. Enumerable.Range(0, 1024).Select(i => IncomingPrediction.From(Event(random, i, withId: false)))];
+        _withIds = [.. Enumerable.Range(0, 1 << 18).Select(i => IncomingPrediction.From(Event(random, i, withId: true)))];
         // Past the drift baseline, into the steady state.
         for (var i = 0; i < 5_000; i++)
         {
@@ -61,7 +63,7 @@ public class RecordingBenchmarks
     [Benchmark]
     public bool RecordEventWithJoinStore() => _ingestor.Ingest(_withIds[_next++ & ((1 << 18) - 1)]) is null;
 
-    private static PredictionEvent Event(Random random, int i, bool withId)
+    internal static PredictionEvent Event(Random random, int i, bool withId)
     {
         var e = new PredictionEvent
         {

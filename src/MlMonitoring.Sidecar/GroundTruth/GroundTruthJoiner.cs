@@ -2,6 +2,7 @@ using Google.Protobuf.Collections;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest;
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
 using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
@@ -29,15 +30,15 @@ internal sealed class GroundTruthJoiner(
     private readonly int _maxNameLength = options.Value.Limits.MaxNameLength;
 
     /// <summary>Remembers a recorded prediction that carries an id, so that its label can join it later.</summary>
-    public void Remember(PredictionEvent e, in RecordedPrediction recorded)
+    public void Remember(IncomingPrediction e, in RecordedPrediction recorded)
     {
         if (e.PredictionId.Length == 0 || e.ResultCase is not (PredictionEvent.ResultOneofCase.Classification or PredictionEvent.ResultOneofCase.Regression))
         {
             return;
         }
 
-        var timeMs = e.Time is { } t ? t.ToDateTimeOffset().ToUnixTimeMilliseconds() : recorded.ReceivedMs;
-        var value = e.ResultCase == PredictionEvent.ResultOneofCase.Regression ? e.Regression.PredictedValue : 0;
+        var timeMs = e.HasTime ? e.TimeUnixMilliseconds : recorded.ReceivedMs;
+        var value = e.ResultCase == PredictionEvent.ResultOneofCase.Regression ? e.PredictedValue : 0;
         store.Remember(e.PredictionId, new PendingPrediction(recorded.Model, recorded.Class, value, (float)recorded.Confidence, timeMs));
     }
 

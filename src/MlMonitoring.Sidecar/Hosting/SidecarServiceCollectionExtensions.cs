@@ -1,3 +1,6 @@
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Health.V1;
+using Grpc.Reflection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -6,10 +9,12 @@ using MlMonitoring.Sidecar.Export;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest;
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.Security;
 using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.Sidecar.Status;
+using MlMonitoring.V1;
 
 // Registration lives where ASP.NET Core users look for it.
 #pragma warning disable IDE0130
@@ -63,6 +68,11 @@ public static class SidecarServiceCollectionExtensions
             grpc.MaxReceiveMessageSize = configuration.GetValue(
                 $"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.MaxMessageBytes)}", new MonitoringOptions().MaxMessageBytes);
         });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<PredictionIngestService>, PredictionMonitorMethods>());
+        // The ingest service is bound by hand (PredictionMonitorMethods), so reflection cannot find its descriptor
+        // through a generated base class; it is named here with the others the sidecar maps.
+        services.TryAddSingleton(_ => new ReflectionServiceImpl(
+            PredictionMonitor.Descriptor, Health.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor));
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks()
             .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag])

@@ -1,6 +1,6 @@
-using Google.Protobuf.Collections;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
 
@@ -17,9 +17,9 @@ internal sealed class BatchIngestor(
     public const int MaxListedRejections = 100;
 
     /// <summary>Validates and records one event; returns the violation that refused it, if any.</summary>
-    public Violation? Ingest(PredictionEvent e) => Ingest(e, time.GetUtcNow());
+    public Violation? Ingest(IncomingPrediction e) => Ingest(e, time.GetUtcNow());
 
-    private Violation? Ingest(PredictionEvent e, DateTimeOffset now)
+    private Violation? Ingest(IncomingPrediction e, DateTimeOffset now)
     {
         var violation = validator.Validate(e);
         if (violation is null)
@@ -37,12 +37,12 @@ internal sealed class BatchIngestor(
     }
 
     /// <summary>Ingests every event of a batch and says which were refused.</summary>
-    public RecordResponse Ingest(RepeatedField<PredictionEvent> events, IngestRpc rpc)
+    public RecordResponse Ingest(ReadOnlySpan<IncomingPrediction> events, IngestRpc rpc)
     {
-        selfMetrics.CountReceived(rpc, events.Count);
+        selfMetrics.CountReceived(rpc, events.Length);
         var response = new RecordResponse();
         var now = time.GetUtcNow();
-        for (var i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Length; i++)
         {
             if (Ingest(events[i], now) is { } violation)
             {
@@ -50,7 +50,7 @@ internal sealed class BatchIngestor(
             }
         }
 
-        response.Accepted = (ulong)events.Count - response.Rejected;
+        response.Accepted = (ulong)events.Length - response.Rejected;
         return response;
     }
 

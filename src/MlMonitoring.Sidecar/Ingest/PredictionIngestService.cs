@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.Status;
 using MlMonitoring.V1;
@@ -10,7 +11,8 @@ namespace MlMonitoring.Sidecar.Ingest;
 
 /// <summary>
 /// The gRPC face of the sidecar: receives prediction events from the model server over unary calls, batches and
-/// a long-lived stream, and hands them to <see cref="BatchIngestor"/>.
+/// a long-lived stream, and hands them to <see cref="BatchIngestor"/>. Bound by <see cref="PredictionMonitorMethods"/>,
+/// so prediction requests arrive as pooled <see cref="IncomingBatch"/>es, each returned once answered.
 /// </summary>
 internal sealed class PredictionIngestService(
     BatchIngestor ingestor,
@@ -20,16 +22,17 @@ internal sealed class PredictionIngestService(
     OverloadGuard overload,
     IOptions<MonitoringOptions> options,
     IHostApplicationLifetime lifetime)
-    : PredictionMonitor.PredictionMonitorBase
 {
     private static readonly Task<RecordResponse> AcceptedOne = Task.FromResult(new RecordResponse { Accepted = 1 });
 
     private readonly int _maxBatchSize = options.Value.MaxBatchSize;
 
-    public override Task<RecordResponse> RecordPrediction(PredictionEvent request, ServerCallContext context)
+    public Task<RecordResponse> RecordPrediction(IncomingBatch request, ServerCallContext context)
     {
         selfMetrics.CountReceived(IngestRpc.Unary, 1);
-        if (ingestor.Ingest(request) is { } violation)
+        var violation = ingestor.Ingest(request.Events[0]);
+        IncomingBatchPool.Return(request);
+        if (violation is not null)
         {
             throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, violation.Reason));
         }
@@ -37,14 +40,21 @@ internal sealed class PredictionIngestService(
         return AcceptedOne;
     }
 
-    public override Task<RecordResponse> RecordPredictions(PredictionBatch request, ServerCallContext context)
+    public Task<RecordResponse> RecordPredictions(IncomingBatch request, ServerCallContext context)
     {
-        EnsureWithinBatchLimit(request);
-        return Task.FromResult(ingestor.Ingest(request.Events, IngestRpc.Batch));
+        try
+        {
+            EnsureWithinBatchLimit(request);
+            return Task.FromResult(ingestor.Ingest(request.Events, IngestRpc.Batch));
+        }
+        finally
+        {
+            IncomingBatchPool.Return(request);
+        }
     }
 
-    public override async Task StreamPredictions(
-        IAsyncStreamReader<PredictionBatch> requestStream,
+    public async Task StreamPredictions(
+        IAsyncStreamReader<IncomingBatch> requestStream,
         IServerStreamWriter<RecordResponse> responseStream,
         ServerCallContext context)
     {
@@ -65,30 +75,42 @@ internal sealed class PredictionIngestService(
                 return;
             }
 
-            var batch = requestStream.Current;
-            EnsureWithinBatchLimit(batch);
-            overload.EnsureHeapBelowLimit();
-            await responseStream.WriteAsync(ingestor.Ingest(batch.Events, IngestRpc.Stream), context.CancellationToken);
+            var response = Ingest(requestStream.Current);
+            await responseStream.WriteAsync(response, context.CancellationToken);
         }
     }
 
-    public override async Task<RecordResponse> RecordGroundTruth(GroundTruthBatch request, ServerCallContext context)
+    public async Task<RecordResponse> RecordGroundTruth(GroundTruthBatch request, ServerCallContext context)
     {
         EnsureWithinBatchLimit(request.Labels.Count, "labels");
         return FailIfNothingValid(await joiner.JoinAsync(request.Labels, context.CancellationToken), request.Labels.Count);
     }
 
-    public override async Task<RecordResponse> RecordOutcomes(OutcomeBatch request, ServerCallContext context)
+    public async Task<RecordResponse> RecordOutcomes(OutcomeBatch request, ServerCallContext context)
     {
         EnsureWithinBatchLimit(request.Outcomes.Count, "outcomes");
         return FailIfNothingValid(await joiner.AttributeAsync(request.Outcomes, context.CancellationToken), request.Outcomes.Count);
     }
 
-    public override Task<ModelStatus> GetModelStatus(ModelStatusRequest request, ServerCallContext context) =>
+    public Task<ModelStatus> GetModelStatus(ModelStatusRequest request, ServerCallContext context) =>
         Task.FromResult(status.Report(request));
 
-    public override Task<PinBaselineResponse> PinBaseline(PinBaselineRequest request, ServerCallContext context) =>
+    public Task<PinBaselineResponse> PinBaseline(PinBaselineRequest request, ServerCallContext context) =>
         Task.FromResult(status.PinBaseline(request));
+
+    private RecordResponse Ingest(IncomingBatch batch)
+    {
+        try
+        {
+            EnsureWithinBatchLimit(batch);
+            overload.EnsureHeapBelowLimit();
+            return ingestor.Ingest(batch.Events, IngestRpc.Stream);
+        }
+        finally
+        {
+            IncomingBatchPool.Return(batch);
+        }
+    }
 
     /// <summary>
     /// A label batch in which nothing was valid is a client error as a whole: INVALID_ARGUMENT with the first
@@ -118,15 +140,15 @@ internal sealed class PredictionIngestService(
     /// A batch over the limit is refused whole, before anything in it is recorded, so the client can split it and
     /// send it again without counting any event twice.
     /// </summary>
-    private void EnsureWithinBatchLimit(PredictionBatch batch)
+    private void EnsureWithinBatchLimit(IncomingBatch batch)
     {
-        if (batch.Events.Count > _maxBatchSize)
+        if (batch.TotalCount > _maxBatchSize)
         {
-            selfMetrics.CountReceived(IngestRpc.Batch, batch.Events.Count);
-            selfMetrics.CountRejected("batch_size", batch.Events.Count);
+            selfMetrics.CountReceived(IngestRpc.Batch, batch.TotalCount);
+            selfMetrics.CountRejected("batch_size", batch.TotalCount);
             throw new RpcException(new Grpc.Core.Status(
                 StatusCode.InvalidArgument,
-                $"events: {batch.Events.Count} events in one batch, more than Monitoring:MaxBatchSize ({_maxBatchSize})"));
+                $"events: {batch.TotalCount} events in one batch, more than Monitoring:MaxBatchSize ({_maxBatchSize})"));
         }
     }
 }

@@ -1,5 +1,5 @@
-using Google.Protobuf.Collections;
 using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Ingest;
@@ -21,7 +21,7 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
     public const int MaxModelNameLength = 128;
 
     /// <summary>Returns null when the event can be recorded, otherwise the first violation found.</summary>
-    public Violation? Validate(PredictionEvent e)
+    public Violation? Validate(IncomingPrediction e)
     {
         if (e.ModelName.Length == 0)
         {
@@ -48,24 +48,24 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
             return new("latency_seconds", $"latency_seconds: must be finite and >= 0, got {e.LatencySeconds}");
         }
 
-        if (!IsValidTimestamp(e.Time))
+        if (e.HasTime && !IsValidTimestamp(e.TimeSeconds, e.TimeNanos))
         {
             return new("time", "time: not a valid timestamp");
         }
 
         var violation = e.ResultCase switch
         {
-            PredictionEvent.ResultOneofCase.Classification => ValidateClassification(e.Classification),
-            PredictionEvent.ResultOneofCase.Regression when !double.IsFinite(e.Regression.PredictedValue) =>
-                new("regression.predicted_value", $"regression.predicted_value: must be finite, got {e.Regression.PredictedValue}"),
-            PredictionEvent.ResultOneofCase.Error => ValidateError(e.Error),
+            PredictionEvent.ResultOneofCase.Classification => ValidateClassification(e),
+            PredictionEvent.ResultOneofCase.Regression when !double.IsFinite(e.PredictedValue) =>
+                new("regression.predicted_value", $"regression.predicted_value: must be finite, got {e.PredictedValue}"),
+            PredictionEvent.ResultOneofCase.Error => ValidateError(e),
             _ => null,
         };
 
         return violation ?? ValidateFeatures(e.Features) ?? ValidateCategoricalFeatures(e.CategoricalFeatures);
     }
 
-    private Violation? ValidateClassification(Classification c)
+    private Violation? ValidateClassification(IncomingPrediction c)
     {
         if (c.PredictedClass.Length == 0 && c.ClassScores.Count == 0)
         {
@@ -87,7 +87,7 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
             return new("classification.class_scores", $"classification.class_scores: {c.ClassScores.Count} entries, more than {limits.MaxMapEntries}");
         }
 
-        foreach (var (name, score) in c.ClassScores)
+        foreach (var (name, score) in c.ClassScores.Entries)
         {
             if (name.Length == 0 || TooLong(name))
             {
@@ -103,29 +103,29 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
         return null;
     }
 
-    private Violation? ValidateError(PredictionError error)
+    private Violation? ValidateError(IncomingPrediction error)
     {
         if (TooLong(error.ErrorType))
         {
             return new("error.error_type", $"error.error_type: longer than {limits.MaxNameLength} characters ({error.ErrorType.Length})");
         }
 
-        if (!Enum.IsDefined(error.Kind))
+        if (!Enum.IsDefined(error.ErrorKind))
         {
-            return new("error.kind", $"error.kind: unknown value {(int)error.Kind}");
+            return new("error.kind", $"error.kind: unknown value {(int)error.ErrorKind}");
         }
 
         return null;
     }
 
-    private Violation? ValidateFeatures(MapField<string, double> features)
+    private Violation? ValidateFeatures(NamedValues<double> features)
     {
         if (features.Count > limits.MaxMapEntries)
         {
             return new("features", $"features: {features.Count} entries, more than {limits.MaxMapEntries}");
         }
 
-        foreach (var (name, value) in features)
+        foreach (var (name, value) in features.Entries)
         {
             if (name.Length == 0 || TooLong(name))
             {
@@ -141,14 +141,14 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
         return null;
     }
 
-    private Violation? ValidateCategoricalFeatures(MapField<string, string> features)
+    private Violation? ValidateCategoricalFeatures(NamedValues<string> features)
     {
         if (features.Count > limits.MaxMapEntries)
         {
             return new("categorical_features", $"categorical_features: {features.Count} entries, more than {limits.MaxMapEntries}");
         }
 
-        foreach (var (name, category) in features)
+        foreach (var (name, category) in features.Entries)
         {
             if (name.Length == 0 || TooLong(name))
             {
@@ -166,7 +166,11 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
 
     /// <summary>Unset, or a timestamp .NET can represent (years 1 to 9999, nanos within a second).</summary>
     public static bool IsValidTimestamp(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
-        time is null || (time.Nanos is >= 0 and < 1_000_000_000 && time.Seconds is >= -62135596800 and <= 253402300799);
+        time is null || IsValidTimestamp(time.Seconds, time.Nanos);
+
+    /// <summary>Seconds and nanoseconds of a timestamp .NET can represent (years 1 to 9999, nanos within a second).</summary>
+    public static bool IsValidTimestamp(long seconds, int nanos) =>
+        nanos is >= 0 and < 1_000_000_000 && seconds is >= -62135596800 and <= 253402300799;
 
     private bool TooLong(string value) => value.Length > limits.MaxNameLength;
 

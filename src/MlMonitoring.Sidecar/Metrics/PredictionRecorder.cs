@@ -1,3 +1,4 @@
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Metrics;
@@ -12,7 +13,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
     /// Records an event that passed validation, received at <paramref name="now"/>; returns the series it was
     /// counted in. The clock is read once per call or batch: the events of a batch arrive together.
     /// </summary>
-    public RecordedPrediction Record(PredictionEvent e, DateTimeOffset now)
+    public RecordedPrediction Record(IncomingPrediction e, DateTimeOffset now)
     {
         var model = registry.Get(e.ModelName, e.ModelVersion);
         Interlocked.Increment(ref model.RequestCount);
@@ -27,15 +28,15 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         switch (e.ResultCase)
         {
             case PredictionEvent.ResultOneofCase.Classification:
-                (predicted, confidence) = RecordClassification(model, e.Classification);
+                (predicted, confidence) = RecordClassification(model, e);
                 break;
             case PredictionEvent.ResultOneofCase.Regression:
                 model.ValueHistogram ??= instruments.ValuesFor(model.ModelName);
-                model.ValueHistogram.Record(e.Regression.PredictedValue, model.Tags);
+                model.ValueHistogram.Record(e.PredictedValue, model.Tags);
                 break;
             case PredictionEvent.ResultOneofCase.Error:
-                var errorType = e.Error.ErrorType.Length == 0 ? LabelNames.UnknownErrorType : e.Error.ErrorType;
-                instruments.Errors.Add(1, model.GetErrorTags(errorType, e.Error.Kind));
+                var errorType = e.ErrorType.Length == 0 ? LabelNames.UnknownErrorType : e.ErrorType;
+                instruments.Errors.Add(1, model.GetErrorTags(errorType, e.ErrorKind));
                 break;
         }
 
@@ -46,7 +47,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
 
         if (e.CategoricalFeatures.Count > 0)
         {
-            foreach (var (name, category) in e.CategoricalFeatures)
+            foreach (var (name, category) in e.CategoricalFeatures.Entries)
             {
                 if (model.GetFeature(name) is { } feature)
                 {
@@ -59,7 +60,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         return new RecordedPrediction(model, predicted, confidence, features, nowMs);
     }
 
-    private (ClassSeries Class, double Confidence) RecordClassification(ModelSeries model, Classification classification)
+    private (ClassSeries Class, double Confidence) RecordClassification(ModelSeries model, IncomingPrediction classification)
     {
         var predictedClass = classification.PredictedClass;
         double? confidence = classification.HasConfidence ? classification.Confidence : null;
@@ -84,9 +85,9 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         return (series, confidence ?? double.NaN);
     }
 
-    private void RecordFeatures(ModelSeries model, PredictionEvent e, EventFeatures features, DateTimeOffset now)
+    private void RecordFeatures(ModelSeries model, IncomingPrediction e, EventFeatures features, DateTimeOffset now)
     {
-        foreach (var (name, value) in e.Features)
+        foreach (var (name, value) in e.Features.Entries)
         {
             if (model.GetFeature(name) is not { } feature)
             {
@@ -118,11 +119,11 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
     }
 
     /// <summary>The class with the highest score; ties go to the first in ordinal order, so the choice is stable.</summary>
-    private static (string Class, double Score) TopClass(Classification classification)
+    private static (string Class, double Score) TopClass(IncomingPrediction classification)
     {
         string best = string.Empty;
         var bestScore = double.NegativeInfinity;
-        foreach (var (name, score) in classification.ClassScores)
+        foreach (var (name, score) in classification.ClassScores.Entries)
         {
             if (score > bestScore || (score == bestScore && string.CompareOrdinal(name, best) < 0))
             {
