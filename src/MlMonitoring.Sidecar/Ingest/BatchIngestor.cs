@@ -12,9 +12,18 @@ namespace MlMonitoring.Sidecar.Ingest;
 /// </summary>
 internal sealed class BatchIngestor(
     PredictionValidator validator, PredictionRecorder recorder, GroundTruthJoiner joiner, DriftRegistry drift, SidecarMetrics selfMetrics, TimeProvider time)
+    : IDisposable
 {
     /// <summary>How many rejections one response lists; the count of rejections is always complete.</summary>
     public const int MaxListedRejections = 100;
+
+    /// <summary>
+    /// Batches are recorded one at a time. Concurrent streams would otherwise meet on every event at the same
+    /// per-series locks and counters (one model's statistics, drift window and join store), and with more streams
+    /// than cores a thread preempted inside one makes the others spin; taking turns costs one wait per batch and
+    /// leaves the other cores to parsing, the transport and the model. Single events (unary calls) do not wait.
+    /// </summary>
+    private readonly SemaphoreSlim _batchTurn = new(1, 1);
 
     /// <summary>Validates and records one event; returns the violation that refused it, if any.</summary>
     public Violation? Ingest(IncomingPrediction e) => Ingest(e, time.GetUtcNow());
@@ -34,6 +43,20 @@ internal sealed class BatchIngestor(
         }
 
         return violation;
+    }
+
+    /// <summary>Ingests a batch once no other batch is being recorded; see <see cref="_batchTurn"/>.</summary>
+    public async ValueTask<RecordResponse> IngestInTurnAsync(ReadOnlyMemory<IncomingPrediction> events, IngestRpc rpc, CancellationToken cancellationToken)
+    {
+        await _batchTurn.WaitAsync(cancellationToken);
+        try
+        {
+            return Ingest(events.Span, rpc);
+        }
+        finally
+        {
+            _batchTurn.Release();
+        }
     }
 
     /// <summary>Ingests every event of a batch and says which were refused.</summary>
@@ -63,4 +86,6 @@ internal sealed class BatchIngestor(
             response.Rejections.Add(new Rejection { Index = (uint)index, Reason = reason });
         }
     }
+
+    public void Dispose() => _batchTurn.Dispose();
 }

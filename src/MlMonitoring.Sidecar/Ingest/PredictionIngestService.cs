@@ -30,7 +30,7 @@ internal sealed class PredictionIngestService(
     public Task<RecordResponse> RecordPrediction(IncomingBatch request, ServerCallContext context)
     {
         selfMetrics.CountReceived(IngestRpc.Unary, 1);
-        var violation = ingestor.Ingest(request.Events[0]);
+        var violation = ingestor.Ingest(request.Events.Span[0]);
         IncomingBatchPool.Return(request);
         if (violation is not null)
         {
@@ -40,18 +40,8 @@ internal sealed class PredictionIngestService(
         return AcceptedOne;
     }
 
-    public Task<RecordResponse> RecordPredictions(IncomingBatch request, ServerCallContext context)
-    {
-        try
-        {
-            EnsureWithinBatchLimit(request);
-            return Task.FromResult(ingestor.Ingest(request.Events, IngestRpc.Batch));
-        }
-        finally
-        {
-            IncomingBatchPool.Return(request);
-        }
-    }
+    public Task<RecordResponse> RecordPredictions(IncomingBatch request, ServerCallContext context) =>
+        IngestAsync(request, IngestRpc.Batch, context.CancellationToken);
 
     public async Task StreamPredictions(
         IAsyncStreamReader<IncomingBatch> requestStream,
@@ -75,7 +65,7 @@ internal sealed class PredictionIngestService(
                 return;
             }
 
-            var response = Ingest(requestStream.Current);
+            var response = await IngestAsync(requestStream.Current, IngestRpc.Stream, context.CancellationToken);
             await responseStream.WriteAsync(response, context.CancellationToken);
         }
     }
@@ -98,13 +88,18 @@ internal sealed class PredictionIngestService(
     public Task<PinBaselineResponse> PinBaseline(PinBaselineRequest request, ServerCallContext context) =>
         Task.FromResult(status.PinBaseline(request));
 
-    private RecordResponse Ingest(IncomingBatch batch)
+    private async Task<RecordResponse> IngestAsync(IncomingBatch batch, IngestRpc rpc, CancellationToken cancellationToken)
     {
         try
         {
             EnsureWithinBatchLimit(batch);
-            overload.EnsureHeapBelowLimit();
-            return ingestor.Ingest(batch.Events, IngestRpc.Stream);
+            if (rpc == IngestRpc.Stream)
+            {
+                // A unary call was judged by the interceptor before it was read; a stream is judged batch by batch.
+                overload.EnsureHeapBelowLimit();
+            }
+
+            return await ingestor.IngestInTurnAsync(batch.Events, rpc, cancellationToken);
         }
         finally
         {

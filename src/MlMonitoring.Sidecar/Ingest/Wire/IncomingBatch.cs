@@ -13,7 +13,7 @@ internal sealed class IncomingBatch
     public int TotalCount { get; private set; }
 
     /// <summary>The events read, at most the reader's limit; when <see cref="TotalCount"/> is larger the batch is refused whole.</summary>
-    public ReadOnlySpan<IncomingPrediction> Events => _events.AsSpan(0, Math.Min(TotalCount, _events.Length));
+    public ReadOnlyMemory<IncomingPrediction> Events => _events.AsMemory(0, Math.Min(TotalCount, _events.Length));
 
     /// <summary>How many event objects this batch holds for reuse.</summary>
     public int Capacity => _events.Length;
