@@ -25,6 +25,7 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
     private readonly long _maxHeapBytes;  // long.MaxValue: no limit
     private readonly Counter<long> _refused;
     private long _nextHeapCheckMs;
+    private long _lastSeenCollection = -1;
     private long _lastForcedCollectionMs = long.MinValue / 2;
     private int _checkingHeap;
     private bool _heapOverLimit;
@@ -127,10 +128,11 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
     }
 
     /// <summary>
-    /// Judges the heap at most every <see cref="HeapCheckIntervalMs"/>. The allocated total counts garbage too, and
-    /// under a flood most of it is garbage (parsed messages). Above the limit, what the last collection left is the
-    /// next judge (collections are frequent under load); if that is above too, a full collection (at most one per
-    /// <see cref="ForcedCollectionIntervalMs"/>) tells what is really held, and only that refuses calls.
+    /// Judges the heap at most every <see cref="HeapCheckIntervalMs"/>. The allocated total counts garbage too.
+    /// Above the limit, what the last collection left is the next judge, but only if that collection happened since
+    /// the previous check: ingest allocates little garbage, so collections can be seconds apart while the join store
+    /// grows in the large-object heap, and an old figure would admit far past the limit. Otherwise a full collection
+    /// (at most one per <see cref="ForcedCollectionIntervalMs"/>) tells what is really held, and only that refuses calls.
     /// </summary>
     private void CheckHeap()
     {
@@ -143,8 +145,10 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
         {
             var now = Environment.TickCount64;
             var lastCollection = GC.GetGCMemoryInfo();
+            var recent = lastCollection.Index != _lastSeenCollection;
+            _lastSeenCollection = lastCollection.Index;
             if (GC.GetTotalMemory(forceFullCollection: false) <= _maxHeapBytes
-                || lastCollection.HeapSizeBytes - lastCollection.FragmentedBytes <= _maxHeapBytes)
+                || (recent && lastCollection.HeapSizeBytes - lastCollection.FragmentedBytes <= _maxHeapBytes))
             {
                 Volatile.Write(ref _heapOverLimit, false);
             }
@@ -152,6 +156,7 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
             {
                 GC.Collect();
                 _lastForcedCollectionMs = now;
+                _lastSeenCollection = GC.GetGCMemoryInfo().Index;
                 Volatile.Write(ref _heapOverLimit, GC.GetTotalMemory(forceFullCollection: false) > _maxHeapBytes);
             }
             else

@@ -118,7 +118,7 @@ internal sealed class ClassSeries(ModelSeries model, string predictedClass)
 /// </summary>
 internal sealed class FeatureSeries
 {
-    private readonly BoundedSeriesMap<string, Tag[]> _categories;
+    private readonly BoundedSeriesMap<string, CategorySeries> _categories;
 
     public FeatureSeries(ModelSeries model, string featureName, int ordinal, SeriesLimiter limiter, TimeSpan window)
     {
@@ -133,7 +133,7 @@ internal sealed class FeatureSeries
             new(LabelNames.FeatureName, featureName),
         ];
         _categories = new(limiter, SeriesLimit.Categories, limiter.Limits.MaxCategoriesPerFeature,
-            category => [.. Tags, new(LabelNames.Category, category)], _ => LabelNames.Overflow, StringComparer.Ordinal);
+            category => new CategorySeries([.. Tags, new(LabelNames.Category, category)]), _ => LabelNames.Overflow, StringComparer.Ordinal);
         StatisticTags = new Tag[FeatureStatistic.All.Length][];
         for (var i = 0; i < FeatureStatistic.All.Length; i++)
         {
@@ -156,8 +156,20 @@ internal sealed class FeatureSeries
 
     public RollingStatistics Statistics { get; }
 
-    /// <summary>{model_name, model_version, feature_name, category}; past the limit, category <c>__other__</c>.</summary>
-    public Tag[] GetCategoryTags(string category) => _categories.Get(category)!;
+    /// <summary>The series of a category; past the limit, that of category <c>__other__</c>.</summary>
+    public CategorySeries GetCategory(string category) => _categories.Get(category)!;
+
+    public ICollection<CategorySeries> Categories => _categories.Values;
+}
+
+/// <summary>One category of a categorical feature: <c>ml_feature_category</c>, counted here and read at collection.</summary>
+internal sealed class CategorySeries(Tag[] tags)
+{
+    /// <summary>How many values fell in this category; incremented with <see cref="Interlocked"/>.</summary>
+    public long Count;
+
+    /// <summary>{model_name, model_version, feature_name, category}.</summary>
+    public Tag[] Tags { get; } = tags;
 }
 
 /// <summary>The values of the <c>statistic</c> label of <c>ml_feature_value</c>.</summary>

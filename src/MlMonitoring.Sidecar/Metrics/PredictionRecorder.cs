@@ -51,7 +51,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
             {
                 if (model.GetFeature(name) is { } feature)
                 {
-                    instruments.FeatureCategories.Add(1, feature.GetCategoryTags(category));
+                    Interlocked.Increment(ref feature.GetCategory(category).Count);
                     features.AddCategorical(feature, category);
                 }
             }
