@@ -140,7 +140,5 @@ fi
 # --- BenchmarkDotNet: the per-event path ----------------------------------------------------------------------
 (cd "bench/MlMonitoring.Benchmarks/bin/$bin" && dotnet MlMonitoring.Benchmarks.dll --filter '*' --job short \
    --warmupCount 3 --iterationCount 5 --exporters github --artifacts "$work/bdn" >"$work/bdn.log" 2>&1)
-bdn=$(ls "$work"/bdn/results/*-report-github.md | head -1)
-
-/usr/bin/python3 bench/report.py "$results" "$work/dotnet_client.txt" "$bdn" >BENCHMARKS.md
+/usr/bin/python3 bench/report.py "$results" "$work/dotnet_client.txt" "$work"/bdn/results/*-report-github.md >BENCHMARKS.md
 echo "wrote BENCHMARKS.md"
