@@ -109,6 +109,7 @@ lost: {sent - counted:,}.
 | SIGTERM with the OTLP backend hung | `ShutdownTests.Sigterm_with_…` | exit 0 within 5 s (last export bounded by `ExportFlushTimeout`) |
 | a flood of predictions to remember past `MaxHeapBytes` (64 MB) | `OverloadTests.Flooded_…` | streams refused `UNAVAILABLE` with the hint, acknowledged events counted exactly, RSS growth under 3× the limit (over 1 GB without it) |
 | random bytes, HTTP/2 preface + junk, HTTP/1.1 on the gRPC port | `HostileInputTests.Junk_…` | process alive, valid events between them counted exactly |
+| malformed protobuf in a prediction request (overrun lengths, bad tags, truncation, invalid UTF-8) | `PredictionWireReaderTests` | `INVALID_ARGUMENT` saying what is wrong and at which byte; the next batch counted; the wire reader agrees with Google.Protobuf on 300 random, 300 concatenated and 300 truncated messages |
 | NaN, infinities, negatives, empty and 10 KB names, invalid enum values | `HostileInputTests` (FsCheck, 500 + 50 cases) | a rejection naming a known field, never an exception; batches record exactly their valid events |
 | a million distinct class names, feature names, categorical values | `CardinalityTests` | series count unchanged, overflow counted exactly, heap growth under 8 MB |
 | messages over the size limit | `HostingTests` | `RESOURCE_EXHAUSTED` |
