@@ -127,6 +127,27 @@ public sealed class PredictionWireReaderTests
     }
 
     [Fact]
+    public void Wide_maps_with_repeated_keys_keep_the_last_value_and_the_first_position()
+    {
+        // Past sixteen entries the reader finds repeated keys by hashing instead of scanning; both must agree.
+        var first = Infrastructure.Events.Classified("m", "v1", "a", 0.5);
+        var second = Infrastructure.Events.Classified("m", "v1", "a", 0.5);
+        for (var i = 0; i < 200; i++)
+        {
+            first.Features[$"f{i % 70}"] = i;
+            second.Features[$"f{(i * 7) % 90}"] = -i;
+            second.CategoricalFeatures[$"c{i % 30}"] = $"v{i}";
+        }
+
+        byte[] bytes = [.. first.ToByteArray(), .. second.ToByteArray()];
+
+        Assert.True(Same(bytes));
+        Assert.Equal(90, Read(bytes).Features.Count);
+        // The same reused event, now narrow: nothing of the wide one is left over.
+        Assert.True(Same(Infrastructure.Events.Classified("m", "v1", "a", 0.5).ToByteArray()));
+    }
+
+    [Fact]
     public void A_batch_reads_no_more_events_than_its_limit_but_counts_them_all()
     {
         var batch = Infrastructure.Events.Batch([.. Enumerable.Range(0, 7).Select(i => Infrastructure.Events.Classified("m", $"v{i}", "a", 0.5))]);
