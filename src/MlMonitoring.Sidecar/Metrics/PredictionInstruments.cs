@@ -34,7 +34,9 @@ internal sealed class PredictionInstruments
         // The counters every event increments are read from per-series counts when metrics are collected: an
         // increment costs a few nanoseconds, a measurement through the SDK a lookup of its tags every time.
         meter.CreateObservableCounter(
-            "ml_prediction_requests", () => ObserveRequests(registry), description: "Prediction requests, errors included.");
+            "ml_prediction_requests",
+            () => Counted(registry.All, m => Volatile.Read(ref m.RequestCount), m => m.Tags),
+            description: "Prediction requests, errors included.");
         Latency = meter.CreateHistogram(
             "ml_prediction_latency", unit: "s", description: "Prediction latency measured by the model server.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = slos.LatencyBoundaries });
@@ -44,7 +46,9 @@ internal sealed class PredictionInstruments
             "ml_prediction_confidence", description: "Top-class confidence of successful classifications.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ConfidenceBuckets });
         meter.CreateObservableCounter(
-            "ml_prediction_class", () => ObserveClasses(registry), description: "Predictions by predicted class.");
+            "ml_prediction_class",
+            () => Counted(registry.All.SelectMany(m => m.Classes), c => Volatile.Read(ref c.PredictionCount), c => c.Tags),
+            description: "Predictions by predicted class.");
         Values = meter.CreateHistogram(
             "ml_prediction_value", description: "Regression outputs.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = options.Value.EffectiveRegressionBuckets });
@@ -61,7 +65,9 @@ internal sealed class PredictionInstruments
         FeatureMissing = meter.CreateCounter<long>(
             "ml_feature_missing", description: "Feature values that were NaN (missing).");
         meter.CreateObservableCounter(
-            "ml_feature_category", () => ObserveCategories(registry), description: "Values of categorical features by category.");
+            "ml_feature_category",
+            () => Counted(registry.All.SelectMany(m => m.Features).SelectMany(f => f.Categories), c => Volatile.Read(ref c.Count), c => c.Tags),
+            description: "Values of categorical features by category.");
         meter.CreateObservableGauge(
             "ml_feature_value", () => FeatureValueObserver.Observe(registry, time.GetUtcNow()),
             description: "Feature statistics over the rolling window Monitoring:FeatureWindow.");
@@ -81,49 +87,16 @@ internal sealed class PredictionInstruments
 
     public Counter<long> FeatureMissing { get; }
 
-
-    // A series appears once it has counted something, as it would with a counter.
-    private static IEnumerable<Measurement<long>> ObserveRequests(ModelSeriesRegistry registry)
+    /// <summary>The counts of series that have counted something: a series appears then, as it would with a counter.</summary>
+    private static IEnumerable<Measurement<long>> Counted<TSeries>(
+        IEnumerable<TSeries> series, Func<TSeries, long> count, Func<TSeries, KeyValuePair<string, object?>[]> tags)
     {
-        foreach (var model in registry.All)
+        foreach (var item in series)
         {
-            var count = Volatile.Read(ref model.RequestCount);
-            if (count > 0)
+            var value = count(item);
+            if (value > 0)
             {
-                yield return new(count, model.Tags);
-            }
-        }
-    }
-
-    private static IEnumerable<Measurement<long>> ObserveClasses(ModelSeriesRegistry registry)
-    {
-        foreach (var model in registry.All)
-        {
-            foreach (var series in model.Classes)
-            {
-                var count = Volatile.Read(ref series.PredictionCount);
-                if (count > 0)
-                {
-                    yield return new(count, series.Tags);
-                }
-            }
-        }
-    }
-
-    private static IEnumerable<Measurement<long>> ObserveCategories(ModelSeriesRegistry registry)
-    {
-        foreach (var model in registry.All)
-        {
-            foreach (var feature in model.Features)
-            {
-                foreach (var category in feature.Categories)
-                {
-                    var count = Volatile.Read(ref category.Count);
-                    if (count > 0)
-                    {
-                        yield return new(count, category.Tags);
-                    }
-                }
+                yield return new(value, tags(item));
             }
         }
     }
