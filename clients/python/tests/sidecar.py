@@ -1,6 +1,8 @@
 """Starts the real sidecar (the built MlMonitoring.Sidecar.dll named by MLMONITORING_SIDECAR_DLL) for the tests."""
 
+import itertools
 import os
+import random
 import re
 import socket
 import subprocess
@@ -8,10 +10,22 @@ import time
 import urllib.request
 
 
+# Ports from below the kernel's ephemeral range (32768 and up), which it also hands out as source ports of
+# outgoing connections: a port asked for with bind(0) can be taken by a client before the sidecar binds it.
+# The .NET tests take theirs from 20000-31999; these come from 10000-19999, each once, from a random start.
+_candidates = itertools.count(random.randrange(10_000))
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(10_000):
+        port = 10_000 + next(_candidates) % 10_000
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port in 10000-19999")
 
 
 class Sidecar:
