@@ -49,11 +49,14 @@ public sealed class MonitoringClient : IAsyncDisposable
     private readonly Task _sender;
     private readonly Lock _settledGate = new();
     private readonly Queue<PredictionRecord> _retry = new();
+    private readonly Stack<List<PredictionRecord>> _spareBatches = new();
     private long _recorded;
     private long _settled;
     private long _sent;
     private long _rejected;
     private long _dropped;
+    private int _flushRequested;
+    private int _batchLimit;
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public MonitoringClient(MonitoringClientOptions options)
@@ -61,6 +64,7 @@ public sealed class MonitoringClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _buffer = new RecordBuffer(options.Capacity);
+        _batchLimit = options.MaxBatchSize;
         _channel = GrpcChannel.ForAddress(options.Endpoint);
         _invoker = _channel.CreateCallInvoker();
         _grpc = new PredictionMonitor.PredictionMonitorClient(_invoker);
@@ -120,6 +124,10 @@ public sealed class MonitoringClient : IAsyncDisposable
                 return;
             }
 
+            // Asked again on every turn: the sender may have been backing off, or between two waits, the last time.
+            Volatile.Write(ref _flushRequested, 1);
+            _buffer.Wake();
+
             await progress.Task.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -171,7 +179,7 @@ public sealed class MonitoringClient : IAsyncDisposable
         {
             try
             {
-                if (_retry.Count == 0 && !await _buffer.WaitToReadAsync(_stopping.Token))
+                if (_retry.Count == 0 && !await _buffer.WaitAsync(1, Timeout.InfiniteTimeSpan, _stopping.Token))
                 {
                     return;
                 }
@@ -213,6 +221,7 @@ public sealed class MonitoringClient : IAsyncDisposable
                 Interlocked.Add(ref _sent, (long)response.Accepted);
                 Interlocked.Add(ref _rejected, (long)response.Rejected);
                 Settle(batch.Count);
+                ReturnBatch(batch);
                 credit.Release();
             }
         });
@@ -221,19 +230,27 @@ public sealed class MonitoringClient : IAsyncDisposable
         try
         {
             var idleSince = DateTime.UtcNow;
+            var draining = false;
             while (!_stopping.IsCancellationRequested && !acknowledgements.IsCompleted)
             {
+                draining |= Interlocked.Exchange(ref _flushRequested, 0) == 1;
+                if (!draining && _retry.Count == 0)
+                {
+                    // Linger: under load batches leave full, and the sender wakes once per batch, not per record.
+                    await _buffer.WaitAsync(_batchLimit, _options.FlushInterval, _stopping.Token);
+                    draining = Interlocked.Exchange(ref _flushRequested, 0) == 1;
+                }
+
                 var records = TakeBatch();
                 if (records.Count == 0)
                 {
+                    ReturnBatch(records);
+                    draining = false;
                     if (DateTime.UtcNow - idleSince > TimeSpan.FromSeconds(1))
                     {
                         break;
                     }
 
-                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                    wait.CancelAfter(_options.FlushInterval);
-                    await ((Task)_buffer.WaitToReadAsync(wait.Token)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     continue;
                 }
 
@@ -262,8 +279,15 @@ public sealed class MonitoringClient : IAsyncDisposable
         }
         catch (Exception e) when (!_stopping.IsCancellationRequested)
         {
-            RequeueUnacknowledged(inFlight);
             var cause = acknowledgements.Exception?.InnerException ?? e;
+            if (cause is RpcException { StatusCode: StatusCode.InvalidArgument } && RefuseFirstUnacknowledged(inFlight))
+            {
+                // Not a reason to back off: the next stream starts at once with smaller batches.
+                RequeueUnacknowledged(inFlight);
+                return;
+            }
+
+            RequeueUnacknowledged(inFlight);
             throw cause as RpcException ?? new RpcException(new Status(StatusCode.Unavailable, cause.Message));
         }
 
@@ -300,15 +324,63 @@ public sealed class MonitoringClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The sidecar refused a whole batch (INVALID_ARGUMENT ends the stream): the oldest unacknowledged one, since
+    /// batches are answered in order. Refused for its size (more than the sidecar's <c>Monitoring:MaxBatchSize</c>),
+    /// it is split: later batches are half its size. A single event refused whole is counted as rejected. Without
+    /// this, a batch the sidecar can never accept would be sent again forever and everything after it dropped.
+    /// </summary>
+    private bool RefuseFirstUnacknowledged(Queue<List<PredictionRecord>> inFlight)
+    {
+        lock (inFlight)
+        {
+            if (!inFlight.TryPeek(out var first))
+            {
+                return false;
+            }
+
+            if (first.Count > 1)
+            {
+                _batchLimit = Math.Max(1, first.Count / 2);
+                return true;
+            }
+
+            inFlight.Dequeue();
+        }
+
+        Interlocked.Increment(ref _rejected);
+        Settle(1);
+        return true;
+    }
+
     private List<PredictionRecord> TakeBatch()
     {
-        var records = new List<PredictionRecord>(Math.Min(_options.MaxBatchSize, _retry.Count + _buffer.Count));
-        while (records.Count < _options.MaxBatchSize && _retry.TryDequeue(out var retried))
+        List<PredictionRecord>? records;
+        lock (_spareBatches)
+        {
+            _spareBatches.TryPop(out records);
+        }
+
+        records ??= new List<PredictionRecord>(_batchLimit);
+        while (records.Count < _batchLimit && _retry.TryDequeue(out var retried))
         {
             records.Add(retried);
         }
 
-        _buffer.TakeInto(records, _options.MaxBatchSize - records.Count);
+        _buffer.TakeInto(records, _batchLimit - records.Count);
         return records;
+    }
+
+    /// <summary>Acknowledged batches' lists are kept for the next batches: at a few thousand records each, they are large objects.</summary>
+    private void ReturnBatch(List<PredictionRecord> batch)
+    {
+        batch.Clear();
+        lock (_spareBatches)
+        {
+            if (_spareBatches.Count <= _options.MaxInFlightBatches)
+            {
+                _spareBatches.Push(batch);
+            }
+        }
     }
 }

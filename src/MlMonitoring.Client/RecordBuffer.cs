@@ -6,13 +6,20 @@ namespace MlMonitoring.Client;
 /// bulk. A general-purpose channel locks once per item on both sides, and with the model writing while the sender
 /// reads, that lock is contended on nearly every event.
 /// </summary>
+/// <remarks>
+/// The sender waits for a whole batch (<see cref="WaitAsync"/>), not for the first record: woken at every record,
+/// it would send many small batches while the model records quickly, and each batch costs the model's process a
+/// write, an acknowledgement and thread wake-ups however few events it carries.
+/// </remarks>
 internal sealed class RecordBuffer(int capacity)
 {
     private readonly PredictionRecord[] _ring = new PredictionRecord[capacity];
     private readonly Lock _gate = new();
-    private long _head; // oldest record
-    private long _tail; // next free slot
+    private int _head; // index of the oldest record
+    private int _count;
     private bool _completed;
+    private bool _woken;
+    private int _wakeAt = int.MaxValue;
     private TaskCompletionSource? _reader;
 
     /// <summary>Records waiting to be taken.</summary>
@@ -22,7 +29,7 @@ internal sealed class RecordBuffer(int capacity)
         {
             lock (_gate)
             {
-                return (int)(_tail - _head);
+                return _count;
             }
         }
     }
@@ -30,7 +37,7 @@ internal sealed class RecordBuffer(int capacity)
     /// <summary>Adds a record; false when the buffer is completed. <paramref name="droppedOldest"/> says whether the oldest record made room.</summary>
     public bool TryAdd(in PredictionRecord record, out bool droppedOldest)
     {
-        TaskCompletionSource? reader;
+        TaskCompletionSource? reader = null;
         lock (_gate)
         {
             droppedOldest = false;
@@ -39,15 +46,20 @@ internal sealed class RecordBuffer(int capacity)
                 return false;
             }
 
-            if (_tail - _head == _ring.Length)
+            if (_count == _ring.Length)
             {
-                _ring[_head++ % _ring.Length] = default;
+                _ring[_head] = default;
+                _head = Next(_head);
+                _count--;
                 droppedOldest = true;
             }
 
-            _ring[_tail++ % _ring.Length] = record;
-            reader = _reader;
-            _reader = null;
+            var tail = _head + _count;
+            _ring[tail >= _ring.Length ? tail - _ring.Length : tail] = record;
+            if (++_count >= _wakeAt)
+            {
+                reader = TakeReader();
+            }
         }
 
         // Outside the lock: the sender's continuation runs elsewhere (RunContinuationsAsynchronously).
@@ -60,25 +72,32 @@ internal sealed class RecordBuffer(int capacity)
     {
         lock (_gate)
         {
-            var take = (int)Math.Min(max, _tail - _head);
+            var take = Math.Min(max, _count);
             for (var i = 0; i < take; i++)
             {
-                ref var slot = ref _ring[_head++ % _ring.Length];
+                ref var slot = ref _ring[_head];
                 into.Add(slot);
                 // Released at once, so the strings and maps of sent events are not kept alive by the ring.
                 slot = default;
+                _head = Next(_head);
             }
+
+            _count -= take;
         }
     }
 
-    /// <summary>Completes when a record is waiting, or at once if the buffer is completed; false then.</summary>
-    public Task<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes when at least <paramref name="records"/> are waiting, when <see cref="Wake"/> is called, after
+    /// <paramref name="timeout"/>, or at once if the buffer is completed; false then, and only then.
+    /// </summary>
+    public Task<bool> WaitAsync(int records, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Task wait;
         lock (_gate)
         {
-            if (_tail > _head)
+            if (_count >= records || _woken)
             {
+                _woken = false;
                 return Task.FromResult(true);
             }
 
@@ -87,11 +106,25 @@ internal sealed class RecordBuffer(int capacity)
                 return Task.FromResult(false);
             }
 
+            _wakeAt = Math.Max(1, records);
             _reader ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             wait = _reader.Task;
         }
 
-        return WaitAsync(wait, cancellationToken);
+        return WaitForReaderAsync(wait, timeout, cancellationToken);
+    }
+
+    /// <summary>Wakes the reader now, however few records wait (a flush); if it is not waiting, its next wait returns at once.</summary>
+    public void Wake()
+    {
+        TaskCompletionSource? reader;
+        lock (_gate)
+        {
+            reader = TakeReader();
+            _woken = reader is null;
+        }
+
+        reader?.TrySetResult();
     }
 
     /// <summary>No more records are added; the sender is woken to finish.</summary>
@@ -101,19 +134,35 @@ internal sealed class RecordBuffer(int capacity)
         lock (_gate)
         {
             _completed = true;
-            reader = _reader;
-            _reader = null;
+            reader = TakeReader();
         }
 
         reader?.TrySetResult();
     }
 
-    private async Task<bool> WaitAsync(Task wait, CancellationToken cancellationToken)
+    private TaskCompletionSource? TakeReader()
     {
-        await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var reader = _reader;
+        _reader = null;
+        _wakeAt = int.MaxValue;
+        return reader;
+    }
+
+    private int Next(int index) => index + 1 == _ring.Length ? 0 : index + 1;
+
+    private async Task<bool> WaitForReaderAsync(Task wait, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await wait.WaitAsync(timeout, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            return _tail > _head || !_completed;
+            if (ReferenceEquals(_reader?.Task, wait))
+            {
+                // Timed out: nobody is waiting any more.
+                TakeReader();
+            }
+
+            return _count > 0 || !_completed;
         }
     }
 }

@@ -115,6 +115,31 @@ public sealed class MonitoringClientTests
     }
 
     [Fact]
+    public async Task Batches_larger_than_the_sidecar_accepts_are_split_and_every_event_arrives()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string> { ["Monitoring__MaxBatchSize"] = "300" });
+        await using var client = new MonitoringClient(new MonitoringClientOptions
+        {
+            Endpoint = new Uri($"http://127.0.0.1:{sidecar.GrpcPort}"),
+            MaxBatchSize = 2_000,
+        });
+
+        for (var i = 0; i < 10_000; i++)
+        {
+            client.RecordRegression("split", "v1", 0.01, i);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await client.FlushAsync(timeout.Token);
+
+        // Refused whole (INVALID_ARGUMENT, nothing recorded), then sent again in halves: nothing lost, nothing twice.
+        Assert.Equal((10_000L, 0L, 0L), (client.Sent, client.Rejected, client.Dropped));
+        var metrics = await sidecar.ScrapeAsync();
+        Assert.Equal(10_000, metrics.Value("ml_prediction_requests_total", ("model_name", "split"), ("model_version", "v1")));
+        Assert.Equal(Enumerable.Range(0, 10_000).Sum(i => (double)i), metrics.Value("ml_prediction_value_sum", ("model_name", "split"), ("model_version", "v1")));
+    }
+
+    [Fact]
     public async Task An_invalid_event_is_counted_as_rejected_not_thrown_at_the_caller()
     {
         await using var sidecar = await SidecarProcess.StartAsync();

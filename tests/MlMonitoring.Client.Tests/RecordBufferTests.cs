@@ -28,17 +28,38 @@ public sealed class RecordBufferTests
     }
 
     [Fact]
-    public async Task A_waiting_reader_wakes_on_the_next_record_and_on_completion()
+    public async Task A_waiting_reader_wakes_at_a_whole_batch_not_at_the_first_record()
     {
         var buffer = new RecordBuffer(8);
-        var waiting = buffer.WaitToReadAsync(CancellationToken.None);
-        Assert.False(waiting.IsCompleted);
+        var waiting = buffer.WaitAsync(3, Timeout.InfiniteTimeSpan, CancellationToken.None);
 
         buffer.TryAdd(Record(1), out _);
+        buffer.TryAdd(Record(2), out _);
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+        buffer.TryAdd(Record(3), out _);
 
         Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_waiting_reader_wakes_after_its_timeout_on_wake_and_on_completion()
+    {
+        var buffer = new RecordBuffer(8);
+        buffer.TryAdd(Record(1), out _);
+        Assert.True(await buffer.WaitAsync(100, TimeSpan.FromMilliseconds(20), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)));
+
+        var woken = buffer.WaitAsync(100, Timeout.InfiniteTimeSpan, CancellationToken.None);
+        Assert.False(woken.IsCompleted);
+        buffer.Wake();
+        Assert.True(await woken.WaitAsync(TimeSpan.FromSeconds(5)));
+
+        // A wake while nobody waits is kept for the next wait: a flush is never lost between two waits.
+        buffer.Wake();
+        Assert.True(buffer.WaitAsync(100, Timeout.InfiniteTimeSpan, CancellationToken.None).IsCompletedSuccessfully);
+
         buffer.TakeInto([], 10);
-        var last = buffer.WaitToReadAsync(CancellationToken.None);
+        var last = buffer.WaitAsync(1, Timeout.InfiniteTimeSpan, CancellationToken.None);
         buffer.Complete();
         Assert.False(await last.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.False(buffer.TryAdd(Record(2), out _));
