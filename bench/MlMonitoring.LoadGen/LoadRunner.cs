@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -56,17 +57,28 @@ internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
             Func<int, Task<(int, RecordResponse, double)>> call = i => unary
                 ? CallAsync(1, () => client.RecordPredictionAsync(pool[i % pool.Length], cancellationToken: cancellationToken))
                 : CallAsync(batches[i % batches.Length].Events.Count, () => client.RecordPredictionsAsync(batches[i % batches.Length], cancellationToken: cancellationToken));
-            if (options.Warmup > TimeSpan.Zero)
+            // The generator's own full collections must not be measured as the server's latency: one blocking
+            // gen2 collection in the run stalled every answer for ~25 ms a second into it, on either server. The
+            // heap is compacted before the warm-up, and only background full collections run from then on.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            var latencyMode = GCSettings.LatencyMode;
+            GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
+            List<double> openLoop;
+            var stopwatch = new Stopwatch();
+            try
             {
-                await OpenLoopAsync(options.Rate / eventsPerCall, options.Warmup, call, cancellationToken);
-                (_events, _accepted, _rejected, _calls) = (0, 0, 0, 0);
+                stopwatch.Start();
+                openLoop = await OpenLoopAsync(options.Rate / eventsPerCall, options.Warmup, options.Duration, call, cancellationToken);
+                stopwatch.Stop();
+            }
+            finally
+            {
+                GCSettings.LatencyMode = latencyMode;
             }
 
-            var stopwatch = Stopwatch.StartNew();
-            var openLoop = await OpenLoopAsync(options.Rate / eventsPerCall, options.Duration, call, cancellationToken);
             var sorted = openLoop.ToArray();
             Array.Sort(sorted);
-            return new LoadResult(_events, _accepted, _rejected, _calls, stopwatch.Elapsed, sorted);
+            return new LoadResult(_events, _accepted, _rejected, _calls, stopwatch.Elapsed - options.Warmup, sorted);
         }
 
         var clock = Stopwatch.StartNew();
@@ -111,46 +123,81 @@ internal sealed class LoadRunner(LoadOptions options, PredictionEvent[] pool)
     /// <summary>
     /// Open loop: one dispatcher thread wakes every millisecond and sends every call that has come due, without
     /// waiting for any answer. A worker per call that spins until its slot would take the cores the server needs;
-    /// a millisecond tick costs almost nothing. Latency runs from the moment each call is sent to its answer.
+    /// a millisecond tick costs almost nothing. Latency runs from the moment each call is sent to its answer. The
+    /// warm-up is the same loop, unmeasured: a pause between warm-up and measurement (a new dispatcher, its
+    /// buffers) showed up as slow answers in the first few hundred milliseconds measured.
     /// </summary>
     private async Task<List<double>> OpenLoopAsync(
-        double callsPerSecond, TimeSpan duration, Func<int, Task<(int Events, RecordResponse Response, double Ms)>> call, CancellationToken ct)
+        double callsPerSecond, TimeSpan warmup, TimeSpan duration, Func<int, Task<(int Events, RecordResponse Response, double Ms)>> call, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
+        var firstMeasured = (int)(warmup.TotalSeconds * callsPerSecond);
+        var end = warmup + duration;
         var latencies = new List<double>((int)(callsPerSecond * duration.TotalSeconds) + 16);
-        var inFlight = new List<Task>();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Calls are counted, not kept: tens of thousands of finished tasks held until the end survive into the
+        // older generations, and the collections that copy them stall the generator for milliseconds — seen as a
+        // burst of slow answers that the server did not cause.
+        var outstanding = 1; // the dispatcher's own, released when it has sent everything
+        Exception? failure = null;
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var dispatcher = new Thread(() =>
         {
             var sent = 0;
-            while (clock.Elapsed < duration && !ct.IsCancellationRequested)
+            while (clock.Elapsed < end && !ct.IsCancellationRequested)
             {
                 var due = (int)(clock.Elapsed.TotalSeconds * callsPerSecond);
                 for (; sent < due; sent++)
                 {
-                    inFlight.Add(Record(call(sent)));
+                    Interlocked.Increment(ref outstanding);
+                    _ = Record(call(sent), measured: sent >= firstMeasured);
                 }
 
                 Thread.Sleep(1);
             }
 
-            done.SetResult();
+            Release();
         }) { IsBackground = true, Name = "open-loop dispatcher" };
         dispatcher.Start();
         // Awaited, not joined: a pool thread blocked for the whole run would starve the answers' continuations.
-        await done.Task;
-        await Task.WhenAll(inFlight);
+        await answered.Task;
+        if (failure is not null)
+        {
+            throw failure;
+        }
+
         return latencies;
 
-        async Task Record(Task<(int Events, RecordResponse Response, double Ms)> pending)
+        async Task Record(Task<(int Events, RecordResponse Response, double Ms)> pending, bool measured)
         {
-            var (events, response, ms) = await pending;
-            lock (latencies)
+            try
             {
-                latencies.Add(ms);
-            }
+                var (events, response, ms) = await pending;
+                if (measured)
+                {
+                    lock (latencies)
+                    {
+                        latencies.Add(ms);
+                    }
 
-            Count(events, response);
+                    Count(events, response);
+                }
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, e, null);
+            }
+            finally
+            {
+                Release();
+            }
+        }
+
+        void Release()
+        {
+            if (Interlocked.Decrement(ref outstanding) == 0)
+            {
+                answered.TrySetResult();
+            }
         }
     }
 
