@@ -133,6 +133,9 @@ predictions=100000
 $smoke && predictions=5000
 record python_client "$(/usr/bin/python3 bench/client-overhead/python_overhead.py --target "127.0.0.1:$overhead_grpc" --predictions $predictions --json)"
 dotnet "bench/MlMonitoring.ClientOverhead/bin/$bin/MlMonitoring.ClientOverhead.dll" --target "http://127.0.0.1:$overhead_grpc" --predictions $predictions >"$work/dotnet_client.txt"
+# The same at 1,000 predictions/s, as in a model server that is not saturated.
+$smoke || dotnet "bench/MlMonitoring.ClientOverhead/bin/$bin/MlMonitoring.ClientOverhead.dll" --target "http://127.0.0.1:$overhead_grpc" \
+  --predictions 8000 --rate 1000 >>"$work/dotnet_client.txt"
 stop "$overhead_pid"
 
 if $smoke; then
