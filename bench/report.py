@@ -66,6 +66,10 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     bdn_table = bdn_tables.get("RecordingBenchmarks", "")
     wire_table = bdn_tables.get("WireReadingBenchmarks", "")
     python = results["python_client"]
+    paced = results.get("python_client_paced")
+    paced_rows = "" if paced is None else f"""
+| Python at {paced['rate']:,}/s, in-process prometheus_client | {paced['in_process']['process_us']:.2f} µs | {paced['in_process']['caller_us']:.2f} µs | |
+| Python at {paced['rate']:,}/s, mlmonitoring client | {paced['client']['process_us']:.2f} µs ({paced['ratio_process']:.2f}×) | {paced['client']['caller_us']:.2f} µs | {paced['client']['delivered']:,} of {paced['predictions']:,} |"""
     with open(dotnet_client_path) as f:
         dotnet_text = f.read().strip()
 
@@ -144,7 +148,10 @@ acknowledgement (process CPU: all threads), against in-process instrumentation i
 | | process CPU per prediction | caller thread per call | delivered |
 |---|---|---|---|
 | Python, in-process prometheus_client (the guide's four calls) | {python['in_process']['process_us']:.2f} µs | {python['in_process']['caller_us']:.2f} µs | |
-| Python, mlmonitoring client | {python['client']['process_us']:.2f} µs ({python['ratio_process']:.2f}×) | {python['client']['caller_us']:.2f} µs | {python['client']['delivered']:,} of {python['predictions']:,} |
+| Python, mlmonitoring client | {python['client']['process_us']:.2f} µs ({python['ratio_process']:.2f}×) | {python['client']['caller_us']:.2f} µs | {python['client']['delivered']:,} of {python['predictions']:,} |{paced_rows}
+
+Paced rows: predictions at a steady rate, as in a model server that is not saturated (sleeping between 10 ms
+slices); what the pacing alone costs the process is measured in the same run and taken off both sides.
 
 .NET (`bench/MlMonitoring.ClientOverhead`), flat out, then paced at 1,000 predictions/s as in a model server that
 is not saturated (both sides sleep between 10 ms slices; what the pacing alone costs is measured and taken off;

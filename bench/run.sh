@@ -144,6 +144,7 @@ start_sidecar overhead
 predictions=100000
 $smoke && predictions=5000
 record python_client "$(/usr/bin/python3 bench/client-overhead/python_overhead.py --target "127.0.0.1:$overhead_grpc" --predictions $predictions --json)"
+$smoke || record python_client_paced "$(/usr/bin/python3 bench/client-overhead/python_overhead.py --target "127.0.0.1:$overhead_grpc" --predictions 8000 --rate 1000 --json)"
 dotnet "bench/MlMonitoring.ClientOverhead/bin/$bin/MlMonitoring.ClientOverhead.dll" --target "http://127.0.0.1:$overhead_grpc" --predictions $predictions >"$work/dotnet_client.txt"
 # The same at 1,000 predictions/s, as in a model server that is not saturated; JIT tiering off, for the steady state
 # of a long-running server (in 8 s the JIT's background thread was still busy, up to 160 ms of the figure).

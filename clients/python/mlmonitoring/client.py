@@ -38,7 +38,7 @@ class MonitoringClient:
         max_in_flight: batches sent and not yet acknowledged.
     """
 
-    def __init__(self, target="127.0.0.1:50051", capacity=100_000, batch_size=500, flush_interval=0.05,
+    def __init__(self, target="127.0.0.1:50051", capacity=100_000, batch_size=500, flush_interval=1.0,
                  max_in_flight=8, channel=None):
         self._target = target
         self._capacity = capacity
@@ -212,6 +212,12 @@ class MonitoringClient:
         def feed():
             idle_since = None
             while not stop.is_set() and not self._closed:
+                if len(self._buffer) < self._batch_size:
+                    # Linger for a whole batch, at most flush_interval (flush() wakes it): every batch costs the
+                    # process the same whatever it carries, and taken as soon as anything is there, batches were
+                    # a few events each at moderate rates.
+                    self._wake.wait(self._flush_interval)
+                self._wake.clear()
                 records = self._take_batch()
                 if not records:
                     now = time.monotonic()
@@ -219,8 +225,6 @@ class MonitoringClient:
                         idle_since = now
                     elif now - idle_since > 1.0:
                         break
-                    self._wake.wait(self._flush_interval)
-                    self._wake.clear()
                     continue
                 idle_since = None
                 credit.acquire()
