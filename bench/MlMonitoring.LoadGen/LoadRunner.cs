@@ -1,5 +1,5 @@
-using System.Runtime;
 using System.Diagnostics;
+using System.Runtime;
 using Grpc.Core;
 using Grpc.Net.Client;
 using MlMonitoring.V1;
