@@ -21,19 +21,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A free port from below the kernel's ephemeral range, which outgoing connections could take before a server binds.
-free_port() {
-  /usr/bin/python3 -c '
-import random, socket
-for port in random.sample(range(10000, 20000), 10000):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        print(port)
-        break'
-}
+source bench/ports.sh
 
 wait_http() {
   for _ in $(seq 1 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done

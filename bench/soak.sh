@@ -10,7 +10,7 @@ rate=${2:-150000}
 dotnet build MlMonitoring.Sidecar.sln -c Release -v quiet -nologo >/dev/null
 bin=Release/net10.0
 work=$(mktemp -d)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/ports.sh
 grpc=$(free_port); http=$(free_port); otlp=$(free_port)
 
 # An OTLP/HTTP endpoint that notes when each export arrives and its size (an empty body is a valid response).
