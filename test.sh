@@ -16,6 +16,9 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 /usr/bin/python3 -c 'import sklearn, numpy, scipy, grpc, google.protobuf, prometheus_client' >/dev/null 2>&1 ||
   missing+=(python3 python3-sklearn python3-numpy python3-scipy python3-grpcio python3-protobuf python3-prometheus-client)
+# The Python client is tested as users install it: pip into a venv over Debian's python3, offline.
+/usr/bin/python3 -c 'import ensurepip, setuptools, wheel' >/dev/null 2>&1 ||
+  missing+=(python3-venv python3-setuptools python3-wheel)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

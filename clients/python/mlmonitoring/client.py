@@ -1,9 +1,11 @@
 """A non-blocking client of the monitoring sidecar.
 
-record_* calls only append a tuple to a bounded buffer; a background thread encodes batches (from cached byte
-templates, see _wire) and sends them over the StreamPredictions stream, one acknowledgement per batch. When the
-sidecar is absent, slow or restarting, the model keeps serving: the buffer holds up to `capacity` events, the
-oldest are dropped and counted past that, and delivery resumes by itself when the sidecar is back.
+record_* calls only append to a bounded buffer. A background thread encodes prediction batches (from cached byte
+templates, see _wire) and sends them over the StreamPredictions stream, one acknowledgement per batch; a second one
+sends delayed labels and business outcomes, which are few, as unary calls, so that they never wait behind a busy
+prediction stream. When the sidecar is absent, slow or restarting, the model keeps serving: each buffer holds up to
+`capacity` entries, the oldest are dropped and counted past that, and delivery resumes by itself when the sidecar
+is back. flush() waits for everything recorded before it to be settled: acknowledged, rejected or dropped.
 """
 
 import collections
@@ -22,6 +24,8 @@ _log = logging.getLogger("mlmonitoring")
 
 _STREAM_METHOD = "/mlmonitoring.v1.PredictionMonitor/StreamPredictions"
 _GROUND_TRUTH_METHOD = "/mlmonitoring.v1.PredictionMonitor/RecordGroundTruth"
+_OUTCOMES_METHOD = "/mlmonitoring.v1.PredictionMonitor/RecordOutcomes"
+_SIDE_BATCH_SIZE = 1000
 
 _CLASSIFICATION, _REGRESSION, _ERROR = 0, 1, 2
 _END = object()
@@ -59,8 +63,16 @@ class MonitoringClient:
         self._record_ground_truth = self._channel.unary_unary(
             _GROUND_TRUTH_METHOD, request_serializer=monitoring_pb2.GroundTruthBatch.SerializeToString,
             response_deserializer=monitoring_pb2.RecordResponse.FromString)
+        self._record_outcomes = self._channel.unary_unary(
+            _OUTCOMES_METHOD, request_serializer=monitoring_pb2.OutcomeBatch.SerializeToString,
+            response_deserializer=monitoring_pb2.RecordResponse.FromString)
         self._buffer = collections.deque()
-        self._labels = collections.deque()
+        # Labels and outcomes, in the order recorded: (is_label, message).
+        self._side = collections.deque()
+        self._side_wake = threading.Event()
+        self._side_counter = itertools.count(1)
+        self._side_recorded = 0  # labels and outcomes ever appended
+        self._side_settled = 0   # labels and outcomes acknowledged, rejected or dropped
         self._wake = threading.Event()
         self._done = threading.Condition()
         self._closed = False
@@ -70,10 +82,17 @@ class MonitoringClient:
         self.sent = 0            # events the sidecar accepted
         self.rejected = 0        # events the sidecar refused as invalid
         self.dropped = 0         # events dropped because the buffer was full
-        self.labels_sent = 0
+        self.labels_sent = 0       # labels the sidecar accepted
+        self.labels_rejected = 0   # labels the sidecar refused (unknown prediction id, invalid value)
+        self.outcomes_sent = 0     # outcomes the sidecar accepted
+        self.outcomes_rejected = 0  # outcomes the sidecar refused
+        self.labels_dropped = 0    # labels dropped because their buffer was full
+        self.outcomes_dropped = 0  # outcomes dropped because their buffer was full
         self._encoder = EventEncoder()
         self._sender = threading.Thread(target=self._run, name="mlmonitoring-sender", daemon=True)
         self._sender.start()
+        self._side_sender = threading.Thread(target=self._run_side, name="mlmonitoring-labels", daemon=True)
+        self._side_sender.start()
 
     # -- recording: only an append ------------------------------------------------------------------------------
 
@@ -110,15 +129,40 @@ class MonitoringClient:
         "server", "invalid_input" or "unspecified"."""
         self._append((_ERROR, model_name, model_version, latency_seconds, error_type, kind, None, None, None))
 
-    def record_ground_truth(self, prediction_id, actual_class=None, actual_value=None):
-        """Records the label of an earlier prediction sent with prediction_id."""
+    def record_ground_truth(self, prediction_id, actual_class=None, actual_value=None, model_name=None):
+        """Records the label of an earlier prediction sent with prediction_id: actual_class for a classifier,
+        actual_value for a regressor. model_name is a hint for the sidecar when the prediction is not found."""
         label = monitoring_pb2.GroundTruth(prediction_id=prediction_id)
+        if model_name:
+            label.model_name = model_name
         if actual_class is not None:
             label.actual_class = str(actual_class)
         else:
             label.actual_value = float(actual_value)
-        self._labels.append(label)
-        self._wake.set()
+        self._append_side((True, label))
+
+    def record_outcome(self, kind, value, prediction_id=None, model_name=None):
+        """Records a business outcome ("conversion", "revenue", ...) of value, attributed to the prediction sent
+        with prediction_id, or to model_name when no prediction id is known."""
+        outcome = monitoring_pb2.Outcome(kind=kind, value=float(value))
+        if prediction_id:
+            outcome.prediction_id = prediction_id
+        if model_name:
+            outcome.model_name = model_name
+        self._append_side((False, outcome))
+
+    def _append_side(self, entry):
+        side = self._side
+        if len(side) >= self._capacity:
+            try:
+                oldest = side.popleft()
+            except IndexError:
+                pass
+            else:
+                self._settle_dropped_side(oldest[0])
+        side.append(entry)
+        self._side_recorded = next(self._side_counter)
+        self._side_wake.set()
 
     def _append(self, record):
         buffer = self._buffer
@@ -140,17 +184,19 @@ class MonitoringClient:
 
     @property
     def pending(self):
-        """Events recorded and not yet settled (acknowledged, rejected or dropped)."""
-        return self._recorded - self._settled
+        """Predictions, labels and outcomes recorded and not yet settled (acknowledged, rejected or dropped)."""
+        return self._recorded - self._settled + self._side_recorded - self._side_settled
 
     def flush(self, timeout=None):
-        """Waits until every event recorded before the call is acknowledged or dropped. Returns True then,
-        False when the timeout passed first."""
+        """Waits until every prediction, label and outcome recorded before the call is acknowledged by the sidecar,
+        rejected by it or dropped. Returns True then, False when the timeout passed first."""
         target = self._recorded
+        side_target = self._side_recorded
         deadline = None if timeout is None else time.monotonic() + timeout
         self._wake.set()
+        self._side_wake.set()
         with self._done:
-            while self._settled < target or self._labels:
+            while self._settled < target or self._side_settled < side_target:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -163,7 +209,9 @@ class MonitoringClient:
         self.flush(timeout)
         self._closed = True
         self._wake.set()
+        self._side_wake.set()
         self._sender.join(timeout)
+        self._side_sender.join(timeout)
         self._channel.close()
 
     def __enter__(self):
@@ -178,7 +226,6 @@ class MonitoringClient:
         backoff = 0.1
         while not self._closed:
             try:
-                self._send_labels()
                 if self._buffer:
                     self._stream_batches()
                     backoff = 0.1
@@ -278,22 +325,75 @@ class MonitoringClient:
             self._settled += count
             self._done.notify_all()
 
-    def _send_labels(self):
-        if not self._labels:
-            return
-        batch = monitoring_pb2.GroundTruthBatch()
+    # -- the label and outcome sender ---------------------------------------------------------------------------
+
+    def _run_side(self):
+        backoff = 0.1
+        while not self._closed:
+            if not self._side:
+                self._side_wake.wait(self._flush_interval)
+                self._side_wake.clear()
+                continue
+            try:
+                self._send_side_batch()
+                backoff = 0.1
+            except grpc.RpcError as error:
+                _log.debug("sidecar unavailable for labels (%s); retrying in %.1fs", error.code(), backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:  # never let monitoring take the model down
+                _log.exception("mlmonitoring label sender error")
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _send_side_batch(self):
+        """Sends the oldest run of labels, or of outcomes, as one call; settles them only once it is answered."""
+        side = self._side
         taken = []
-        while self._labels and len(taken) < 1000:
-            taken.append(self._labels.popleft())
-        batch.labels.extend(taken)
+        is_label = None
+        # A caller may drop the oldest entry meanwhile (a full buffer): pop, and put back what does not fit.
+        while len(taken) < _SIDE_BATCH_SIZE:
+            try:
+                entry = side.popleft()
+            except IndexError:
+                break
+            if is_label is None:
+                is_label = entry[0]
+            elif entry[0] != is_label:
+                side.appendleft(entry)
+                break
+            taken.append(entry[1])
+        if not taken:
+            return
         try:
-            response = self._record_ground_truth(batch, timeout=10)
-            self.labels_sent += response.accepted
-        except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                _log.warning("labels refused: %s", error.details())
+            if is_label:
+                response = self._record_ground_truth(monitoring_pb2.GroundTruthBatch(labels=taken), timeout=10)
             else:
-                self._labels.extendleft(reversed(taken))
+                response = self._record_outcomes(monitoring_pb2.OutcomeBatch(outcomes=taken), timeout=10)
+            accepted, rejected = response.accepted, response.rejected
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                # Not answered: sent again, before anything newer.
+                side.extendleft(((is_label, message) for message in reversed(taken)))
                 raise
+            # Refused whole (none of them valid): they are settled as rejected, not sent again forever.
+            _log.warning("%s refused: %s", "labels" if is_label else "outcomes", error.details())
+            accepted, rejected = 0, len(taken)
         with self._done:
+            if is_label:
+                self.labels_sent += accepted
+                self.labels_rejected += rejected
+            else:
+                self.outcomes_sent += accepted
+                self.outcomes_rejected += rejected
+            self._side_settled += len(taken)
+            self._done.notify_all()
+
+    def _settle_dropped_side(self, is_label):
+        with self._done:
+            if is_label:
+                self.labels_dropped += 1
+            else:
+                self.outcomes_dropped += 1
+            self._side_settled += 1
             self._done.notify_all()

@@ -57,19 +57,41 @@ class Sidecar:
     def target(self):
         return f"127.0.0.1:{self.grpc_port}"
 
-    def metric(self, name, **labels):
-        """The value of one series on /metrics, 0 when absent."""
+    def series(self):
+        """Every series on /metrics as (name, labels, value), without the OpenTelemetry scope labels."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics", timeout=5) as response:
             text = response.read().decode()
+        found = []
         for line in text.splitlines():
-            match = re.match(r"^(\w+)\{(.*)\} (\S+)$", line)
-            if not match or match.group(1) != name:
+            match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)(?: \d+)?$", line)
+            if not match:
                 continue
-            found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2)))
-            found.pop("otel_scope_name", None)
-            if found == labels:
-                return float(match.group(3))
+            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
+            for scope_label in [k for k in labels if k.startswith("otel_scope_")]:
+                del labels[scope_label]
+            found.append((match.group(1), labels, float(match.group(3))))
+        return found
+
+    def metric(self, name, **labels):
+        """The value of one series on /metrics, 0 when absent."""
+        for found_name, found_labels, value in self.series():
+            if found_name == name and found_labels == labels:
+                return value
         return 0.0
+
+    def metric_sum(self, name, **labels):
+        """The sum of the series of name whose labels include these, as PromQL's sum by (...) would give."""
+        return sum(value for found_name, found_labels, value in self.series()
+                   if found_name == name and all(found_labels.get(k) == v for k, v in labels.items()))
+
+    def wait_for(self, name, expected, timeout=10, **labels):
+        """Waits until metric_sum(name, **labels) is expected; returns the last value read."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.metric_sum(name, **labels)
+            if value == expected or time.monotonic() > deadline:
+                return value
+            time.sleep(0.05)
 
     def stop(self):
         self.process.terminate()
