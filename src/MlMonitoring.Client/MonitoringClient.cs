@@ -15,7 +15,9 @@ namespace MlMonitoring.Client;
 /// counted (<see cref="Dropped"/>). A background sender batches the queue over the <c>StreamPredictions</c> stream,
 /// with up to <see cref="MonitoringClientOptions.MaxInFlightBatches"/> batches unacknowledged; when the sidecar is
 /// unavailable it keeps the unacknowledged batches, backs off (100 ms doubling to
-/// <see cref="MonitoringClientOptions.MaxBackoff"/>) and sends them again on the next stream.
+/// <see cref="MonitoringClientOptions.MaxBackoff"/>) and sends them again on the next stream. Delayed labels and
+/// business outcomes (<see cref="RecordGroundTruth(string, string, string?)"/>, <see cref="RecordOutcome"/>) have a
+/// bounded queue and a sender of their own, so that they never wait behind a busy prediction stream.
 /// </remarks>
 public sealed class MonitoringClient : IAsyncDisposable
 {
@@ -47,6 +49,7 @@ public sealed class MonitoringClient : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Meter _meter = new(MeterName);
     private readonly Task _sender;
+    private readonly FollowUpSender _followUps;
     private readonly Lock _settledGate = new();
     private readonly Queue<PredictionRecord> _retry = new();
     private readonly Stack<List<PredictionRecord>> _spareBatches = new();
@@ -72,6 +75,7 @@ public sealed class MonitoringClient : IAsyncDisposable
         _meter.CreateObservableCounter("mlmonitoring_client_events_rejected", () => Rejected, description: "Events the sidecar refused as invalid.");
         _meter.CreateObservableCounter("mlmonitoring_client_events_dropped", () => Dropped, description: "Events dropped because the buffer was full.");
         _sender = Task.Run(SendLoopAsync);
+        _followUps = new FollowUpSender(_grpc, options, SignalProgress);
     }
 
     /// <summary>Events the sidecar accepted.</summary>
@@ -83,8 +87,26 @@ public sealed class MonitoringClient : IAsyncDisposable
     /// <summary>Events dropped, oldest first, because the buffer was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Events recorded and not yet acknowledged, rejected or dropped.</summary>
-    public long Pending => Interlocked.Read(ref _recorded) - Interlocked.Read(ref _settled);
+    /// <summary>Labels the sidecar accepted (queued by <see cref="RecordGroundTruth(string, string, string?)"/>).</summary>
+    public long LabelsSent => _followUps.LabelsSent;
+
+    /// <summary>Labels the sidecar refused as invalid.</summary>
+    public long LabelsRejected => _followUps.LabelsRejected;
+
+    /// <summary>Labels dropped, oldest first, because their buffer was full.</summary>
+    public long LabelsDropped => _followUps.LabelsDropped;
+
+    /// <summary>Business outcomes the sidecar accepted.</summary>
+    public long OutcomesSent => _followUps.OutcomesSent;
+
+    /// <summary>Business outcomes the sidecar refused as invalid.</summary>
+    public long OutcomesRejected => _followUps.OutcomesRejected;
+
+    /// <summary>Business outcomes dropped, oldest first, because their buffer was full.</summary>
+    public long OutcomesDropped => _followUps.OutcomesDropped;
+
+    /// <summary>Predictions, labels and outcomes recorded and not yet acknowledged, rejected or dropped.</summary>
+    public long Pending => Interlocked.Read(ref _recorded) - Interlocked.Read(ref _settled) + _followUps.Recorded - _followUps.Settled;
 
     /// <summary>Records a classification. Without <paramref name="confidence"/>, no confidence is recorded.</summary>
     public void RecordClassification(
@@ -104,7 +126,25 @@ public sealed class MonitoringClient : IAsyncDisposable
     public void RecordError(string modelName, string modelVersion, double latencySeconds, string errorType, ErrorKind kind = ErrorKind.Server) =>
         Enqueue(new PredictionRecord(RecordKind.Error, modelName, modelVersion, latencySeconds, errorType, 0, double.NaN, null, null, null, kind));
 
-    /// <summary>Sends delayed labels now (they are few; they go as one unary call, not through the queue).</summary>
+    /// <summary>Queues the label of an earlier classification.</summary>
+    /// <param name="predictionId">The id the prediction was recorded with.</param>
+    /// <param name="actualClass">The true class.</param>
+    /// <param name="modelName">A hint for the sidecar, used when the prediction is not found.</param>
+    public void RecordGroundTruth(string predictionId, string actualClass, string? modelName = null) =>
+        _followUps.Add(new GroundTruth { PredictionId = predictionId, ActualClass = actualClass, ModelName = modelName ?? "" });
+
+    /// <summary>Queues the true value of an earlier regression sent with <paramref name="predictionId"/>.</summary>
+    public void RecordGroundTruth(string predictionId, double actualValue, string? modelName = null) =>
+        _followUps.Add(new GroundTruth { PredictionId = predictionId, ActualValue = actualValue, ModelName = modelName ?? "" });
+
+    /// <summary>
+    /// Queues a business outcome (<c>"conversion"</c>, <c>"revenue"</c>…) of <paramref name="value"/>, attributed to
+    /// the prediction sent with <paramref name="predictionId"/>, or to <paramref name="modelName"/> when none is known.
+    /// </summary>
+    public void RecordOutcome(string kind, double value, string? predictionId = null, string? modelName = null) =>
+        _followUps.Add(new Outcome { Kind = kind, Value = value, PredictionId = predictionId ?? "", ModelName = modelName ?? "" });
+
+    /// <summary>Sends labels now and waits for the sidecar's answer (a unary call of its own, not queued).</summary>
     public async Task<RecordResponse> RecordGroundTruthAsync(IEnumerable<GroundTruth> labels, CancellationToken cancellationToken = default)
     {
         var batch = new GroundTruthBatch();
@@ -112,14 +152,18 @@ public sealed class MonitoringClient : IAsyncDisposable
         return await _grpc.RecordGroundTruthAsync(batch, cancellationToken: cancellationToken);
     }
 
-    /// <summary>Waits until every event recorded before the call is acknowledged, rejected or dropped.</summary>
+    /// <summary>
+    /// Waits until every prediction, label and outcome recorded before the call is acknowledged by the sidecar,
+    /// rejected by it or dropped; throws <see cref="OperationCanceledException"/> when cancelled first.
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         var target = Interlocked.Read(ref _recorded);
+        var followUpTarget = _followUps.Recorded;
         while (true)
         {
             var progress = Volatile.Read(ref _progress);
-            if (Interlocked.Read(ref _settled) >= target)
+            if (Interlocked.Read(ref _settled) >= target && _followUps.Settled >= followUpTarget)
             {
                 return;
             }
@@ -127,13 +171,32 @@ public sealed class MonitoringClient : IAsyncDisposable
             // Asked again on every turn: the sender may have been backing off, or between two waits, the last time.
             Volatile.Write(ref _flushRequested, 1);
             _buffer.Wake();
+            _followUps.Wake();
 
             await progress.Task.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
-    /// <summary>Drains what is buffered (for up to five seconds), then stops the sender and closes the channel.</summary>
+    /// <summary>
+    /// Waits, as <see cref="FlushAsync(CancellationToken)"/>, for at most <paramref name="timeout"/>: true when
+    /// everything recorded before the call was settled, false when the time ran out first.
+    /// </summary>
+    public async Task<bool> FlushAsync(TimeSpan timeout)
+    {
+        using var expiry = new CancellationTokenSource(timeout);
+        try
+        {
+            await FlushAsync(expiry.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (expiry.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Drains what is buffered (for up to five seconds), then stops the senders and closes the channel.</summary>
     public async ValueTask DisposeAsync()
     {
         using (var drain = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
@@ -144,6 +207,7 @@ public sealed class MonitoringClient : IAsyncDisposable
         _buffer.Complete();
         await _stopping.CancelAsync();
         await _sender.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _followUps.DisposeAsync();
         _channel.Dispose();
         _meter.Dispose();
         _stopping.Dispose();
@@ -169,8 +233,12 @@ public sealed class MonitoringClient : IAsyncDisposable
     private void Settle(long events)
     {
         Interlocked.Add(ref _settled, events);
-        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        SignalProgress();
     }
+
+    /// <summary>Wakes the flushes waiting for progress.</summary>
+    private void SignalProgress() =>
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private async Task SendLoopAsync()
     {

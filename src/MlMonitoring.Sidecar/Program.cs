@@ -1,5 +1,6 @@
 // MlMonitoring.Sidecar: receives prediction events from the model server in the same pod over gRPC and exports
 // them as Prometheus and OTLP metrics. Read top to bottom, this file is the table of contents.
+using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Slo;
 
 if (SloCommand.IsCommand(args))
@@ -7,7 +8,10 @@ if (SloCommand.IsCommand(args))
     return SloCommand.Run(args, Console.Out, Console.Error);
 }
 
-var builder = WebApplication.CreateSlimBuilder(args);
+// The content root is the program's folder, not the current one: nothing the sidecar reads depends on where it
+// was started from, and its settings have compiled-in defaults beneath the environment and the command line.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Configuration.AddSidecarDefaults();
 
 builder.Services.AddMlMonitoringSidecar(builder.Configuration);
 

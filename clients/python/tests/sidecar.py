@@ -4,8 +4,10 @@ import itertools
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -40,7 +42,9 @@ class Sidecar:
                            Kestrel__Endpoints__Grpc__Url=f"http://127.0.0.1:{self.grpc_port}",
                            Kestrel__Endpoints__Http__Url=f"http://127.0.0.1:{self.http_port}",
                            **(env or {}))
-        self.process = subprocess.Popen(["dotnet", "exec", dll], cwd=os.path.dirname(dll), env=environment,
+        # Started from a folder of its own, not beside the build, as a systemd unit or an image may start it.
+        self._cwd = tempfile.mkdtemp(prefix="mlmonitoring-cwd-")
+        self.process = subprocess.Popen(["dotnet", "exec", dll], cwd=self._cwd, env=environment,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -99,6 +103,7 @@ class Sidecar:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        shutil.rmtree(self._cwd, ignore_errors=True)
 
     def __enter__(self):
         return self

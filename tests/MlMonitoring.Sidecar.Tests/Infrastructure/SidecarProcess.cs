@@ -38,8 +38,15 @@ public sealed class SidecarProcess : IAsyncDisposable
     /// <summary>The built sidecar: beside the tests by default (the sidecar tests reference its project).</summary>
     public static string DllPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
 
+    /// <summary>
+    /// Where sidecar processes are started from: a folder of their own, not the build output, as a systemd unit or
+    /// an image with another working directory would start them.
+    /// </summary>
+    public static string WorkingDirectory { get; } = Directory.CreateTempSubdirectory("mlmonitoring-cwd-").FullName;
+
     /// <param name="bindGrpcToLoopback">False when <paramref name="environment"/> sets the gRPC URL itself.</param>
-    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null, bool bindGrpcToLoopback = true)
+    /// <param name="dllPath">Another build of the sidecar (a published one); by default <see cref="DllPath"/>.</param>
+    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null, bool bindGrpcToLoopback = true, string? dllPath = null)
     {
         var port = grpcPort ?? FreePort.Next();
         var httpPort = FreePort.Next();
@@ -59,7 +66,7 @@ public sealed class SidecarProcess : IAsyncDisposable
             env[key] = value;
         }
 
-        var process = ExternalProcess.Start("dotnet", ["exec", DllPath], env, workingDirectory: Path.GetDirectoryName(DllPath));
+        var process = ExternalProcess.Start("dotnet", ["exec", dllPath ?? DllPath], env, workingDirectory: WorkingDirectory);
         var sidecar = new SidecarProcess(process, port, httpPort);
         await process.WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{httpPort}/readyz"), "the sidecar", TimeSpan.FromSeconds(60));
         return sidecar;
