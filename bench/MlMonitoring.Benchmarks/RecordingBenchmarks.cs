@@ -1,9 +1,14 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Drift;
+using MlMonitoring.Sidecar.Export;
+using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Ingest;
-using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.SharedState;
+using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.V1;
 using OpenTelemetry.Metrics;
 
@@ -37,7 +42,16 @@ public class RecordingBenchmarks
     {
         string[] args = [$"--Monitoring:Drift:Enabled={Drift}", "--Monitoring:Drift:BaselineSize=1000"];
         var builder = WebApplication.CreateSlimBuilder(Otlp ? [.. args, "--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9"] : args);
-        builder.Services.AddMlMonitoringSidecar(builder.Configuration);
+        // The capabilities on the event path, registered as Program.cs registers them.
+        builder.Services
+            .AddMonitoringCore(builder.Configuration)
+            .AddIngest()
+            .AddPredictionMetrics()
+            .AddSharedState()
+            .AddGroundTruth()
+            .AddDrift()
+            .AddSlo()
+            .AddExport(builder.Configuration);
         _app = builder.Build();
         _ = _app.Services.GetRequiredService<MeterProvider>(); // start listening, as the host does
         _ingestor = _app.Services.GetRequiredService<BatchIngestor>();

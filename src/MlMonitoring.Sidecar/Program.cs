@@ -1,7 +1,16 @@
 // MlMonitoring.Sidecar: receives prediction events from the model server in the same pod over gRPC and exports
 // them as Prometheus and OTLP metrics. Read top to bottom, this file is the table of contents.
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Drift;
+using MlMonitoring.Sidecar.Export;
+using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Ingest;
+using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Security;
+using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.Sidecar.Slo;
+using MlMonitoring.Sidecar.Status;
 
 if (SloCommand.IsCommand(args))
 {
@@ -13,12 +22,25 @@ if (SloCommand.IsCommand(args))
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddSidecarDefaults();
 
-builder.Services.AddMlMonitoringSidecar(builder.Configuration);
+builder.Services
+    .AddMonitoringCore(builder.Configuration)   // validated options, per-model-version state, self-metrics
+    .AddIngest()                                // the gRPC contract: validation, overload protection, health, reflection
+    .AddPredictionMetrics()                     // recording: the seed's instruments
+    .AddSharedState()                           // what replicas share: pending predictions, baselines
+    .AddGroundTruth()                           // labels and outcomes joined to predictions; quality windows
+    .AddDrift()                                 // drift against each version's baseline; estimated accuracy
+    .AddSlo()                                   // SLO file: latency buckets, SLO status
+    .AddModelStatus()                           // GetModelStatus
+    .AddSecurity()                              // bearer tokens
+    .AddExport(builder.Configuration)           // /metrics and OTLP
+    .AddSidecarHosting();                       // probes, start report, shutdown signal
 
 var app = builder.Build();
 
-app.UseMlMonitoringSidecar();
-app.MapMlMonitoringSidecar();
+app.UseSecurity();
+app.MapIngest();
+app.MapExport();
+app.MapProbes();
 
 app.Run();
 return 0;

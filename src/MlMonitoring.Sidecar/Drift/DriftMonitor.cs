@@ -1,5 +1,5 @@
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift.Persistence;
-using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
 
@@ -14,7 +14,7 @@ internal sealed class DriftMonitor
 {
     private const int SlotCount = 12;
 
-    private readonly ModelSeries _model;
+    private readonly ModelVersionState _model;
     private readonly DriftOptions _options;
     private readonly SlotRing<WindowSlot> _window;
     private readonly Lock _gate = new();
@@ -22,7 +22,7 @@ internal sealed class DriftMonitor
     private Baseline? _baseline;
     private int _baselineGeneration;
 
-    public DriftMonitor(ModelSeries model, DriftOptions options, PersistedBaseline? persisted)
+    public DriftMonitor(ModelVersionState model, DriftOptions options, PersistedBaseline? persisted)
     {
         _model = model;
         _options = options;
@@ -37,7 +37,7 @@ internal sealed class DriftMonitor
         }
     }
 
-    public ModelSeries Model => _model;
+    public ModelVersionState Model => _model;
 
     /// <summary>Called with a baseline just pinned, to persist it.</summary>
     public Action<DriftMonitor, PersistedBaseline>? Pinned { get; set; }
@@ -296,7 +296,7 @@ internal sealed class DriftMonitor
             return baseline;
         }
 
-        public static Baseline FromPersisted(PersistedBaseline persisted, ModelSeries model)
+        public static Baseline FromPersisted(PersistedBaseline persisted, ModelVersionState model)
         {
             var baseline = new Baseline
             {

@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift.Persistence;
-using MlMonitoring.Sidecar.GroundTruth;
-using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Drift;
@@ -17,24 +17,24 @@ namespace MlMonitoring.Sidecar.Drift;
 /// </summary>
 internal sealed partial class DriftRegistry : IHostedService
 {
-    private readonly ConcurrentDictionary<ModelSeries, DriftMonitor> _monitors = new();
+    private readonly ConcurrentDictionary<ModelVersionState, DriftMonitor> _monitors = new();
     private readonly ConcurrentDictionary<(string Model, string Version), PersistedBaseline> _persisted = new();
-    private readonly IJoinStore _store;
+    private readonly ISharedStateStore _store;
     private readonly DriftOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DriftRegistry> _logger;
-    private readonly CollectionSnapshot<List<(ModelSeries Model, DriftSnapshot Drift)>> _snapshots;
+    private readonly CollectionSnapshot<List<(ModelVersionState Model, DriftSnapshot Drift)>> _snapshots;
     private readonly Lock _savesGate = new();
     private Task _saves = Task.CompletedTask;
 
-    public DriftRegistry(IJoinStore store, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, ILogger<DriftRegistry> logger)
+    public DriftRegistry(ISharedStateStore store, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, ILogger<DriftRegistry> logger)
     {
         _store = store;
         _options = options.Value.Drift;
         _time = time;
         _logger = logger;
         _snapshots = new(time, nowMs => [.. _monitors.Select(m => (m.Key, m.Value.Read(nowMs)))]);
-        var meter = meterFactory.Create(PredictionInstruments.MeterName);
+        var meter = meterFactory.Create(MeterNames.Predictions);
         meter.CreateObservableGauge("ml_prediction_drift", () => ObservePrediction(),
             description: "Drift of the predicted-class and confidence distributions against the baseline: method psi or js (Jensen–Shannon distance, base 2).");
         meter.CreateObservableGauge("ml_feature_drift", () => ObserveFeatures(),
@@ -64,11 +64,11 @@ internal sealed partial class DriftRegistry : IHostedService
         monitor.Observe(recorded, recorded.ReceivedMs);
     }
 
-    public DriftSnapshot? Read(ModelSeries model) =>
+    public DriftSnapshot? Read(ModelVersionState model) =>
         _monitors.TryGetValue(model, out var monitor) ? monitor.Read(_time.GetUtcNow().ToUnixTimeMilliseconds()) : null;
 
     /// <summary>Starts a new baseline for a model version from its next events.</summary>
-    public int Restart(ModelSeries model, int size)
+    public int Restart(ModelVersionState model, int size)
     {
         size = size <= 0 ? _options.BaselineSize : size;
         _monitors.GetOrAdd(model, Create).Restart(size);
@@ -115,7 +115,7 @@ internal sealed partial class DriftRegistry : IHostedService
         await saves.WaitAsync(TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private DriftMonitor Create(ModelSeries model)
+    private DriftMonitor Create(ModelVersionState model)
     {
         _persisted.TryRemove((model.ModelName, model.ModelVersion), out var persisted);
         return new DriftMonitor(model, _options, persisted) { Pinned = Persist };

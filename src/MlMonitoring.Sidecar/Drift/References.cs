@@ -1,3 +1,4 @@
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift.Persistence;
 
 namespace MlMonitoring.Sidecar.Drift;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Export;
 

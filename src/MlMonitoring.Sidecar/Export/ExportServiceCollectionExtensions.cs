@@ -1,4 +1,6 @@
-using MlMonitoring.Sidecar.Metrics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -13,8 +15,9 @@ internal static class ExportServiceCollectionExtensions
     /// <summary>The service.name reported when neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES names one.</summary>
     public const string DefaultServiceName = "mlmonitoring-sidecar";
 
-    public static IServiceCollection AddMlMonitoringExport(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddExport(this IServiceCollection services, IConfiguration configuration)
     {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, ExportConfigurationValidator>());
         var otlpEnabled = IsOtlpEnabled(configuration);
         var prometheusEnabled = IsPrometheusEnabled(configuration);
         var serviceNamed = !string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"])
@@ -31,7 +34,7 @@ internal static class ExportServiceCollectionExtensions
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(PredictionInstruments.MeterName, PredictionInstruments.RegressionMeterPrefix + "*", SidecarMetrics.MeterName);
+                metrics.AddMeter(MeterNames.Predictions, MeterNames.RegressionPrefix + "*", MeterNames.Sidecar);
                 if (prometheusEnabled)
                 {
                     metrics.AddPrometheusExporter(prometheus =>
@@ -59,7 +62,26 @@ internal static class ExportServiceCollectionExtensions
         !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
         || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
 
-    /// <summary>Whether <c>/metrics</c> is served (<c>Monitoring:PrometheusEndpoint</c>, default true).</summary>
-    public static bool IsPrometheusEnabled(IConfiguration configuration) =>
-        configuration.GetValue($"{Hosting.MonitoringOptions.SectionName}:{nameof(Hosting.MonitoringOptions.PrometheusEndpoint)}", true);
+    /// <summary>
+    /// Whether <c>/metrics</c> is served (<c>Monitoring:PrometheusEndpoint</c>, default true). The exporter is chosen
+    /// while services are registered, before options can be resolved, so the section is bound here with the same
+    /// binder; the validated options say the same at start.
+    /// </summary>
+    public static bool IsPrometheusEnabled(IConfiguration configuration)
+    {
+        var options = new MonitoringOptions();
+        configuration.GetSection(MonitoringOptions.SectionName).Bind(options);
+        return options.PrometheusEndpoint;
+    }
+
+    /// <summary>The Prometheus scrape endpoint <c>/metrics</c>, unless <c>Monitoring:PrometheusEndpoint</c> is false.</summary>
+    public static IEndpointRouteBuilder MapExport(this IEndpointRouteBuilder endpoints)
+    {
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<MonitoringOptions>>().Value.PrometheusEndpoint)
+        {
+            endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        }
+
+        return endpoints;
+    }
 }

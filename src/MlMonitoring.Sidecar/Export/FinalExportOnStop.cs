@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 using OpenTelemetry.Metrics;
 
 namespace MlMonitoring.Sidecar.Export;

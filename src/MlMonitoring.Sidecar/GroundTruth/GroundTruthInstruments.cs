@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
-using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Core;
 using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
 
 namespace MlMonitoring.Sidecar.GroundTruth;
@@ -13,11 +12,11 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 /// </summary>
 internal sealed class GroundTruthInstruments
 {
-    private readonly ConcurrentDictionary<ModelSeries, QualityWindow> _windows = new();
+    private readonly ConcurrentDictionary<ModelVersionState, QualityWindow> _windows = new();
     private readonly ConcurrentDictionary<(ClassSeries Predicted, ClassSeries Actual), Tag[]> _confusionTags = new();
     private readonly TimeSpan _window;
     private readonly TimeProvider _time;
-    private readonly CollectionSnapshot<List<(ModelSeries Model, QualitySnapshot Quality)>> _snapshots;
+    private readonly CollectionSnapshot<List<(ModelVersionState Model, QualitySnapshot Quality)>> _snapshots;
     private long _pending;
 
     public GroundTruthInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, TimeProvider time)
@@ -25,7 +24,7 @@ internal sealed class GroundTruthInstruments
         _window = options.Value.GroundTruth.Window;
         _time = time;
         _snapshots = new(time, nowMs => [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
-        var meter = meterFactory.Create(PredictionInstruments.MeterName);
+        var meter = meterFactory.Create(MeterNames.Predictions);
         Labels = meter.CreateCounter<long>(
             "ml_ground_truth", description: "Joined labels by predicted and actual class: the confusion matrix.");
         CorrectLabels = meter.CreateCounter<long>(
@@ -100,9 +99,9 @@ internal sealed class GroundTruthInstruments
 
     public TimeSpan Window => _window;
 
-    public QualityWindow WindowOf(ModelSeries model) => _windows.GetOrAdd(model, _ => new QualityWindow(_window));
+    public QualityWindow WindowOf(ModelVersionState model) => _windows.GetOrAdd(model, _ => new QualityWindow(_window));
 
-    public QualityWindow? FindWindow(ModelSeries model) => _windows.GetValueOrDefault(model);
+    public QualityWindow? FindWindow(ModelVersionState model) => _windows.GetValueOrDefault(model);
 
     public long Pending
     {

@@ -1,22 +1,21 @@
 using Google.Protobuf.Collections;
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
-using MlMonitoring.Sidecar.Ingest;
-using MlMonitoring.Sidecar.Ingest.Wire;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.V1;
 using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
 
 namespace MlMonitoring.Sidecar.GroundTruth;
 
 /// <summary>
-/// Joins delayed labels to the predictions waiting in the <see cref="IJoinStore"/> and records the model's
+/// Joins delayed labels to the predictions waiting in the <see cref="ISharedStateStore"/> and records the model's
 /// quality; attributes business outcomes to the prediction they follow.
 /// </summary>
 internal sealed class GroundTruthJoiner(
-    IJoinStore store,
+    ISharedStateStore store,
     GroundTruthInstruments instruments,
-    ModelSeriesRegistry registry,
+    ModelVersionRegistry registry,
     IOptions<MonitoringOptions> options,
     TimeProvider time)
 {
@@ -55,14 +54,14 @@ internal sealed class GroundTruthJoiner(
             var label = labels[i];
             if (Validate(label) is { } violation)
             {
-                BatchIngestor.Reject(response, i, violation);
+                ContractLimits.Reject(response, i, violation);
                 continue;
             }
 
             if (storeDown is not null)
             {
                 // One failure answers for the batch: the rest would each wait for the same timeout.
-                BatchIngestor.Reject(response, i, storeDown);
+                ContractLimits.Reject(response, i, storeDown);
                 continue;
             }
 
@@ -75,7 +74,7 @@ internal sealed class GroundTruthJoiner(
             {
                 // Not claimed: the same label can be sent again once the store is back.
                 storeDown = $"join store unavailable ({e.GetType().Name}); send the label again";
-                BatchIngestor.Reject(response, i, storeDown);
+                ContractLimits.Reject(response, i, storeDown);
                 continue;
             }
 
@@ -94,7 +93,7 @@ internal sealed class GroundTruthJoiner(
                     instruments.Unmatched.Add(1, ExpiredTags);
                     break;
                 case ClaimOutcome.Mismatch:
-                    BatchIngestor.Reject(response, i, claim.Prediction.IsClassification
+                    ContractLimits.Reject(response, i, claim.Prediction.IsClassification
                         ? "actual_value: the prediction is a classification; send actual_class"
                         : "actual_class: the prediction is a regression; send actual_value");
                     continue;
@@ -117,16 +116,16 @@ internal sealed class GroundTruthJoiner(
             var outcome = outcomes[i];
             if (Validate(outcome) is { } violation)
             {
-                BatchIngestor.Reject(response, i, violation);
+                ContractLimits.Reject(response, i, violation);
                 continue;
             }
 
-            ModelSeries? model = null;
+            ModelVersionState? model = null;
             if (outcome.PredictionId.Length > 0)
             {
                 if (storeDown is not null)
                 {
-                    BatchIngestor.Reject(response, i, storeDown);
+                    ContractLimits.Reject(response, i, storeDown);
                     continue;
                 }
 
@@ -137,7 +136,7 @@ internal sealed class GroundTruthJoiner(
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     storeDown = $"join store unavailable ({e.GetType().Name}); send the outcome again";
-                    BatchIngestor.Reject(response, i, storeDown);
+                    ContractLimits.Reject(response, i, storeDown);
                     continue;
                 }
             }
@@ -210,12 +209,12 @@ internal sealed class GroundTruthJoiner(
     private string? Validate(V1.GroundTruth label) => label switch
     {
         { PredictionId.Length: 0 } => "prediction_id: required",
-        { PredictionId.Length: > PredictionValidator.MaxPredictionIdLength } => $"prediction_id: longer than {PredictionValidator.MaxPredictionIdLength} characters",
+        { PredictionId.Length: > ContractLimits.MaxPredictionIdLength } => $"prediction_id: longer than {ContractLimits.MaxPredictionIdLength} characters",
         { ActualCase: V1.GroundTruth.ActualOneofCase.None } => "actual: one of actual_class or actual_value is required",
         { ActualCase: V1.GroundTruth.ActualOneofCase.ActualClass, ActualClass.Length: 0 } => "actual_class: must not be empty",
         { ActualCase: V1.GroundTruth.ActualOneofCase.ActualClass } when label.ActualClass.Length > _maxNameLength => $"actual_class: longer than {_maxNameLength} characters",
         { ActualCase: V1.GroundTruth.ActualOneofCase.ActualValue } when !double.IsFinite(label.ActualValue) => $"actual_value: must be finite, got {label.ActualValue}",
-        _ when !PredictionValidator.IsValidTimestamp(label.Time) => "time: not a valid timestamp",
+        _ when !ContractLimits.IsValidTimestamp(label.Time) => "time: not a valid timestamp",
         _ => null,
     };
 
@@ -224,10 +223,10 @@ internal sealed class GroundTruthJoiner(
         { Kind.Length: 0 } => "kind: required",
         _ when outcome.Kind.Length > _maxNameLength => $"kind: longer than {_maxNameLength} characters",
         { PredictionId.Length: 0, ModelName.Length: 0 } => "prediction_id: required when model_name is empty",
-        { PredictionId.Length: > PredictionValidator.MaxPredictionIdLength } => $"prediction_id: longer than {PredictionValidator.MaxPredictionIdLength} characters",
-        { ModelName.Length: > PredictionValidator.MaxModelNameLength } => $"model_name: longer than {PredictionValidator.MaxModelNameLength} characters",
+        { PredictionId.Length: > ContractLimits.MaxPredictionIdLength } => $"prediction_id: longer than {ContractLimits.MaxPredictionIdLength} characters",
+        { ModelName.Length: > ContractLimits.MaxModelNameLength } => $"model_name: longer than {ContractLimits.MaxModelNameLength} characters",
         _ when !double.IsFinite(outcome.Value) => $"value: must be finite, got {outcome.Value}",
-        _ when !PredictionValidator.IsValidTimestamp(outcome.Time) => "time: not a valid timestamp",
+        _ when !ContractLimits.IsValidTimestamp(outcome.Time) => "time: not a valid timestamp",
         _ => null,
     };
 }

@@ -9,7 +9,7 @@ namespace MlMonitoring.Sidecar.Hosting;
 internal sealed class ReadinessHealthCheck(IHostApplicationLifetime lifetime) : IHealthCheck
 {
     /// <summary>The tag of checks that decide readiness.</summary>
-    public const string Tag = "ready";
+    public const string Tag = Core.Probes.ReadinessTag;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested

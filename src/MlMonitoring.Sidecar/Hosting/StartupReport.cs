@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Hosting;
 

@@ -1,6 +1,6 @@
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
-using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
 
@@ -14,9 +14,6 @@ internal sealed class BatchIngestor(
     PredictionValidator validator, PredictionRecorder recorder, GroundTruthJoiner joiner, DriftRegistry drift, SidecarMetrics selfMetrics, TimeProvider time)
     : IDisposable
 {
-    /// <summary>How many rejections one response lists; the count of rejections is always complete.</summary>
-    public const int MaxListedRejections = 100;
-
     /// <summary>
     /// Batches are recorded one at a time. Concurrent streams would otherwise meet on every event at the same
     /// per-series locks and counters (one model's statistics, drift window and join store), and with more streams
@@ -69,22 +66,12 @@ internal sealed class BatchIngestor(
         {
             if (Ingest(events[i], now) is { } violation)
             {
-                Reject(response, i, violation.Reason);
+                ContractLimits.Reject(response, i, violation.Reason);
             }
         }
 
         response.Accepted = (ulong)events.Length - response.Rejected;
         return response;
-    }
-
-    /// <summary>Counts a refused item of a batch and, among the first <see cref="MaxListedRejections"/>, lists why.</summary>
-    public static void Reject(RecordResponse response, int index, string reason)
-    {
-        response.Rejected++;
-        if (response.Rejections.Count < MaxListedRejections)
-        {
-            response.Rejections.Add(new Rejection { Index = (uint)index, Reason = reason });
-        }
     }
 
     public void Dispose() => _batchTurn.Dispose();

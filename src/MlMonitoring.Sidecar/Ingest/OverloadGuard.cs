@@ -2,8 +2,7 @@ using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
-using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Ingest;
 
@@ -34,7 +33,7 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
     {
         _calls = new SemaphoreSlim(options.Value.MaxConcurrentCalls);
         _maxHeapBytes = options.Value.MaxHeapBytes ?? long.MaxValue;
-        _refused = meterFactory.Create(SidecarMetrics.MeterName).CreateCounter<long>(
+        _refused = meterFactory.Create(MeterNames.Sidecar).CreateCounter<long>(
             "ml_sidecar_overload_refused", description: "Calls refused with UNAVAILABLE: reason concurrency or memory.");
     }
 

@@ -1,9 +1,8 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.GroundTruth;
-using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest.Wire;
-using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.Status;
 using MlMonitoring.V1;
 

@@ -1,5 +1,4 @@
-using MlMonitoring.Sidecar.Hosting;
-using MlMonitoring.Sidecar.Ingest.Wire;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Ingest;
@@ -14,12 +13,6 @@ namespace MlMonitoring.Sidecar.Ingest;
 /// </remarks>
 internal sealed class PredictionValidator(CardinalityLimits limits)
 {
-    /// <summary>Longest prediction id accepted; ids are opaque keys, not labels, so they may exceed name limits.</summary>
-    public const int MaxPredictionIdLength = 256;
-
-    /// <summary>Longest model name accepted, as the contract states.</summary>
-    public const int MaxModelNameLength = 128;
-
     /// <summary>Returns null when the event can be recorded, otherwise the first violation found.</summary>
     public Violation? Validate(IncomingPrediction e)
     {
@@ -28,9 +21,9 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
             return new("model_name", "model_name: required");
         }
 
-        if (e.ModelName.Length > MaxModelNameLength)
+        if (e.ModelName.Length > ContractLimits.MaxModelNameLength)
         {
-            return new("model_name", $"model_name: longer than {MaxModelNameLength} characters ({e.ModelName.Length})");
+            return new("model_name", $"model_name: longer than {ContractLimits.MaxModelNameLength} characters ({e.ModelName.Length})");
         }
 
         if (TooLong(e.ModelVersion))
@@ -38,9 +31,9 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
             return new("model_version", $"model_version: longer than {limits.MaxNameLength} characters ({e.ModelVersion.Length})");
         }
 
-        if (e.PredictionId.Length > MaxPredictionIdLength)
+        if (e.PredictionId.Length > ContractLimits.MaxPredictionIdLength)
         {
-            return new("prediction_id", $"prediction_id: longer than {MaxPredictionIdLength} characters ({e.PredictionId.Length})");
+            return new("prediction_id", $"prediction_id: longer than {ContractLimits.MaxPredictionIdLength} characters ({e.PredictionId.Length})");
         }
 
         if (!double.IsFinite(e.LatencySeconds) || e.LatencySeconds < 0)
@@ -48,7 +41,7 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
             return new("latency_seconds", $"latency_seconds: must be finite and >= 0, got {e.LatencySeconds}");
         }
 
-        if (e.HasTime && !IsValidTimestamp(e.TimeSeconds, e.TimeNanos))
+        if (e.HasTime && !ContractLimits.IsValidTimestamp(e.TimeSeconds, e.TimeNanos))
         {
             return new("time", "time: not a valid timestamp");
         }
@@ -163,14 +156,6 @@ internal sealed class PredictionValidator(CardinalityLimits limits)
 
         return null;
     }
-
-    /// <summary>Unset, or a timestamp .NET can represent (years 1 to 9999, nanos within a second).</summary>
-    public static bool IsValidTimestamp(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
-        time is null || IsValidTimestamp(time.Seconds, time.Nanos);
-
-    /// <summary>Seconds and nanoseconds of a timestamp .NET can represent (years 1 to 9999, nanos within a second).</summary>
-    public static bool IsValidTimestamp(long seconds, int nanos) =>
-        nanos is >= 0 and < 1_000_000_000 && seconds is >= -62135596800 and <= 253402300799;
 
     private bool TooLong(string value) => value.Length > limits.MaxNameLength;
 

@@ -1,3 +1,5 @@
+using MlMonitoring.Sidecar.Core;
+
 namespace MlMonitoring.Sidecar.Metrics;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Metrics;
 
@@ -8,7 +9,7 @@ namespace MlMonitoring.Sidecar.Metrics;
 /// </summary>
 internal static class FeatureValueObserver
 {
-    public static IEnumerable<Measurement<double>> Observe(ModelSeriesRegistry registry, DateTimeOffset now)
+    public static IEnumerable<Measurement<double>> Observe(ModelVersionRegistry registry, DateTimeOffset now)
     {
         foreach (var model in registry.All)
         {

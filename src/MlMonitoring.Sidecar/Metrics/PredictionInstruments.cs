@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Metrics;
 
@@ -10,27 +10,14 @@ namespace MlMonitoring.Sidecar.Metrics;
 /// </summary>
 internal sealed class PredictionInstruments
 {
-    /// <summary>The meter every model metric belongs to.</summary>
-    public const string MeterName = "MlMonitoring.Sidecar.Predictions";
-
-    /// <summary>
-    /// Meters of <c>ml_prediction_value</c> for models with buckets of their own: one meter per model, since an
-    /// instrument has one set of boundaries. The Prometheus exporter merges same-named metrics of several meters
-    /// into one family, told apart by <c>otel_scope_name</c>.
-    /// </summary>
-    public const string RegressionMeterPrefix = "MlMonitoring.Sidecar.Predictions.Regression.";
-
     private readonly Dictionary<string, Histogram<double>> _valuesByModel = new(StringComparer.Ordinal);
-
-    /// <summary>The seed's latency buckets, in seconds; SLO latency targets are added to them (<see cref="Slo.SloCatalog"/>).</summary>
-    public static readonly double[] LatencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
     /// <summary>The seed's confidence buckets.</summary>
     public static readonly double[] ConfidenceBuckets = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
 
-    public PredictionInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, ModelSeriesRegistry registry, Slo.SloCatalog slos, TimeProvider time)
+    public PredictionInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, ModelVersionRegistry registry, LatencyBoundaries latency, TimeProvider time)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(MeterNames.Predictions);
         // The counters every event increments are read from per-series counts when metrics are collected: an
         // increment costs a few nanoseconds, a measurement through the SDK a lookup of its tags every time.
         meter.CreateObservableCounter(
@@ -39,7 +26,7 @@ internal sealed class PredictionInstruments
             description: "Prediction requests, errors included.");
         Latency = meter.CreateHistogram(
             "ml_prediction_latency", unit: "s", description: "Prediction latency measured by the model server.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = slos.LatencyBoundaries });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = latency.Values });
         Errors = meter.CreateCounter<long>(
             "ml_prediction_errors", description: "Failed predictions by error type and kind.");
         Confidence = meter.CreateHistogram(
@@ -56,7 +43,7 @@ internal sealed class PredictionInstruments
         {
             if (settings.RegressionBuckets is { } buckets)
             {
-                _valuesByModel[model] = meterFactory.Create(RegressionMeterPrefix + model).CreateHistogram(
+                _valuesByModel[model] = meterFactory.Create(MeterNames.RegressionPrefix + model).CreateHistogram(
                     "ml_prediction_value", description: "Regression outputs.",
                     advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });
             }

@@ -1,13 +1,13 @@
-using MlMonitoring.Sidecar.Ingest.Wire;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Metrics;
 
 /// <summary>
 /// Records one validated event into the instruments. This is the per-event path: tag sets come from the cached
-/// <see cref="ModelSeries"/>, so recording does not build or sort tags.
+/// <see cref="ModelVersionState"/>, so recording does not build or sort tags.
 /// </summary>
-internal sealed class PredictionRecorder(PredictionInstruments instruments, ModelSeriesRegistry registry)
+internal sealed class PredictionRecorder(PredictionInstruments instruments, ModelVersionRegistry registry)
 {
     /// <summary>
     /// Records an event that passed validation, received at <paramref name="now"/>; returns the series it was
@@ -60,7 +60,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         return new RecordedPrediction(model, predicted, confidence, features, nowMs);
     }
 
-    private (ClassSeries Class, double Confidence) RecordClassification(ModelSeries model, IncomingPrediction classification)
+    private (ClassSeries Class, double Confidence) RecordClassification(ModelVersionState model, IncomingPrediction classification)
     {
         var predictedClass = classification.PredictedClass;
         double? confidence = classification.HasConfidence ? classification.Confidence : null;
@@ -85,7 +85,7 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
         return (series, confidence ?? double.NaN);
     }
 
-    private void RecordFeatures(ModelSeries model, IncomingPrediction e, EventFeatures features, DateTimeOffset now)
+    private void RecordFeatures(ModelVersionState model, IncomingPrediction e, EventFeatures features, DateTimeOffset now)
     {
         foreach (var (name, value) in e.Features.Entries)
         {
@@ -142,4 +142,4 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
 /// <param name="Confidence">The top-class confidence recorded; NaN when none.</param>
 /// <param name="Features">Its profiled features (numeric ones without missing values), valid until the next event.</param>
 /// <param name="ReceivedMs">When the sidecar recorded it, in Unix milliseconds.</param>
-internal readonly record struct RecordedPrediction(ModelSeries Model, ClassSeries? Class, double Confidence, EventFeatures Features, long ReceivedMs);
+internal readonly record struct RecordedPrediction(ModelVersionState Model, ClassSeries? Class, double Confidence, EventFeatures Features, long ReceivedMs);

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Security;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Security;
 

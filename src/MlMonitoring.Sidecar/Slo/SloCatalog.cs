@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
-using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Slo;
 
@@ -27,17 +26,13 @@ internal sealed class SloCatalog
                     MonitoringOptions.SectionName, typeof(MonitoringOptions), [$"Monitoring:SloFile: {e.Message}"]);
             }
         }
-
-        LatencyBoundaries = [.. PredictionInstruments.LatencyBuckets
-            .Concat(Objectives.Where(o => o.LatencyThresholdSeconds is not null).Select(o => o.LatencyThresholdSeconds!.Value))
-            .Distinct()
-            .Order()];
     }
 
     public IReadOnlyList<ServiceLevelObjective> Objectives { get; }
 
-    /// <summary>The guide's latency buckets and every SLO latency threshold, in increasing order.</summary>
-    public double[] LatencyBoundaries { get; }
+    /// <summary>The latency buckets with every SLO latency threshold added.</summary>
+    public LatencyBoundaries CreateLatencyBoundaries() =>
+        new(Objectives.Where(o => o.LatencyThresholdSeconds is not null).Select(o => o.LatencyThresholdSeconds!.Value));
 
     public IEnumerable<ServiceLevelObjective> For(string modelName) => Objectives.Where(o => o.ModelName == modelName);
 }

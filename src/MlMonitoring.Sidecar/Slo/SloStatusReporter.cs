@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Google.Protobuf.WellKnownTypes;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.GroundTruth;
-using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Slo;
@@ -14,17 +14,17 @@ namespace MlMonitoring.Sidecar.Slo;
 internal sealed class SloStatusReporter
 {
     private readonly SloCatalog _catalog;
-    private readonly ModelSeriesRegistry _registry;
+    private readonly ModelVersionRegistry _registry;
     private readonly GroundTruthInstruments _groundTruth;
     private readonly TimeProvider _time;
 
-    public SloStatusReporter(SloCatalog catalog, ModelSeriesRegistry registry, GroundTruthInstruments groundTruth, IMeterFactory meterFactory, TimeProvider time)
+    public SloStatusReporter(SloCatalog catalog, ModelVersionRegistry registry, GroundTruthInstruments groundTruth, IMeterFactory meterFactory, TimeProvider time)
     {
         _catalog = catalog;
         _registry = registry;
         _groundTruth = groundTruth;
         _time = time;
-        var meter = meterFactory.Create(PredictionInstruments.MeterName);
+        var meter = meterFactory.Create(MeterNames.Predictions);
         meter.CreateObservableGauge("ml_slo_objective", () => _catalog.Objectives.Select(o =>
             new Measurement<double>(o.Objective, [new(LabelNames.ModelName, o.ModelName), new("slo", o.Name)])),
             description: "SLO objectives of Monitoring:SloFile: the share of good events aimed for.");
@@ -35,7 +35,7 @@ internal sealed class SloStatusReporter
     }
 
     /// <summary>The status of every SLO of a model version that has events to measure.</summary>
-    public IEnumerable<SloStatus> Measure(ModelSeries model)
+    public IEnumerable<SloStatus> Measure(ModelVersionState model)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         TrafficSnapshot? traffic = null;

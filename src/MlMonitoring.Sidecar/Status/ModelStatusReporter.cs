@@ -1,8 +1,8 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
-using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.V1;
 
@@ -13,7 +13,7 @@ namespace MlMonitoring.Sidecar.Status;
 /// same quantile interpolation Prometheus applies to the exported buckets.
 /// </summary>
 internal sealed class ModelStatusReporter(
-    ModelSeriesRegistry registry, GroundTruthInstruments groundTruth, DriftRegistry drift, SloStatusReporter slos, TimeProvider time)
+    ModelVersionRegistry registry, GroundTruthInstruments groundTruth, DriftRegistry drift, SloStatusReporter slos, TimeProvider time)
 {
     public ModelStatus Report(ModelStatusRequest request)
     {
@@ -102,7 +102,7 @@ internal sealed class ModelStatusReporter(
         return new PinBaselineResponse { BaselineSize = (ulong)drift.Restart(model, (int)Math.Min(request.BaselineSize, int.MaxValue)) };
     }
 
-    private ModelSeries Find(ModelStatusRequest request)
+    private ModelVersionState Find(ModelStatusRequest request)
     {
         var versions = registry.VersionsOf(request.ModelName);
         if (versions.Count == 0)

@@ -1,4 +1,4 @@
-using MlMonitoring.Sidecar.Drift;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Tests.Drift;
 

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using MlMonitoring.Sidecar.GroundTruth;
+using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;
 using Label = MlMonitoring.V1.GroundTruth;
@@ -202,7 +203,7 @@ public sealed class GroundTruthJoinTests : IDisposable
         }
 
         _clock.Advance(TimeSpan.FromMinutes(61));
-        await _sidecar.Services.GetRequiredService<JoinStoreMaintenance>().SweepAsync(CancellationToken.None);
+        await _sidecar.Services.GetRequiredService<SharedStateMaintenance>().SweepAsync(CancellationToken.None);
         await client.RecordGroundTruthAsync(new GroundTruthBatch { Labels = { new Label { PredictionId = "old-0", ActualClass = "legit" } } });
 
         var metrics = await _sidecar.ScrapeAsync();

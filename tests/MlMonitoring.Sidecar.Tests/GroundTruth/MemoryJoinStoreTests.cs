@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.GroundTruth;
-using MlMonitoring.Sidecar.Hosting;
-using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -63,11 +62,11 @@ public sealed class MemoryJoinStoreTests(ITestOutputHelper output)
         Assert.Equal(ClaimOutcome.Unknown, (await store.ClaimAsync("a", true, Now + TimeSpan.FromMinutes(21), CancellationToken.None)).Outcome);
     }
 
-    private static (MemoryJoinStore Store, ModelSeries Model) Create(GroundTruthOptions options)
+    private static (MemorySharedStateStore Store, ModelVersionState Model) Create(GroundTruthOptions options)
     {
         var monitoring = Options.Create(new MonitoringOptions());
-        var registry = new ModelSeriesRegistry(monitoring, new SidecarMetrics(new TestMeterFactory(), monitoring));
-        return (new MemoryJoinStore(options), registry.Get("fraud", "v1"));
+        var registry = new ModelVersionRegistry(monitoring, new SidecarMetrics(new TestMeterFactory(), monitoring));
+        return (new MemorySharedStateStore(options), registry.Get("fraud", "v1"));
     }
 
     private static long Heap()

@@ -1,3 +1,4 @@
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.V1;

@@ -1,4 +1,4 @@
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;

@@ -4,6 +4,7 @@ using FsCheck.Xunit;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;

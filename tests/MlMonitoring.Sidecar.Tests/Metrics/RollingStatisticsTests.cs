@@ -1,4 +1,4 @@
-using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Tests.Metrics;
 

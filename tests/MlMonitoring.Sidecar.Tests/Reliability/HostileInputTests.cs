@@ -3,7 +3,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Grpc.Core;
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;

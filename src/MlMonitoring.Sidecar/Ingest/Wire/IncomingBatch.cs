@@ -1,3 +1,5 @@
+using MlMonitoring.Sidecar.Core;
+
 namespace MlMonitoring.Sidecar.Ingest.Wire;
 
 /// <summary>

@@ -4,7 +4,7 @@ using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Ingest.Wire;

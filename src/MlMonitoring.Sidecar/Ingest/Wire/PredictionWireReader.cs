@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Ingest.Wire;

@@ -1,0 +1,243 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace MlMonitoring.Sidecar.Core;
+
+/// <summary>
+/// Settings of the sidecar, bound from the <c>Monitoring</c> configuration section and validated at start:
+/// a bad value stops the process with a message that names the setting.
+/// </summary>
+public sealed class MonitoringOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "Monitoring";
+
+    /// <summary>Rolling window of the <c>ml_feature_value</c> statistics. Default 5 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan FeatureWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Window of the traffic figures of <c>GetModelStatus</c> (request and error rate, latency). Default 5 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan StatusWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// An SLO file (the guide's slo.yaml format). Its latency targets become latency bucket boundaries, and the
+    /// sidecar reports the SLOs' status itself.
+    /// </summary>
+    public string? SloFile { get; set; }
+
+    /// <summary>Most events one batch may carry. A larger batch is refused whole.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxBatchSize { get; set; } = 10_000;
+
+    /// <summary>Largest gRPC message accepted, in bytes; larger ones are answered RESOURCE_EXHAUSTED.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Upper bounds of <c>ml_prediction_value</c> (regression outputs) for models without their own in
+    /// <see cref="Models"/>.
+    /// </summary>
+    /// <remarks>
+    /// Null until configured: the configuration binder appends to an array that already has elements, so the
+    /// default lives in <see cref="DefaultRegressionBuckets"/> instead.
+    /// </remarks>
+    public double[]? RegressionBuckets { get; set; }
+
+    /// <summary>The regression buckets without configuration.</summary>
+    public static IReadOnlyList<double> DefaultRegressionBuckets { get; } = [0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000];
+
+    /// <summary>The global regression buckets in force.</summary>
+    public IReadOnlyList<double> EffectiveRegressionBuckets => RegressionBuckets ?? DefaultRegressionBuckets;
+
+    /// <summary>Settings of individual models, by model name.</summary>
+    public Dictionary<string, ModelSettings> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The join of delayed labels to predictions, and the quality computed from it.</summary>
+    [ValidateObjectMembers]
+    public GroundTruthOptions GroundTruth { get; set; } = new();
+
+    /// <summary>Drift against a baseline captured from each model version's own production traffic.</summary>
+    [ValidateObjectMembers]
+    public DriftOptions Drift { get; set; } = new();
+
+    /// <summary>Authentication of the endpoints (checked by the endpoint exposure validator).</summary>
+    public SecurityOptions Security { get; set; } = new();
+
+    /// <summary>How long a stopping sidecar waits for in-flight calls before it exits. Default 4 s (a native sidecar gets little time).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// How long a stopping sidecar waits for its last OTLP export. Default 1 s: a hung backend must not hold the pod
+    /// past its grace period; the cumulative counts it misses are re-sent by the replica that follows.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ExportFlushTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Serve the Prometheus scrape endpoint <c>/metrics</c>. Default on. Turn it off when OTLP carries the metrics:
+    /// the OpenTelemetry SDK aggregates every measurement once per exporter, so the second costs about as much per
+    /// event as the first (BenchmarkDotNet, BENCHMARKS.md).
+    /// </summary>
+    public bool PrometheusEndpoint { get; set; } = true;
+
+    /// <summary>Most gRPC calls served at once (a stream counts as one); past it, UNAVAILABLE with a retry hint.</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentCalls { get; set; } = 256;
+
+    /// <summary>
+    /// Managed heap held above which calls and stream batches are refused with UNAVAILABLE until it shrinks; unset,
+    /// no limit. Resident memory peaks at about idle + 2.5 times this under a flood (the k8s example sets 64 MB under
+    /// a 256 MiB container limit).
+    /// </summary>
+    [Range(16L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long? MaxHeapBytes { get; set; }
+
+    /// <summary>Cardinality limits: what a misbehaving client can add to the series count.</summary>
+    [ValidateObjectMembers]
+    public CardinalityLimits Limits { get; set; } = new();
+}
+
+/// <summary>Settings under <c>Monitoring:Security</c>.</summary>
+public sealed class SecurityOptions
+{
+    /// <summary>
+    /// A file holding the bearer token callers must send (a mounted Kubernetes Secret). Required when the gRPC
+    /// endpoint listens beyond loopback.
+    /// </summary>
+    public string? TokenFile { get; set; }
+
+    /// <summary>Require the token on <c>/metrics</c> too (Prometheus then sends it with <c>authorization</c>).</summary>
+    public bool ProtectMetrics { get; set; }
+}
+
+/// <summary>Where pending predictions wait for their labels.</summary>
+public enum JoinStoreKind
+{
+    /// <summary>In the sidecar's memory: fastest; lost on restart.</summary>
+    Memory,
+
+    /// <summary>An SQLite file: survives a restart of the sidecar.</summary>
+    Sqlite,
+
+    /// <summary>A Redis server shared by every replica: a label may reach any of them.</summary>
+    Redis,
+}
+
+/// <summary>Settings under <c>Monitoring:GroundTruth</c>.</summary>
+public sealed class GroundTruthOptions
+{
+    /// <summary><c>memory</c> (default), <c>sqlite</c> or <c>redis</c>.</summary>
+    public JoinStoreKind Store { get; set; } = JoinStoreKind.Memory;
+
+    /// <summary>How long a prediction waits for its label. Default 7 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan Ttl { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Most predictions waiting at once; past it the oldest is evicted and counted.</summary>
+    [Range(1, 100_000_000)]
+    public int MaxPending { get; set; } = 1_000_000;
+
+    /// <summary>Rolling window of the quality gauges (accuracy, F1, MAE…), by prediction time. Default 7 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>The SQLite file of the <c>sqlite</c> store.</summary>
+    [Required]
+    public string SqlitePath { get; set; } = "/tmp/mlmonitoring-groundtruth.db";
+
+    /// <summary>StackExchange.Redis configuration string of the <c>redis</c> store.</summary>
+    [Required]
+    public string RedisConfiguration { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>Prefix of every Redis key; replicas of one model share it.</summary>
+    [Required]
+    public string RedisKeyPrefix { get; set; } = "mlmon:";
+
+    /// <summary>Most pending predictions waiting to be written to an external store before new ones are dropped.</summary>
+    [Range(1, 10_000_000)]
+    public int WriteQueueCapacity { get; set; } = 100_000;
+}
+
+/// <summary>Settings under <c>Monitoring:Drift</c>.</summary>
+public sealed class DriftOptions
+{
+    /// <summary>Drift, estimated accuracy and their per-event work; on by default.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The first this many events of a model version are its baseline.</summary>
+    [Range(10, 10_000_000)]
+    public int BaselineSize { get; set; } = 10_000;
+
+    /// <summary>The current window compared with the baseline. Default 1 hour.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Bins of numeric signals (confidence, numeric features), at the baseline's quantiles.</summary>
+    [Range(2, 100)]
+    public int Bins { get; set; } = 10;
+
+    /// <summary>Categories of a categorical feature compared one by one; the rest share an "other" bin.</summary>
+    [Range(1, 1000)]
+    public int MaxCategories { get; set; } = 20;
+
+    /// <summary>
+    /// Changing it discards every persisted baseline at the next start: a deliberate re-pin of all models.
+    /// </summary>
+    [Required]
+    public string BaselineGeneration { get; set; } = "1";
+}
+
+/// <summary>Settings of one model, under <c>Monitoring:Models:&lt;model_name&gt;</c>.</summary>
+public sealed class ModelSettings
+{
+    /// <summary>Upper bounds of this model's <c>ml_prediction_value</c> buckets; null: the global ones.</summary>
+    public double[]? RegressionBuckets { get; set; }
+}
+
+/// <summary>
+/// Bounds on label values. Past a bound, new values are folded into <c>__other__</c> and the overflow is counted in
+/// <c>ml_sidecar_cardinality_overflow_total{limit}</c>.
+/// </summary>
+public sealed class CardinalityLimits
+{
+    /// <summary>Distinct model names.</summary>
+    [Range(1, 100_000)]
+    public int MaxModels { get; set; } = 50;
+
+    /// <summary>Distinct versions of one model.</summary>
+    [Range(1, 10_000)]
+    public int MaxVersionsPerModel { get; set; } = 10;
+
+    /// <summary>Distinct predicted classes of one model version.</summary>
+    [Range(1, 100_000)]
+    public int MaxClassesPerModel { get; set; } = 100;
+
+    /// <summary>Distinct feature names (numeric and categorical) of one model version.</summary>
+    [Range(1, 100_000)]
+    public int MaxFeaturesPerModel { get; set; } = 100;
+
+    /// <summary>Distinct categories of one categorical feature.</summary>
+    [Range(1, 100_000)]
+    public int MaxCategoriesPerFeature { get; set; } = 50;
+
+    /// <summary>Distinct (error_type, error_kind) pairs of one model version.</summary>
+    [Range(1, 10_000)]
+    public int MaxErrorTypesPerModel { get; set; } = 50;
+
+    /// <summary>Distinct business outcome kinds of one model version.</summary>
+    [Range(1, 10_000)]
+    public int MaxOutcomeKindsPerModel { get; set; } = 20;
+
+    /// <summary>Longest name or label value accepted (model, version, class, feature, category, error type).</summary>
+    [Range(1, 4096)]
+    public int MaxNameLength { get; set; } = 128;
+
+    /// <summary>Most entries in one event's features, categorical features or class scores.</summary>
+    [Range(1, 100_000)]
+    public int MaxMapEntries { get; set; } = 1_000;
+}
+
+[OptionsValidator]
+internal sealed partial class MonitoringOptionsValidator : IValidateOptions<MonitoringOptions>;

@@ -1,0 +1,87 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
+
+namespace MlMonitoring.Sidecar.Core;
+
+/// <summary>
+/// Self-metrics of the sidecar: what it received and refused, where cardinality limits bit, and the limits
+/// themselves, so that an operator sees why a series is missing.
+/// </summary>
+internal sealed class SidecarMetrics
+{
+    private readonly Counter<long> _received;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _overflow;
+    private readonly Tag[][] _overflowTags;
+    private readonly Tag[][] _receivedTags;
+
+    public SidecarMetrics(IMeterFactory meterFactory, IOptions<MonitoringOptions> options)
+    {
+        var meter = meterFactory.Create(MeterNames.Sidecar);
+        _received = meter.CreateCounter<long>(
+            "ml_sidecar_events_received", description: "Prediction events received, by rpc.");
+        _rejected = meter.CreateCounter<long>(
+            "ml_sidecar_events_rejected", description: "Prediction events rejected, by reason.");
+        _overflow = meter.CreateCounter<long>(
+            "ml_sidecar_cardinality_overflow",
+            description: "Label values folded into __other__ (or features not profiled) because a limit was reached.");
+
+        _overflowTags = [.. Enum.GetValues<SeriesLimit>().Select(limit => new Tag[] { new("limit", LimitLabel(limit)) })];
+        _receivedTags = [.. Enum.GetValues<IngestRpc>().Select(rpc => new Tag[] { new("rpc", RpcLabel(rpc)) })];
+
+        var settings = options.Value;
+        var limits = settings.Limits;
+        Tag[] Limit(string name) => [new("limit", name)];
+        IEnumerable<Measurement<long>> ObserveLimits() =>
+        [
+            new(limits.MaxModels, Limit("models")),
+            new(limits.MaxVersionsPerModel, Limit("versions")),
+            new(limits.MaxClassesPerModel, Limit("classes")),
+            new(limits.MaxFeaturesPerModel, Limit("features")),
+            new(limits.MaxCategoriesPerFeature, Limit("categories")),
+            new(limits.MaxErrorTypesPerModel, Limit("error_types")),
+            new(limits.MaxOutcomeKindsPerModel, Limit("outcome_kinds")),
+            new(settings.GroundTruth.MaxPending, Limit("pending_predictions")),
+            new(limits.MaxNameLength, Limit("name_length")),
+            new(limits.MaxMapEntries, Limit("map_entries")),
+            new(settings.MaxBatchSize, Limit("batch_events")),
+            new(settings.MaxMessageBytes, Limit("message_bytes")),
+        ];
+        meter.CreateObservableGauge(
+            "ml_sidecar_limit", ObserveLimits, description: "Configured limits (Monitoring:Limits and batch bounds).");
+    }
+
+    public void CountReceived(IngestRpc rpc, int events) => _received.Add(events, _receivedTags[(int)rpc]);
+
+    /// <summary>Counts rejected events; <paramref name="field"/> is the field at fault, a bounded set.</summary>
+    public void CountRejected(string field, int events = 1) => _rejected.Add(events, new Tag("reason", field));
+
+    public void CountOverflow(SeriesLimit limit) => _overflow.Add(1, _overflowTags[(int)limit]);
+
+    private static string LimitLabel(SeriesLimit limit) => limit switch
+    {
+        SeriesLimit.Models => "models",
+        SeriesLimit.Versions => "versions",
+        SeriesLimit.Classes => "classes",
+        SeriesLimit.Features => "features",
+        SeriesLimit.Categories => "categories",
+        SeriesLimit.OutcomeKinds => "outcome_kinds",
+        _ => "error_types",
+    };
+
+    private static string RpcLabel(IngestRpc rpc) => rpc switch
+    {
+        IngestRpc.Unary => "unary",
+        IngestRpc.Batch => "batch",
+        _ => "stream",
+    };
+}
+
+/// <summary>The rpc an event arrived through; the <c>rpc</c> label of the received self-metric.</summary>
+internal enum IngestRpc
+{
+    Unary,
+    Batch,
+    Stream,
+}

@@ -1,0 +1,14 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace MlMonitoring.Sidecar.Drift;
+
+/// <summary>Registers drift against each model version's baseline, and the estimated accuracy.</summary>
+internal static class DriftServiceCollectionExtensions
+{
+    public static IServiceCollection AddDrift(this IServiceCollection services)
+    {
+        services.TryAddSingleton<DriftRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<DriftRegistry>());
+        return services;
+    }
+}

@@ -1,0 +1,14 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace MlMonitoring.Sidecar.GroundTruth;
+
+/// <summary>Registers the join of delayed labels and outcomes to their predictions, and the quality it yields.</summary>
+internal static class GroundTruthServiceCollectionExtensions
+{
+    public static IServiceCollection AddGroundTruth(this IServiceCollection services)
+    {
+        services.TryAddSingleton<GroundTruthInstruments>();
+        services.TryAddSingleton<GroundTruthJoiner>();
+        return services;
+    }
+}

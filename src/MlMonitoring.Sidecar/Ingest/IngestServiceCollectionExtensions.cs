@@ -1,0 +1,43 @@
+using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Health.V1;
+using Grpc.Reflection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Ingest.Wire;
+using MlMonitoring.V1;
+
+namespace MlMonitoring.Sidecar.Ingest;
+
+/// <summary>Registers and maps the way in: the gRPC contract, its validation, overload protection, health and reflection.</summary>
+internal static class IngestServiceCollectionExtensions
+{
+    public static IServiceCollection AddIngest(this IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => new PredictionValidator(sp.GetRequiredService<IOptions<MonitoringOptions>>().Value.Limits));
+        services.TryAddSingleton<BatchIngestor>();
+        services.TryAddSingleton<OverloadGuard>();
+        services.AddGrpc(grpc => grpc.Interceptors.Add<OverloadGuard>());
+        services.AddOptions<GrpcServiceOptions>()
+            .Configure<IOptions<MonitoringOptions>>((grpc, monitoring) => grpc.MaxReceiveMessageSize = monitoring.Value.MaxMessageBytes);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<PredictionIngestService>, PredictionMonitorMethods>());
+        // The ingest service is bound by hand (PredictionMonitorMethods), so reflection cannot find its descriptor
+        // through a generated base class; it is named here with the others the sidecar maps.
+        services.TryAddSingleton(_ => new ReflectionServiceImpl(
+            PredictionMonitor.Descriptor, Health.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor));
+        services.AddGrpcReflection();
+        // grpc.health.v1 answers from the same checks as /readyz.
+        services.AddGrpcHealthChecks();
+        return services;
+    }
+
+    /// <summary>Maps <c>mlmonitoring.v1.PredictionMonitor</c>, <c>grpc.health.v1</c> and reflection.</summary>
+    public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<PredictionIngestService>();
+        endpoints.MapGrpcHealthChecksService();
+        endpoints.MapGrpcReflectionService();
+        return endpoints;
+    }
+}

@@ -1,0 +1,229 @@
+using System.Globalization;
+using MlMonitoring.Sidecar.Core;
+using StackExchange.Redis;
+
+namespace MlMonitoring.Sidecar.SharedState;
+
+/// <summary>
+/// Pending predictions in Redis, shared by every replica of a model: a label may reach any replica and joins
+/// exactly once, because the claim is one Lua script that Redis runs atomically.
+/// </summary>
+/// <remarks>
+/// Each prediction is a hash <c>{prefix}p:{id}</c> living two TTLs (the second as a tombstone), indexed by time in
+/// the sorted set <c>{prefix}pending</c> while it waits. The sweep takes expired and excess members off the index
+/// (whichever replica removes one counts it, so sums across replicas are exact) and marks their hashes expired.
+/// </remarks>
+internal sealed class RedisSharedStateStore : ISharedStateStore
+{
+    // KEYS[1] hash, KEYS[2] index; ARGV[1] id, ARGV[2] label is class (1/0), ARGV[3] expire-before ms.
+    // Returns {state, model, version, class, value, confidence, time}; state: 0 claimed, 1 duplicate, 2 expired,
+    // 3 unknown, 4 mismatch.
+    private const string ClaimScript = """
+        local p = redis.call('HMGET', KEYS[1], 'm', 'v', 'c', 'x', 'f', 't', 's')
+        if not p[1] then return {3} end
+        local result = {0, p[1], p[2], p[3] or '', p[4], p[5] or '', p[6]}
+        if p[7] == '1' then result[1] = 1 return result end
+        if p[7] == '2' then result[1] = 2 return result end
+        if tonumber(p[6]) < tonumber(ARGV[3]) then
+          redis.call('HSET', KEYS[1], 's', '2')
+          redis.call('ZREM', KEYS[2], ARGV[1])
+          result[1] = 2
+          return result
+        end
+        if (p[3] and '1' or '0') ~= ARGV[2] then result[1] = 4 return result end
+        redis.call('HSET', KEYS[1], 's', '1')
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        return result
+        """;
+
+    // KEYS[1] index; ARGV[1] prefix of hashes, ARGV[2] expire-before ms, ARGV[3] max pending.
+    // Returns {expired, evicted, pending}.
+    private const string SweepScript = """
+        local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, 10000)
+        for _, id in ipairs(expired) do
+          redis.call('HSET', ARGV[1] .. id, 's', '2')
+          redis.call('ZREM', KEYS[1], id)
+        end
+        local evicted = 0
+        local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+        if excess > 0 then
+          local oldest = redis.call('ZPOPMIN', KEYS[1], math.min(excess, 10000))
+          for i = 1, #oldest, 2 do
+            redis.call('HSET', ARGV[1] .. oldest[i], 's', '2')
+            evicted = evicted + 1
+          end
+        end
+        return {#expired, evicted, redis.call('ZCARD', KEYS[1])}
+        """;
+
+    private readonly ConnectionMultiplexer _redis;
+    private readonly ModelVersionRegistry _registry;
+    private readonly SharedStateHealth _health;
+    private readonly WriteQueue<(string Id, PendingPrediction Prediction)> _writes;
+    private readonly string _hashPrefix;
+    private readonly RedisKey _index;
+    private readonly RedisKey _baselines;
+    private readonly long _ttlMs;
+    private readonly int _maxPending;
+
+    public RedisSharedStateStore(GroundTruthOptions options, ModelVersionRegistry registry, SharedStateHealth health)
+    {
+        _registry = registry;
+        _health = health;
+        _ttlMs = (long)options.Ttl.TotalMilliseconds;
+        _maxPending = options.MaxPending;
+        _hashPrefix = options.RedisKeyPrefix + "p:";
+        _index = options.RedisKeyPrefix + "pending";
+        _baselines = options.RedisKeyPrefix + "baselines";
+        var configuration = ConfigurationOptions.Parse(options.RedisConfiguration);
+        // Start and keep serving while Redis is away; the store reconnects by itself.
+        configuration.AbortOnConnectFail = false;
+        _redis = ConnectionMultiplexer.Connect(configuration);
+        _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);
+    }
+
+    public void Remember(string predictionId, in PendingPrediction prediction)
+    {
+        if (!_writes.TryEnqueue((predictionId, prediction)))
+        {
+            _health.CountDroppedWrite();
+        }
+    }
+
+    public async ValueTask<Claim> ClaimAsync(string predictionId, bool labelIsClass, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        RedisResult result;
+        try
+        {
+            result = await _redis.GetDatabase().ScriptEvaluateAsync(
+                ClaimScript,
+                [_hashPrefix + predictionId, _index],
+                [predictionId, labelIsClass ? "1" : "0", now.ToUnixTimeMilliseconds() - _ttlMs]);
+            _health.ReportSuccess();
+        }
+        catch (RedisException e)
+        {
+            _health.ReportFailure("claim", e);
+            throw;
+        }
+
+        var fields = (RedisResult[])result!;
+        var outcome = (int)fields[0] switch
+        {
+            0 => ClaimOutcome.Claimed,
+            1 => ClaimOutcome.Duplicate,
+            2 => ClaimOutcome.Expired,
+            4 => ClaimOutcome.Mismatch,
+            _ => ClaimOutcome.Unknown,
+        };
+        return outcome == ClaimOutcome.Unknown
+            ? new Claim(outcome, default)
+            : new Claim(outcome, Hydrate((string)fields[1]!, (string)fields[2]!, (string)fields[3]!, (string)fields[4]!, (string)fields[5]!, (string)fields[6]!));
+    }
+
+    public async ValueTask<PendingPrediction?> FindAsync(string predictionId, CancellationToken cancellationToken)
+    {
+        RedisValue[] fields;
+        try
+        {
+            fields = await _redis.GetDatabase().HashGetAsync(_hashPrefix + predictionId, ["m", "v", "c", "x", "f", "t"]);
+            _health.ReportSuccess();
+        }
+        catch (RedisException e)
+        {
+            _health.ReportFailure("find", e);
+            throw;
+        }
+
+        return fields[0].IsNull ? null : Hydrate(fields[0]!, fields[1]!, fields[2].IsNull ? "" : (string)fields[2]!, fields[3]!, fields[4].IsNull ? "" : (string)fields[4]!, fields[5]!);
+    }
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken) => _writes.FlushAsync(cancellationToken);
+
+    public async ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken)
+    {
+        await _redis.GetDatabase().HashSetAsync(_baselines, BaselineField(modelName, modelVersion), baseline);
+    }
+
+    public async ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken)
+    {
+        var entries = await _redis.GetDatabase().HashGetAllAsync(_baselines);
+        return [.. entries.Select(e =>
+        {
+            var parts = ((string)e.Name!).Split('\0', 2);
+            return (parts[0], parts[1], (byte[])e.Value!);
+        })];
+    }
+
+    private static string BaselineField(string modelName, string modelVersion) => $"{modelName}\0{modelVersion}";
+
+    public async ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(
+                SweepScript, [_index], [_hashPrefix, now.ToUnixTimeMilliseconds() - _ttlMs, _maxPending]))!;
+            _health.ReportSuccess();
+            return new SweepResult((long)result[0], (long)result[1], (long)result[2]);
+        }
+        catch (RedisException e)
+        {
+            _health.ReportFailure("sweep", e);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writes.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private async Task WriteBatchAsync(IReadOnlyList<(string Id, PendingPrediction Prediction)> batch, CancellationToken cancellationToken)
+    {
+        var database = _redis.GetDatabase();
+        var writes = new List<Task>(batch.Count * 3);
+        var lifetime = TimeSpan.FromMilliseconds(2 * _ttlMs);
+        foreach (var (id, prediction) in batch)
+        {
+            RedisKey key = _hashPrefix + id;
+            var fields = new List<HashEntry>(6)
+            {
+                new("m", prediction.Model.ModelName),
+                new("v", prediction.Model.ModelVersion),
+                new("x", prediction.PredictedValue.ToString("R", CultureInfo.InvariantCulture)),
+                new("t", prediction.TimeMs),
+            };
+            if (prediction.PredictedClass is { } predictedClass)
+            {
+                fields.Add(new("c", predictedClass.Name));
+            }
+
+            if (!float.IsNaN(prediction.Confidence))
+            {
+                fields.Add(new("f", prediction.Confidence.ToString("R", CultureInfo.InvariantCulture)));
+            }
+
+            // A repeated id keeps its first prediction, as in the other stores.
+            writes.Add(database.ScriptEvaluateAsync(
+                "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end " +
+                "redis.call('HSET', KEYS[1], unpack(ARGV, 4)) redis.call('PEXPIRE', KEYS[1], ARGV[3]) " +
+                "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) return 1",
+                [key, _index],
+                [id, prediction.TimeMs, (long)lifetime.TotalMilliseconds, .. fields.SelectMany(f => new[] { (RedisValue)f.Name, f.Value })]));
+        }
+
+        await Task.WhenAll(writes);
+    }
+
+    private PendingPrediction Hydrate(string model, string version, string predictedClass, string value, string confidence, string time)
+    {
+        var series = _registry.Get(model, version);
+        return new PendingPrediction(
+            series,
+            predictedClass.Length == 0 ? null : series.GetClass(predictedClass),
+            double.Parse(value, CultureInfo.InvariantCulture),
+            confidence.Length == 0 ? float.NaN : float.Parse(confidence, CultureInfo.InvariantCulture),
+            long.Parse(time, CultureInfo.InvariantCulture));
+    }
+}

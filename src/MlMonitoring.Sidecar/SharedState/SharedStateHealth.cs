@@ -1,0 +1,49 @@
+using System.Diagnostics.Metrics;
+using MlMonitoring.Sidecar.Core;
+
+namespace MlMonitoring.Sidecar.SharedState;
+
+/// <summary>
+/// How the join store is doing, as self-metrics: failed operations, writes dropped because the store could not
+/// keep up, and whether the last operation succeeded. Predictions are counted whatever the store's state.
+/// </summary>
+internal sealed partial class SharedStateHealth
+{
+    private readonly Counter<long> _failures;
+    private readonly Counter<long> _droppedWrites;
+    private readonly ILogger<SharedStateHealth> _logger;
+    private int _healthy = 1;
+
+    public SharedStateHealth(IMeterFactory meterFactory, ILogger<SharedStateHealth> logger)
+    {
+        _logger = logger;
+        var meter = meterFactory.Create(MeterNames.Sidecar);
+        _failures = meter.CreateCounter<long>(
+            "ml_sidecar_join_store_failures", description: "Join store operations that failed (and were retried where they were writes).");
+        _droppedWrites = meter.CreateCounter<long>(
+            "ml_sidecar_join_store_dropped", description: "Predictions not remembered because the store's write queue was full.");
+        meter.CreateObservableGauge(
+            "ml_sidecar_join_store_up", () => Volatile.Read(ref _healthy), description: "1 while the join store answers, 0 after a failure.");
+    }
+
+    public bool IsHealthy => Volatile.Read(ref _healthy) == 1;
+
+    public void ReportSuccess() => Volatile.Write(ref _healthy, 1);
+
+    public void ReportWriteFailure(Exception error) => ReportFailure("write", error);
+
+    public void ReportFailure(string operation, Exception error)
+    {
+        _failures.Add(1, new KeyValuePair<string, object?>("operation", operation));
+        if (Interlocked.Exchange(ref _healthy, 0) == 1)
+        {
+            LogStoreDown(_logger, operation, error.GetType().Name, error.Message);
+        }
+    }
+
+    public void CountDroppedWrite() => _droppedWrites.Add(1);
+
+    [LoggerMessage(EventId = 20, EventName = "JoinStoreDown", Level = LogLevel.Warning,
+        Message = "Join store {Operation} failed ({ErrorType}: {ErrorMessage}); predictions are still counted, labels may not join until it recovers")]
+    private static partial void LogStoreDown(ILogger logger, string operation, string errorType, string errorMessage);
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.GroundTruth;
+using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
+
+namespace MlMonitoring.Sidecar.SharedState;
+
+/// <summary>
+/// Sweeps the join store on a timer: expires predictions past their TTL, evicts past MaxPending, and publishes
+/// the pending count. A tenth of the TTL apart, between 100 ms and 10 s.
+/// </summary>
+internal sealed class SharedStateMaintenance(
+    ISharedStateStore store, GroundTruthInstruments instruments, SharedStateHealth health, IOptions<MonitoringOptions> options, TimeProvider time)
+    : BackgroundService
+{
+    private static readonly Tag[] TtlTags = [new("reason", "ttl")];
+    private static readonly Tag[] CapacityTags = [new("reason", "capacity")];
+
+    /// <summary>Runs one sweep now.</summary>
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var result = await store.SweepAsync(time.GetUtcNow(), cancellationToken);
+        instruments.Evicted.Add(result.ExpiredByTtl, TtlTags);
+        instruments.Evicted.Add(result.EvictedForCapacity, CapacityTags);
+        instruments.Pending = result.Pending;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = TimeSpan.FromTicks(Math.Clamp(
+            options.Value.GroundTruth.Ttl.Ticks / 10, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(10).Ticks));
+        using var timer = new PeriodicTimer(interval, time);
+        do
+        {
+            try
+            {
+                await SweepAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                health.ReportFailure("sweep", e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}

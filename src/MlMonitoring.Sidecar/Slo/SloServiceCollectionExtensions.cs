@@ -1,0 +1,15 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace MlMonitoring.Sidecar.Slo;
+
+/// <summary>Registers the SLOs of <c>Monitoring:SloFile</c>: their latency targets as bucket boundaries, and their status.</summary>
+internal static class SloServiceCollectionExtensions
+{
+    public static IServiceCollection AddSlo(this IServiceCollection services)
+    {
+        services.TryAddSingleton<SloCatalog>();
+        services.TryAddSingleton<SloStatusReporter>();
+        services.Replace(ServiceDescriptor.Singleton(sp => sp.GetRequiredService<SloCatalog>().CreateLatencyBoundaries()));
+        return services;
+    }
+}
