@@ -5,6 +5,7 @@ using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.Export;
 using MlMonitoring.Sidecar.GroundTruth;
+using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.SharedState;
@@ -57,8 +58,8 @@ public class RecordingBenchmarks
         _ingestor = _app.Services.GetRequiredService<BatchIngestor>();
         var random = new Random(1);
         // Read off the wire as the service reads them; the reading itself is WireReadingBenchmarks.
-        _events = [.. Enumerable.Range(0, 1024).Select(i => IncomingPrediction.From(Event(random, i, withId: false)))];
-        _withIds = [.. Enumerable.Range(0, 1 << 18).Select(i => IncomingPrediction.From(Event(random, i, withId: true)))];
+        _events = [.. Enumerable.Range(0, 1024).Select(i => PredictionWireReader.ReadEvent(Event(random, i, withId: false)))];
+        _withIds = [.. Enumerable.Range(0, 1 << 18).Select(i => PredictionWireReader.ReadEvent(Event(random, i, withId: true)))];
         // Past the drift baseline, into the steady state.
         for (var i = 0; i < 5_000; i++)
         {

@@ -1,13 +1,12 @@
-using Google.Protobuf;
-using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Core;
 
 /// <summary>
-/// One <see cref="PredictionEvent"/> as <see cref="PredictionWireReader"/> reads it off the wire: the same fields,
-/// held in an object that is reused for event after event, so that ingesting allocates nothing per event but the
-/// prediction id. Valid only until its batch goes back to the <see cref="IncomingBatchPool"/>.
+/// One <see cref="PredictionEvent"/> as the way in reads it (the gRPC wire reader today): the same fields, held in
+/// an object that is reused for event after event, so that ingesting allocates nothing per event but the
+/// prediction id. It belongs to the batch it was read into and is valid only while that batch is leased; a later
+/// stage that keeps anything of it copies it (names are interned strings and may be kept).
 /// </summary>
 internal sealed class IncomingPrediction
 {
@@ -49,14 +48,6 @@ internal sealed class IncomingPrediction
 
     /// <summary>The time the model server stamped, in Unix milliseconds; only meaningful with <see cref="HasTime"/>.</summary>
     public long TimeUnixMilliseconds => (TimeSeconds * 1000) + (TimeNanos / 1_000_000);
-
-    /// <summary>Reads a generated message through the wire reader, as the service would receive it.</summary>
-    public static IncomingPrediction From(PredictionEvent e)
-    {
-        var incoming = new IncomingPrediction();
-        PredictionWireReader.ReadEvent(e.ToByteArray(), incoming);
-        return incoming;
-    }
 
     /// <summary>Empties every field, as a fresh message would be.</summary>
     public void Reset()

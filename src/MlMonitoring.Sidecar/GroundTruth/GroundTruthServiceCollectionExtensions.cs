@@ -9,6 +9,8 @@ internal static class GroundTruthServiceCollectionExtensions
     {
         services.TryAddSingleton<GroundTruthInstruments>();
         services.TryAddSingleton<GroundTruthJoiner>();
+        services.TryAddSingleton<PendingPredictionSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<PendingPredictionSweeper>());
         return services;
     }
 }

@@ -7,13 +7,11 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// <summary>Registers the store of what replicas share: predictions waiting for their labels and drift baselines.</summary>
 internal static class SharedStateServiceCollectionExtensions
 {
-    /// <summary>The store <c>Monitoring:GroundTruth:Store</c> names, its health (a readiness check) and its sweeps.</summary>
+    /// <summary>The store <c>Monitoring:GroundTruth:Store</c> names, and its health (a readiness check).</summary>
     public static IServiceCollection AddSharedState(this IServiceCollection services)
     {
         services.TryAddSingleton<SharedStateHealth>();
         services.TryAddSingleton<ISharedStateStore>(CreateStore);
-        services.TryAddSingleton<SharedStateMaintenance>();
-        services.AddHostedService(sp => sp.GetRequiredService<SharedStateMaintenance>());
         services.AddHealthChecks().AddCheck<SharedStateHealthCheck>("join-store", tags: [Probes.ReadinessTag]);
         return services;
     }

@@ -203,7 +203,7 @@ public sealed class GroundTruthJoinTests : IDisposable
         }
 
         _clock.Advance(TimeSpan.FromMinutes(61));
-        await _sidecar.Services.GetRequiredService<SharedStateMaintenance>().SweepAsync(CancellationToken.None);
+        await _sidecar.Services.GetRequiredService<PendingPredictionSweeper>().SweepAsync(CancellationToken.None);
         await client.RecordGroundTruthAsync(new GroundTruthBatch { Labels = { new Label { PredictionId = "old-0", ActualClass = "legit" } } });
 
         var metrics = await _sidecar.ScrapeAsync();

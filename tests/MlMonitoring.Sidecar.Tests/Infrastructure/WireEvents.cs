@@ -9,5 +9,5 @@ namespace MlMonitoring.Sidecar.Tests.Infrastructure;
 internal static class WireEvents
 {
     /// <summary>Validates the event as the service sees it: encoded, then read by <see cref="PredictionWireReader"/>.</summary>
-    public static Violation? Validate(this PredictionValidator validator, PredictionEvent e) => validator.Validate(IncomingPrediction.From(e));
+    public static Violation? Validate(this PredictionValidator validator, PredictionEvent e) => validator.Validate(PredictionWireReader.ReadEvent(e));
 }

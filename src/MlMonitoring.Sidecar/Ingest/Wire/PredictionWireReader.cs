@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Google.Protobuf;
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.V1;
 
@@ -62,6 +63,14 @@ internal static class PredictionWireReader
                 reader.SkipField(tag);
             }
         }
+    }
+
+    /// <summary>Reads a generated message as the service would receive it (tests and benchmarks).</summary>
+    public static IncomingPrediction ReadEvent(PredictionEvent message)
+    {
+        var incoming = new IncomingPrediction();
+        ReadEvent(message.ToByteArray(), incoming);
+        return incoming;
     }
 
     /// <summary>Reads one <c>PredictionEvent</c> into <paramref name="e"/>, which it empties first.</summary>

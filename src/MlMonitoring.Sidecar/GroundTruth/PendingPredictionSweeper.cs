@@ -1,15 +1,15 @@
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
-using MlMonitoring.Sidecar.GroundTruth;
+using MlMonitoring.Sidecar.SharedState;
 using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
 
-namespace MlMonitoring.Sidecar.SharedState;
+namespace MlMonitoring.Sidecar.GroundTruth;
 
 /// <summary>
-/// Sweeps the join store on a timer: expires predictions past their TTL, evicts past MaxPending, and publishes
+/// Sweeps the pending predictions of the shared-state store on a timer: expires predictions past their TTL, evicts past MaxPending, and publishes
 /// the pending count. A tenth of the TTL apart, between 100 ms and 10 s.
 /// </summary>
-internal sealed class SharedStateMaintenance(
+internal sealed class PendingPredictionSweeper(
     ISharedStateStore store, GroundTruthInstruments instruments, SharedStateHealth health, IOptions<MonitoringOptions> options, TimeProvider time)
     : BackgroundService
 {
