@@ -42,9 +42,11 @@ internal sealed class GroundTruthJoiner(
     }
 
     /// <summary>Joins a batch of labels. Unknown, expired and duplicate labels are counted, not rejected.</summary>
-    public async Task<RecordResponse> JoinAsync(RepeatedField<V1.GroundTruth> labels, CancellationToken cancellationToken)
+    public async Task<FollowUpResult> JoinAsync(RepeatedField<V1.GroundTruth> labels, CancellationToken cancellationToken)
     {
         var response = new RecordResponse();
+        var invalid = 0;
+        var storeUnavailable = 0;
         // Predictions sent before these labels must be claimable, even if their write is still queued.
         await FlushAsync(cancellationToken);
         var now = time.GetUtcNow();
@@ -55,6 +57,7 @@ internal sealed class GroundTruthJoiner(
             if (Validate(label) is { } violation)
             {
                 ContractLimits.Reject(response, i, violation);
+                invalid++;
                 continue;
             }
 
@@ -62,6 +65,7 @@ internal sealed class GroundTruthJoiner(
             {
                 // One failure answers for the batch: the rest would each wait for the same timeout.
                 ContractLimits.Reject(response, i, storeDown);
+                storeUnavailable++;
                 continue;
             }
 
@@ -73,8 +77,9 @@ internal sealed class GroundTruthJoiner(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Not claimed: the same label can be sent again once the store is back.
-                storeDown = $"join store unavailable ({e.GetType().Name}); send the label again";
+                storeDown = $"prediction_id: join store unavailable ({e.GetType().Name}); send the label again";
                 ContractLimits.Reject(response, i, storeDown);
+                storeUnavailable++;
                 continue;
             }
 
@@ -96,19 +101,22 @@ internal sealed class GroundTruthJoiner(
                     ContractLimits.Reject(response, i, claim.Prediction.IsClassification
                         ? "actual_value: the prediction is a classification; send actual_class"
                         : "actual_class: the prediction is a regression; send actual_value");
+                    invalid++;
                     continue;
             }
 
             response.Accepted++;
         }
 
-        return response;
+        return new FollowUpResult(response, invalid, storeUnavailable);
     }
 
     /// <summary>Counts business outcomes against the model version of their prediction, or the model they name.</summary>
-    public async Task<RecordResponse> AttributeAsync(RepeatedField<Outcome> outcomes, CancellationToken cancellationToken)
+    public async Task<FollowUpResult> AttributeAsync(RepeatedField<Outcome> outcomes, CancellationToken cancellationToken)
     {
         var response = new RecordResponse();
+        var invalid = 0;
+        var storeUnavailable = 0;
         await FlushAsync(cancellationToken);
         string? storeDown = null;
         for (var i = 0; i < outcomes.Count; i++)
@@ -117,6 +125,7 @@ internal sealed class GroundTruthJoiner(
             if (Validate(outcome) is { } violation)
             {
                 ContractLimits.Reject(response, i, violation);
+                invalid++;
                 continue;
             }
 
@@ -126,6 +135,7 @@ internal sealed class GroundTruthJoiner(
                 if (storeDown is not null)
                 {
                     ContractLimits.Reject(response, i, storeDown);
+                    storeUnavailable++;
                     continue;
                 }
 
@@ -135,8 +145,9 @@ internal sealed class GroundTruthJoiner(
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    storeDown = $"join store unavailable ({e.GetType().Name}); send the outcome again";
+                    storeDown = $"prediction_id: join store unavailable ({e.GetType().Name}); send the outcome again";
                     ContractLimits.Reject(response, i, storeDown);
+                    storeUnavailable++;
                     continue;
                 }
             }
@@ -160,7 +171,7 @@ internal sealed class GroundTruthJoiner(
             response.Accepted++;
         }
 
-        return response;
+        return new FollowUpResult(response, invalid, storeUnavailable);
     }
 
     /// <summary>Waits for queued writes, but not forever: with the store down, the claims then fail with a reason.</summary>
@@ -230,3 +241,10 @@ internal sealed class GroundTruthJoiner(
         _ => null,
     };
 }
+
+/// <summary>
+/// What became of a batch of labels or outcomes: the answer for the client, and how many items were invalid (the
+/// client's fault, never worth sending again) or refused because the shared-state store could not be reached (to
+/// be sent again). The service maps it to a status in one place.
+/// </summary>
+internal readonly record struct FollowUpResult(RecordResponse Response, int Invalid, int StoreUnavailable);

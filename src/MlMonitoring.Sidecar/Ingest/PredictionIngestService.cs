@@ -72,13 +72,13 @@ internal sealed class PredictionIngestService(
     public async Task<RecordResponse> RecordGroundTruth(GroundTruthBatch request, ServerCallContext context)
     {
         EnsureWithinBatchLimit(request.Labels.Count, "labels");
-        return FailIfNothingValid(await joiner.JoinAsync(request.Labels, context.CancellationToken), request.Labels.Count);
+        return ToResponse(await joiner.JoinAsync(request.Labels, context.CancellationToken), request.Labels.Count);
     }
 
     public async Task<RecordResponse> RecordOutcomes(OutcomeBatch request, ServerCallContext context)
     {
         EnsureWithinBatchLimit(request.Outcomes.Count, "outcomes");
-        return FailIfNothingValid(await joiner.AttributeAsync(request.Outcomes, context.CancellationToken), request.Outcomes.Count);
+        return ToResponse(await joiner.AttributeAsync(request.Outcomes, context.CancellationToken), request.Outcomes.Count);
     }
 
     public Task<ModelStatus> GetModelStatus(ModelStatusRequest request, ServerCallContext context) =>
@@ -107,18 +107,18 @@ internal sealed class PredictionIngestService(
     }
 
     /// <summary>
-    /// A label batch in which nothing was valid is a client error as a whole: INVALID_ARGUMENT with the first
-    /// reason. Nothing was recorded, so nothing is lost by failing the call.
+    /// A label or outcome batch in which every item was invalid is a client error as a whole: INVALID_ARGUMENT with
+    /// the first reason. Nothing was recorded, so nothing is lost by failing the call. Items refused because the
+    /// store was unavailable are not the client's fault: the call succeeds and lists them, to be sent again.
     /// </summary>
-    private static RecordResponse FailIfNothingValid(RecordResponse response, int count)
+    private static RecordResponse ToResponse(FollowUpResult result, int count)
     {
-        if (count > 0 && response.Accepted == 0 && response.Rejected == (ulong)count && response.Rejections.Count > 0
-            && !response.Rejections[0].Reason.StartsWith("join store unavailable", StringComparison.Ordinal))
+        if (count > 0 && result.Invalid == count)
         {
-            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, response.Rejections[0].Reason));
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, result.Response.Rejections[0].Reason));
         }
 
-        return response;
+        return result.Response;
     }
 
     private void EnsureWithinBatchLimit(int count, string field)

@@ -1,5 +1,6 @@
 using Grpc.Health.V1;
 using Microsoft.Data.Sqlite;
+using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;
 using Label = MlMonitoring.V1.GroundTruth;
@@ -149,7 +150,9 @@ public sealed class FaultTests
     private static async Task<MetricsText> AssertJoinDegradedAsync(SidecarProcess sidecar, RecordResponse refused, int labels, int predictions)
     {
         Assert.Equal((0UL, (ulong)labels), (refused.Accepted, refused.Rejected));
-        Assert.StartsWith("join store unavailable", refused.Rejections[0].Reason, StringComparison.Ordinal);
+        // Answered OK, each label listed for sending again, the reason naming the field whose claim failed.
+        Assert.Equal(Enumerable.Range(0, Math.Min(labels, ContractLimits.MaxListedRejections)).Select(i => (uint)i), refused.Rejections.Select(r => r.Index));
+        Assert.All(refused.Rejections, r => Assert.StartsWith("prediction_id: ", r.Reason, StringComparison.Ordinal));
         var metrics = await sidecar.ScrapeAsync();
         Assert.Equal(predictions, metrics.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
         Assert.Equal(0, metrics.Value("ml_sidecar_join_store_up"));
