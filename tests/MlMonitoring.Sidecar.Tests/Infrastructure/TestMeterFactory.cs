@@ -7,6 +7,9 @@ public sealed class TestMeterFactory : IMeterFactory
 {
     private readonly List<Meter> _meters = [];
 
+    /// <summary>The meters this factory made, to listen to them alone while other tests run beside.</summary>
+    public IReadOnlyList<Meter> Meters => _meters;
+
     public Meter Create(MeterOptions options)
     {
         var meter = new Meter(options.Name, options.Version);
