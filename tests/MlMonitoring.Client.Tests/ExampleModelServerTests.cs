@@ -56,18 +56,54 @@ public sealed class ExampleModelServerTests
         Assert.True(rate.Count == 1, $"rate: {rate.Count} series\n{await sidecar.ScrapeTextAsync()}\n{server.Output}\n{prometheus.Output}");
         Assert.Equal("iris-classifier", rate[0].Labels["model_name"]);
         Assert.True(rate[0].Value > 0);
-        var p99 = await prometheus.QueryAsync("histogram_quantile(0.99,\n  sum(rate(ml_prediction_latency_seconds_bucket[5m])) by (le, model_name)\n)");
-        Assert.InRange(Assert.Single(p99).Value, 0, 2.5);
-        var errorRate = await prometheus.QueryAsync("sum(rate(ml_prediction_errors_total[5m])) by (model_name)\n/\nsum(rate(ml_prediction_requests_total[5m])) by (model_name)");
-        Assert.InRange(Assert.Single(errorRate).Value, 0.001, 0.1);
-        var distribution = await prometheus.QueryAsync("sum(rate(ml_prediction_class_total[1h])) by (predicted_class)");
+        // The seed's queries, unchanged, against what the sidecar exported: each equals the figure computed here from
+        // the counts Prometheus scraped (the raw counters, read back), not merely a value in the range a quantile or
+        // ratio can take. All at one evaluation time, so that every query sees the same samples.
+        var at = DateTimeOffset.UtcNow;
+        var p99 = await prometheus.QueryAsync("histogram_quantile(0.99,\n  sum(rate(ml_prediction_latency_seconds_bucket[5m])) by (le, model_name)\n)", at);
+        var latencyIncrease = await CumulativeBucketsAsync(prometheus, "sum(increase(ml_prediction_latency_seconds_bucket[5m])) by (le)", at);
+        Assert.Equal(Quantile(0.99, latencyIncrease), Assert.Single(p99).Value, 9);
+        var errorRate = await prometheus.QueryAsync("sum(rate(ml_prediction_errors_total[5m])) by (model_name)\n/\nsum(rate(ml_prediction_requests_total[5m])) by (model_name)", at);
+        var errorIncrease = Assert.Single(await prometheus.QueryAsync("sum(increase(ml_prediction_errors_total[5m]))", at)).Value;
+        var requestIncrease = Assert.Single(await prometheus.QueryAsync("sum(increase(ml_prediction_requests_total[5m]))", at)).Value;
+        Assert.Equal(errorIncrease / requestIncrease, Assert.Single(errorRate).Value, 9);
+        var distribution = await prometheus.QueryAsync("sum(rate(ml_prediction_class_total[1h])) by (predicted_class)", at);
         Assert.Equal(answered.Distinct().Order(), distribution.Select(s => s.Labels["predicted_class"]).Order());
-        var lowConfidence = await prometheus.QueryAsync("histogram_quantile(0.10,\n  sum(rate(ml_prediction_confidence_bucket[1h])) by (le)\n)");
-        Assert.InRange(Assert.Single(lowConfidence).Value, 0, 1);
+        var lowConfidence = await prometheus.QueryAsync("histogram_quantile(0.10,\n  sum(rate(ml_prediction_confidence_bucket[1h])) by (le)\n)", at);
+        var confidenceIncrease = await CumulativeBucketsAsync(prometheus, "sum(increase(ml_prediction_confidence_bucket[1h])) by (le)", at);
+        Assert.Equal(Quantile(0.10, confidenceIncrease), Assert.Single(lowConfidence).Value, 9);
+
+        // And the raw counters, exactly: every answered prediction and each bad request.
+        var raw = await CumulativeBucketsAsync(prometheus, "sum(ml_prediction_confidence_bucket) by (le)");
+        Assert.Equal(answered.Count, raw[^1].Count);
+        Assert.Equal(4.0 / 164, Assert.Single(await prometheus.QueryAsync("sum(ml_prediction_errors_total) / sum(ml_prediction_requests_total)")).Value, 12);
 
         var metrics = await sidecar.ScrapeAsync();
         Assert.Equal(164, metrics.Value("ml_prediction_requests_total", ("model_name", "iris-classifier"), ("model_version", "v1")));
         Assert.Equal(4, metrics.Value("ml_prediction_errors_total", ("model_name", "iris-classifier"), ("model_version", "v1"), ("error_type", "KeyError"), ("error_kind", "server")));
+    }
+
+    /// <summary>Cumulative bucket values by upper bound, +Inf last.</summary>
+    private static async Task<List<(double Le, double Count)>> CumulativeBucketsAsync(PrometheusServer prometheus, string promql, DateTimeOffset? at = null) =>
+        [.. (await prometheus.QueryAsync(promql, at))
+            .Select(s => (Le: s.Labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(s.Labels["le"], System.Globalization.CultureInfo.InvariantCulture), Count: s.Value))
+            .OrderBy(b => b.Le)];
+
+    /// <summary>
+    /// The quantile as Prometheus documents histogram_quantile: linear interpolation inside the bucket holding the
+    /// rank, the first bucket starting at 0, the highest finite bound for a rank in +Inf. Written here as the reference.
+    /// </summary>
+    private static double Quantile(double q, List<(double Le, double Count)> cumulative)
+    {
+        var rank = q * cumulative[^1].Count;
+        var b = cumulative.FindIndex(c => c.Count >= rank);
+        if (double.IsPositiveInfinity(cumulative[b].Le))
+        {
+            return cumulative[^2].Le;
+        }
+
+        var (start, below) = b == 0 ? (0.0, 0.0) : cumulative[b - 1];
+        return start + ((cumulative[b].Le - start) * (rank - below) / (cumulative[b].Count - below));
     }
 
     /// <summary>A JSON POST with Content-Length, as the standard library's HTTP server needs.</summary>

@@ -60,10 +60,14 @@ public sealed class PrometheusServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Evaluates an instant query now; fails the test with Prometheus' error when it is not valid.</summary>
-    public async Task<IReadOnlyList<PromSeries>> QueryAsync(string promql)
+    /// <summary>
+    /// Evaluates an instant query now, or at <paramref name="at"/> (several queries compared with each other must
+    /// see the same samples); fails the test with Prometheus' error when it is not valid.
+    /// </summary>
+    public async Task<IReadOnlyList<PromSeries>> QueryAsync(string promql, DateTimeOffset? at = null)
     {
-        var query = new Uri($"/api/v1/query?query={Uri.EscapeDataString(promql)}", UriKind.Relative);
+        var time = at is { } t ? $"&time={t.ToUnixTimeMilliseconds() / 1000.0:0.000}" : "";
+        var query = new Uri($"/api/v1/query?query={Uri.EscapeDataString(promql)}{time}", UriKind.Relative);
         using var response = await _http.GetAsync(query);
         var body = await response.Content.ReadAsStringAsync();
         using var document = JsonDocument.Parse(body);
