@@ -94,7 +94,8 @@ internal sealed class PredictionIngestService(
             EnsureWithinBatchLimit(batch);
             if (rpc == IngestRpc.Stream)
             {
-                // A unary call was judged by the interceptor before it was read; a stream is judged batch by batch.
+                // A unary call was judged by the interceptor (after grpc-dotnet had read it); a stream is judged
+                // batch by batch, here.
                 overload.EnsureHeapBelowLimit();
             }
 
