@@ -95,7 +95,7 @@ internal sealed class FollowUpSender : IAsyncDisposable
 
     private async Task SendLoopAsync()
     {
-        var backoff = TimeSpan.FromMilliseconds(100);
+        var backoff = new RetryBackoff(_options.MaxBackoff);
         while (!_stopping.IsCancellationRequested)
         {
             try
@@ -107,7 +107,7 @@ internal sealed class FollowUpSender : IAsyncDisposable
                 }
 
                 await SendUnansweredAsync();
-                backoff = TimeSpan.FromMilliseconds(100);
+                backoff.Reset();
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
@@ -116,8 +116,7 @@ internal sealed class FollowUpSender : IAsyncDisposable
             catch (RpcException)
             {
                 // The sidecar is away or restarting: what was taken stays in _unanswered and goes again first.
-                await Task.Delay(backoff, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+                await backoff.WaitAsync(_stopping.Token);
             }
         }
     }

@@ -242,7 +242,7 @@ public sealed class MonitoringClient : IAsyncDisposable
 
     private async Task SendLoopAsync()
     {
-        var backoff = TimeSpan.FromMilliseconds(100);
+        var backoff = new RetryBackoff(_options.MaxBackoff);
         while (!_stopping.IsCancellationRequested)
         {
             try
@@ -253,7 +253,7 @@ public sealed class MonitoringClient : IAsyncDisposable
                 }
 
                 await StreamAsync();
-                backoff = TimeSpan.FromMilliseconds(100);
+                backoff.Reset();
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
@@ -262,8 +262,7 @@ public sealed class MonitoringClient : IAsyncDisposable
             catch (RpcException)
             {
                 // The sidecar is absent, restarting or overloaded (UNAVAILABLE): keep buffering and try again.
-                await Task.Delay(backoff, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+                await backoff.WaitAsync(_stopping.Token);
             }
         }
     }

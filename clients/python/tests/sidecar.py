@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.request
 
 
@@ -110,3 +111,15 @@ class Sidecar:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class SidecarTestCase(unittest.TestCase):
+    """Tests that share one sidecar process, started once for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sidecar = Sidecar()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sidecar.stop()

@@ -7,18 +7,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from mlmonitoring import MonitoredPredictor, MonitoringClient
-from sidecar import Sidecar, free_port
+from sidecar import Sidecar, SidecarTestCase, free_port
 
 
-class DeliveryTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sidecar = Sidecar()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sidecar.stop()
-
+class DeliveryTest(SidecarTestCase):
     def test_every_event_of_a_100000_prediction_run_arrives(self):
         with MonitoringClient(self.sidecar.target) as client:
             for i in range(100_000):

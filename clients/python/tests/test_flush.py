@@ -5,18 +5,10 @@ import unittest
 
 from mlmonitoring import MonitoringClient
 from gated_link import GatedLink
-from sidecar import Sidecar
+from sidecar import SidecarTestCase
 
 
-class FlushTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sidecar = Sidecar()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sidecar.stop()
-
+class FlushTest(SidecarTestCase):
     def _connected_client(self, link, model):
         """A client whose connection is up and whose prediction p-1 is known to the sidecar, before the link slows."""
         client = MonitoringClient(link.target, flush_interval=0.05)

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from mlmonitoring import MonitoredPredictor, MonitoringClient
-from sidecar import Sidecar
+from sidecar import SidecarTestCase
 
 CONFIDENCE_BUCKETS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
 
@@ -95,15 +95,7 @@ def inputs():
     return out
 
 
-class GuideParityTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sidecar = Sidecar()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sidecar.stop()
-
+class GuideParityTest(SidecarTestCase):
     def test_on_a_dict_taking_pipeline_the_sidecar_series_equal_the_guides(self):
         model = dict_taking_pipeline()
         guide = GuidePredictor(model, "parity", "v1")
