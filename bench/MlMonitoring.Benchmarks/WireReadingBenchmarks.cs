@@ -38,7 +38,7 @@ public class WireReadingBenchmarks
     [Benchmark(OperationsPerInvoke = EventsPerBatch)]
     public int WireReader()
     {
-        _incoming.Clear();
+        _incoming.Lease();
         PredictionWireReader.ReadBatch(_batch, _incoming, maxEvents: 10_000);
         return _incoming.TotalCount;
     }

@@ -45,7 +45,17 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
             return continuation(request, context);
         }
 
-        Admit();
+        try
+        {
+            Admit();
+        }
+        catch (RpcException)
+        {
+            // grpc-dotnet read the request before this runs; a pooled one is a lease the refusal ends.
+            (request as IDisposable)?.Dispose();
+            throw;
+        }
+
         Task<TResponse> call;
         try
         {

@@ -28,9 +28,13 @@ internal sealed class PredictionIngestService(
 
     public Task<RecordResponse> RecordPrediction(IncomingBatch request, ServerCallContext context)
     {
-        selfMetrics.CountReceived(IngestRpc.Unary, 1);
-        var violation = ingestor.Ingest(request.Events.Span[0]);
-        IncomingBatchPool.Return(request);
+        Violation? violation;
+        using (request)
+        {
+            selfMetrics.CountReceived(IngestRpc.Unary, 1);
+            violation = ingestor.Ingest(request.Events.Span[0]);
+        }
+
         if (violation is not null)
         {
             throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, violation.Reason));
@@ -89,7 +93,7 @@ internal sealed class PredictionIngestService(
 
     private async Task<RecordResponse> IngestAsync(IncomingBatch batch, IngestRpc rpc, CancellationToken cancellationToken)
     {
-        try
+        using (batch)
         {
             EnsureWithinBatchLimit(batch);
             if (rpc == IngestRpc.Stream)
@@ -100,10 +104,6 @@ internal sealed class PredictionIngestService(
             }
 
             return await ingestor.IngestInTurnAsync(batch.Events, rpc, cancellationToken);
-        }
-        finally
-        {
-            IncomingBatchPool.Return(batch);
         }
     }
 

@@ -136,10 +136,24 @@ internal sealed class PredictionRecorder(PredictionInstruments instruments, Mode
     }
 }
 
-/// <summary>Where an event was counted.</summary>
-/// <param name="Model">The series of its model version.</param>
-/// <param name="Class">The series of its predicted class; null unless it was a classification.</param>
-/// <param name="Confidence">The top-class confidence recorded; NaN when none.</param>
-/// <param name="Features">Its profiled features (numeric ones without missing values), valid until the next event.</param>
-/// <param name="ReceivedMs">When the sidecar recorded it, in Unix milliseconds.</param>
-internal readonly record struct RecordedPrediction(ModelVersionState Model, ClassSeries? Class, double Confidence, EventFeatures Features, long ReceivedMs);
+/// <summary>
+/// Where an event was counted, handed to the stages after recording (join, drift) for the event in hand only: a
+/// ref struct, so the compiler refuses any stage that tries to keep it in a field, a collection or across an await.
+/// </summary>
+internal readonly ref struct RecordedPrediction(ModelVersionState model, ClassSeries? predictedClass, double confidence, EventFeatures features, long receivedMs)
+{
+    /// <summary>The series of its model version.</summary>
+    public ModelVersionState Model { get; } = model;
+
+    /// <summary>The series of its predicted class; null unless it was a classification.</summary>
+    public ClassSeries? Class { get; } = predictedClass;
+
+    /// <summary>The top-class confidence recorded; NaN when none.</summary>
+    public double Confidence { get; } = confidence;
+
+    /// <summary>Its profiled features (numeric ones without missing values), a per-thread buffer refilled by the next event.</summary>
+    public EventFeatures Features { get; } = features;
+
+    /// <summary>When the sidecar recorded it, in Unix milliseconds.</summary>
+    public long ReceivedMs { get; } = receivedMs;
+}

@@ -179,7 +179,7 @@ public sealed class PredictionWireReaderTests
 
     private static IncomingPrediction Read(byte[] bytes)
     {
-        Reused.Clear();
+        Reused.Lease();
         var e = Reused.Next(1)!;
         PredictionWireReader.ReadEvent(bytes, e);
         return e;

@@ -1,15 +1,20 @@
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Ingest;
 
 namespace MlMonitoring.Sidecar.Ingest.Wire;
 
 /// <summary>
 /// The events of one request — a <c>PredictionBatch</c>, or the single <c>PredictionEvent</c> of a unary call —
-/// in reusable <see cref="IncomingPrediction"/> objects. Rented from <see cref="IncomingBatchPool"/> by the
-/// deserializer and returned by the handler once the request is answered.
+/// in reusable <see cref="IncomingPrediction"/> objects. A lease: rented from <see cref="IncomingBatchPool"/> by the
+/// deserializer and owned by the call from then on. Whoever ends the call disposes it, which returns it to the
+/// pool: the handler once the request is answered, the marshaller when the request is malformed,
+/// <see cref="OverloadGuard"/> when it refuses the call before the handler runs. Disposing twice is harmless.
+/// Nothing of it may be kept after that: later stages copy what they keep (see <see cref="IncomingPrediction"/>).
 /// </summary>
-internal sealed class IncomingBatch
+internal sealed class IncomingBatch : IDisposable
 {
     private IncomingPrediction[] _events = [];
+    private int _leased;
 
     /// <summary>How many events the request carried, including any beyond <see cref="Events"/>.</summary>
     public int TotalCount { get; private set; }
@@ -20,7 +25,24 @@ internal sealed class IncomingBatch
     /// <summary>How many event objects this batch holds for reuse.</summary>
     public int Capacity => _events.Length;
 
-    public void Clear() => TotalCount = 0;
+    /// <summary>Whether the batch is rented and not yet returned.</summary>
+    public bool IsLeased => Volatile.Read(ref _leased) == 1;
+
+    /// <summary>Empties the batch and marks it rented.</summary>
+    public void Lease()
+    {
+        TotalCount = 0;
+        Volatile.Write(ref _leased, 1);
+    }
+
+    /// <summary>Ends the lease: the batch goes back to the pool, once.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _leased, 0) == 1)
+        {
+            IncomingBatchPool.Return(this);
+        }
+    }
 
     /// <summary>The next event to fill, emptied; null once <paramref name="limit"/> events are held (it is only counted).</summary>
     public IncomingPrediction? Next(int limit)
@@ -66,15 +88,18 @@ internal static class IncomingBatchPool
         {
             if (Volatile.Read(ref Slots[i]) is not null && Interlocked.Exchange(ref Slots[i], null) is { } batch)
             {
-                batch.Clear();
+                batch.Lease();
                 return batch;
             }
         }
 
-        return new IncomingBatch();
+        var fresh = new IncomingBatch();
+        fresh.Lease();
+        return fresh;
     }
 
-    public static void Return(IncomingBatch batch)
+    /// <summary>Called by <see cref="IncomingBatch.Dispose"/> only, so that a batch is returned once.</summary>
+    internal static void Return(IncomingBatch batch)
     {
         if (batch.Capacity > MaxRetainedEvents)
         {

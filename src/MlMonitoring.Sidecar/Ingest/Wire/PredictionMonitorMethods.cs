@@ -91,7 +91,7 @@ internal sealed class PredictionMonitorMethods(IOptions<MonitoringOptions> optio
         }
         catch (MalformedMessageException e)
         {
-            IncomingBatchPool.Return(batch);
+            batch.Dispose();
             throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, $"malformed {(single ? "PredictionEvent" : "PredictionBatch")}: {e.Message}"));
         }
         finally
