@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace MlMonitoring.Sidecar.Core;
@@ -44,6 +45,36 @@ internal sealed class ModelVersionRegistry
         }
 
         return GetOrAdd(modelName, modelVersion);
+    }
+
+    /// <summary>
+    /// The model version a request names, for the calls that ask about one (status, baseline pinning). The version
+    /// may be left out when the model has only one. Fails with the gRPC status and the field at fault.
+    /// </summary>
+    public ModelVersionState Resolve(string modelName, string modelVersion)
+    {
+        if (modelName.Length == 0)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "model_name: required"));
+        }
+
+        var versions = VersionsOf(modelName);
+        if (versions.Count == 0)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, $"model_name: no events seen for model '{modelName}'"));
+        }
+
+        if (modelVersion.Length == 0)
+        {
+            return versions.Count == 1
+                ? versions.First()
+                : throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument,
+                    $"model_version: required, model '{modelName}' has versions {string.Join(", ", versions.Select(v => v.ModelVersion).Order(StringComparer.Ordinal))}"));
+        }
+
+        return versions.FirstOrDefault(v => v.ModelVersion == modelVersion)
+            ?? throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound,
+                $"model_version: no events seen for version '{modelVersion}' of model '{modelName}'"));
     }
 
     /// <summary>Every model version seen so far.</summary>

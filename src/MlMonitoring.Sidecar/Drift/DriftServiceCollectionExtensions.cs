@@ -8,6 +8,7 @@ internal static class DriftServiceCollectionExtensions
     public static IServiceCollection AddDrift(this IServiceCollection services)
     {
         services.TryAddSingleton<DriftRegistry>();
+        services.TryAddSingleton<BaselinePinner>();
         services.AddHostedService(sp => sp.GetRequiredService<DriftRegistry>());
         return services;
     }

@@ -15,6 +15,7 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 internal sealed class GroundTruthJoiner(
     ISharedStateStore store,
     GroundTruthInstruments instruments,
+    QualityWindows qualityWindows,
     ModelVersionRegistry registry,
     IOptions<MonitoringOptions> options,
     TimeProvider time)
@@ -205,7 +206,7 @@ internal sealed class GroundTruthJoiner(
                 instruments.CorrectLabels.Add(1, model.Tags);
             }
 
-            instruments.WindowOf(model).AddClassification(predicted, actual, prediction.Confidence, prediction.TimeMs, delaySeconds, nowMs);
+            qualityWindows.Of(model).AddClassification(predicted, actual, prediction.Confidence, prediction.TimeMs, delaySeconds, nowMs);
         }
         else
         {
@@ -213,7 +214,7 @@ internal sealed class GroundTruthJoiner(
             instruments.RegressionLabels.Add(1, model.Tags);
             instruments.AbsoluteError.Add(Math.Abs(error), model.Tags);
             instruments.SquaredError.Add(error * error, model.Tags);
-            instruments.WindowOf(model).AddRegression(prediction.PredictedValue, label.ActualValue, prediction.TimeMs, delaySeconds, nowMs);
+            qualityWindows.Of(model).AddRegression(prediction.PredictedValue, label.ActualValue, prediction.TimeMs, delaySeconds, nowMs);
         }
     }
 

@@ -8,6 +8,7 @@ internal static class GroundTruthServiceCollectionExtensions
     public static IServiceCollection AddGroundTruth(this IServiceCollection services)
     {
         services.TryAddSingleton<GroundTruthInstruments>();
+        services.TryAddSingleton<QualityWindows>();
         services.TryAddSingleton<GroundTruthJoiner>();
         services.TryAddSingleton<PendingPredictionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<PendingPredictionSweeper>());

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.Ingest.Wire;
 using MlMonitoring.Sidecar.Status;
@@ -17,6 +18,7 @@ internal sealed class PredictionIngestService(
     BatchIngestor ingestor,
     GroundTruthJoiner joiner,
     ModelStatusReporter status,
+    BaselinePinner pinner,
     SidecarMetrics selfMetrics,
     OverloadGuard overload,
     IOptions<MonitoringOptions> options,
@@ -89,7 +91,7 @@ internal sealed class PredictionIngestService(
         Task.FromResult(status.Report(request));
 
     public Task<PinBaselineResponse> PinBaseline(PinBaselineRequest request, ServerCallContext context) =>
-        Task.FromResult(status.PinBaseline(request));
+        Task.FromResult(pinner.Pin(request));
 
     private async Task<RecordResponse> IngestAsync(IncomingBatch batch, IngestRpc rpc, CancellationToken cancellationToken)
     {

@@ -15,14 +15,14 @@ internal sealed class SloStatusReporter
 {
     private readonly SloCatalog _catalog;
     private readonly ModelVersionRegistry _registry;
-    private readonly GroundTruthInstruments _groundTruth;
+    private readonly QualityWindows _quality;
     private readonly TimeProvider _time;
 
-    public SloStatusReporter(SloCatalog catalog, ModelVersionRegistry registry, GroundTruthInstruments groundTruth, IMeterFactory meterFactory, TimeProvider time)
+    public SloStatusReporter(SloCatalog catalog, ModelVersionRegistry registry, QualityWindows quality, IMeterFactory meterFactory, TimeProvider time)
     {
         _catalog = catalog;
         _registry = registry;
-        _groundTruth = groundTruth;
+        _quality = quality;
         _time = time;
         var meter = meterFactory.Create(MeterNames.Predictions);
         meter.CreateObservableGauge("ml_slo_objective", () => _catalog.Objectives.Select(o =>
@@ -46,10 +46,10 @@ internal sealed class SloStatusReporter
             TimeSpan over;
             if (slo.Name == "accuracy")
             {
-                quality ??= _groundTruth.FindWindow(model)?.Read(nowMs);
+                quality ??= _quality.Find(model)?.Read(nowMs);
                 total = quality?.ClassificationCount ?? 0;
                 good = quality is null || total == 0 ? 0 : (long)Math.Round(quality.Accuracy * total);
-                over = _groundTruth.Window;
+                over = _quality.Window;
             }
             else
             {

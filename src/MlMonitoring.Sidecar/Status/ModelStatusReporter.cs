@@ -1,5 +1,4 @@
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
@@ -13,16 +12,11 @@ namespace MlMonitoring.Sidecar.Status;
 /// same quantile interpolation Prometheus applies to the exported buckets.
 /// </summary>
 internal sealed class ModelStatusReporter(
-    ModelVersionRegistry registry, GroundTruthInstruments groundTruth, DriftRegistry drift, SloStatusReporter slos, TimeProvider time)
+    ModelVersionRegistry registry, GroundTruthInstruments groundTruth, QualityWindows qualityWindows, DriftRegistry drift, SloStatusReporter slos, TimeProvider time)
 {
     public ModelStatus Report(ModelStatusRequest request)
     {
-        if (request.ModelName.Length == 0)
-        {
-            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "model_name: required"));
-        }
-
-        var model = Find(request);
+        var model = registry.Resolve(request.ModelName, request.ModelVersion);
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var traffic = model.Traffic.Read(nowMs);
         var seconds = model.Traffic.Window.TotalSeconds;
@@ -36,11 +30,11 @@ internal sealed class ModelStatusReporter(
             LatencyP50Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.50, model.Traffic.LatencyBoundaries, traffic.LatencyCounts)),
             LatencyP95Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.95, model.Traffic.LatencyBoundaries, traffic.LatencyCounts)),
             LatencyP99Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.99, model.Traffic.LatencyBoundaries, traffic.LatencyCounts)),
-            QualityWindow = Duration.FromTimeSpan(groundTruth.Window),
+            QualityWindow = Duration.FromTimeSpan(qualityWindows.Window),
             PendingPredictions = (ulong)Math.Max(0, groundTruth.Pending),
         };
 
-        if (groundTruth.FindWindow(model)?.Read(nowMs) is { SampleSize: > 0 } quality)
+        if (qualityWindows.Find(model)?.Read(nowMs) is { SampleSize: > 0 } quality)
         {
             status.SampleSize = (ulong)quality.SampleSize;
             status.LabelDelayP50Seconds = ZeroIfNaN(BucketQuantile.Estimate(0.50, QualityWindow.DelayBuckets, quality.DelayCounts));
@@ -83,44 +77,6 @@ internal sealed class ModelStatusReporter(
         }
 
         return status;
-    }
-
-    /// <summary>Starts a new drift baseline for the model version named by the request.</summary>
-    public PinBaselineResponse PinBaseline(PinBaselineRequest request)
-    {
-        if (request.ModelName.Length == 0)
-        {
-            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "model_name: required"));
-        }
-
-        if (!drift.Enabled)
-        {
-            throw new RpcException(new Grpc.Core.Status(StatusCode.FailedPrecondition, "drift is off (Monitoring:Drift:Enabled)"));
-        }
-
-        var model = Find(new ModelStatusRequest { ModelName = request.ModelName, ModelVersion = request.ModelVersion });
-        return new PinBaselineResponse { BaselineSize = (ulong)drift.Restart(model, (int)Math.Min(request.BaselineSize, int.MaxValue)) };
-    }
-
-    private ModelVersionState Find(ModelStatusRequest request)
-    {
-        var versions = registry.VersionsOf(request.ModelName);
-        if (versions.Count == 0)
-        {
-            throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, $"model_name: no events seen for model '{request.ModelName}'"));
-        }
-
-        if (request.ModelVersion.Length == 0)
-        {
-            return versions.Count == 1
-                ? versions.First()
-                : throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument,
-                    $"model_version: required, model '{request.ModelName}' has versions {string.Join(", ", versions.Select(v => v.ModelVersion).Order(StringComparer.Ordinal))}"));
-        }
-
-        return versions.FirstOrDefault(v => v.ModelVersion == request.ModelVersion)
-            ?? throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound,
-                $"model_version: no events seen for version '{request.ModelVersion}' of model '{request.ModelName}'"));
     }
 
     private static double ZeroIfNaN(double value) => double.IsNaN(value) ? 0 : value;

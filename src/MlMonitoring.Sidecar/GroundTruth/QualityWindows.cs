@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
+
+namespace MlMonitoring.Sidecar.GroundTruth;
+
+/// <summary>
+/// The quality of each model version over the rolling ground-truth window (<c>Monitoring:GroundTruth:Window</c>):
+/// filled by the joiner as labels join, read by <c>GetModelStatus</c> and the quality SLOs, and exported as gauges
+/// (accuracy, per-class precision/recall/F1, calibration error, MAE, RMSE).
+/// </summary>
+internal sealed class QualityWindows
+{
+    private readonly ConcurrentDictionary<ModelVersionState, QualityWindow> _windows = new();
+    private readonly CollectionSnapshot<List<(ModelVersionState Model, QualitySnapshot Quality)>> _snapshots;
+
+    public QualityWindows(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, TimeProvider time)
+    {
+        Window = options.Value.GroundTruth.Window;
+        _snapshots = new(time, nowMs => [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
+        var meter = meterFactory.Create(MeterNames.Predictions);
+        meter.CreateObservableGauge("ml_model_accuracy", () => Observe(q => q.ClassificationCount > 0 ? q.Accuracy : null),
+            description: "Accuracy over the ground-truth window.");
+        meter.CreateObservableGauge("ml_ground_truth_sample_size", () => Observe(q => q.SampleSize),
+            description: "Labelled predictions in the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_precision_macro", () => Observe(q => q.ClassificationCount > 0 ? q.PrecisionMacro : null),
+            description: "Unweighted mean of per-class precision over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_recall_macro", () => Observe(q => q.ClassificationCount > 0 ? q.RecallMacro : null),
+            description: "Unweighted mean of per-class recall over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_f1_macro", () => Observe(q => q.ClassificationCount > 0 ? q.F1Macro : null),
+            description: "Unweighted mean of per-class F1 over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_precision", () => ObservePerClass(c => c.Precision),
+            description: "Per-class precision over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_recall", () => ObservePerClass(c => c.Recall),
+            description: "Per-class recall over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_f1", () => ObservePerClass(c => c.F1),
+            description: "Per-class F1 over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_calibration_error", () => Observe(q => double.IsNaN(q.CalibrationError) ? null : q.CalibrationError),
+            description: "Expected calibration error (10 equal-width confidence bins) over the ground-truth window: how far confidence-based estimates can be trusted.");
+        meter.CreateObservableGauge("ml_model_mae", () => Observe(q => q.RegressionCount > 0 ? q.MeanAbsoluteError : null),
+            description: "Mean absolute error over the ground-truth window.");
+        meter.CreateObservableGauge("ml_model_rmse", () => Observe(q => q.RegressionCount > 0 ? q.RootMeanSquaredError : null),
+            description: "Root mean squared error over the ground-truth window.");
+    }
+
+    /// <summary>How far back the windows reach.</summary>
+    public TimeSpan Window { get; }
+
+    /// <summary>The window of a model version, made on its first label.</summary>
+    public QualityWindow Of(ModelVersionState model) => _windows.GetOrAdd(model, _ => new QualityWindow(Window));
+
+    /// <summary>The window of a model version; null until a label of it has joined.</summary>
+    public QualityWindow? Find(ModelVersionState model) => _windows.GetValueOrDefault(model);
+
+    private IEnumerable<Measurement<double>> Observe(Func<QualitySnapshot, double?> value)
+    {
+        foreach (var (model, quality) in _snapshots.Get())
+        {
+            if (value(quality) is { } v)
+            {
+                yield return new(v, model.Tags);
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<double>> ObservePerClass(Func<ClassScore, double> value)
+    {
+        foreach (var (model, quality) in _snapshots.Get())
+        {
+            foreach (var score in quality.Classes)
+            {
+                yield return new(value(score), [.. model.Tags, new("class", score.ClassName)]);
+            }
+        }
+    }
+}
