@@ -37,12 +37,30 @@ builder.Services
 
 var app = builder.Build();
 
+// Settings are validated before the endpoints are mapped (mapping reads some of them): an invalid one is logged
+// and the process exits with an error, instead of an unhandled exception.
+if (!app.Services.ValidateMonitoringOptions())
+{
+    return 1;
+}
+
 app.UseSecurity();
 app.MapIngest();
 app.MapExport();
 app.MapProbes();
 
-app.Run();
+var lifetime = app.Lifetime;
+try
+{
+    app.Run();
+}
+catch (Exception) when (!lifetime.ApplicationStarted.IsCancellationRequested)
+{
+    // A port in use or a setting refused at start: the host has logged why. Exit with an error instead of
+    // aborting on an unhandled exception (SIGABRT, exit 134, a core dump where they are enabled).
+    return 1;
+}
+
 return 0;
 
 /// <summary>The entry point, visible to the in-process tests.</summary>

@@ -31,8 +31,29 @@ def free_port():
     raise RuntimeError("no free loopback port in 10000-19999")
 
 
+# The console log's header of a warning or an error: "warn: Category[event id]", the message on indented lines.
+_WARNING_HEADER = re.compile(r"^(warn|fail|crit): ([^\[]+)\[")
+
+
+def warnings_in(log):
+    """The warnings and errors of a console log, as "level category: message" lines."""
+    lines = log.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        header = _WARNING_HEADER.match(line)
+        if header:
+            message = list(itertools.takewhile(lambda l: l.startswith("      "), lines[i + 1:]))
+            found.append(f"{header.group(1)} {header.group(2)}: {' '.join(m.strip() for m in message)}")
+    return found
+
+
 class Sidecar:
-    def __init__(self, grpc_port=None, env=None):
+    """
+    The sidecar as a process. Stopping it fails the test if it logged a warning or an error that the test did not
+    name in expected_logs (fragments of the category or message), as the .NET tests do.
+    """
+
+    def __init__(self, grpc_port=None, env=None, expected_logs=()):
         dll = os.environ.get("MLMONITORING_SIDECAR_DLL")
         if not dll or not os.path.exists(dll):
             raise RuntimeError("MLMONITORING_SIDECAR_DLL must name the built MlMonitoring.Sidecar.dll "
@@ -45,8 +66,12 @@ class Sidecar:
                            **(env or {}))
         # Started from a folder of its own, not beside the build, as a systemd unit or an image may start it.
         self._cwd = tempfile.mkdtemp(prefix="mlmonitoring-cwd-")
-        self.process = subprocess.Popen(["dotnet", "exec", dll], cwd=self._cwd, env=environment,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.expected_logs = list(expected_logs)
+        self._log = None
+        self._log_path = os.path.join(self._cwd, "sidecar.log")
+        with open(self._log_path, "wb") as log:
+            self.process = subprocess.Popen(["dotnet", "exec", dll], cwd=self._cwd, env=environment,
+                                            stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -55,8 +80,8 @@ class Sidecar:
                         return
             except OSError:
                 time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("the sidecar was not ready within 60 s")
+        log = self.stop(check_logs=False)
+        raise RuntimeError(f"the sidecar was not ready within 60 s:\n{log}")
 
     @property
     def target(self):
@@ -98,13 +123,23 @@ class Sidecar:
                 return value
             time.sleep(0.05)
 
-    def stop(self):
+    def stop(self, check_logs=True):
+        """Stops the process (SIGTERM, as Kubernetes does); returns its log."""
+        if self._log is not None:
+            return self._log
         self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        with open(self._log_path, encoding="utf-8", errors="replace") as log_file:
+            log = self._log = log_file.read()
         shutil.rmtree(self._cwd, ignore_errors=True)
+        unexpected = [w for w in warnings_in(log) if not any(fragment in w for fragment in self.expected_logs)]
+        if check_logs and unexpected:
+            raise AssertionError("the sidecar logged unexpected warnings or errors:\n" + "\n".join(unexpected))
+        return log
 
     def __enter__(self):
         return self

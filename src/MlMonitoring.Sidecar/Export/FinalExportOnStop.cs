@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
 using OpenTelemetry.Metrics;
@@ -17,9 +18,12 @@ internal sealed partial class FinalExportOnStop(MeterProvider meters, IOptions<M
     public Task StopAsync(CancellationToken cancellationToken)
     {
         var timeout = options.Value.ExportFlushTimeout;
-        // Shutdown blocks while the export runs on the reader's own thread; it returns false when time ran out,
-        // leaving that thread (a background one) to the process exit.
-        if (!meters.Shutdown((int)timeout.TotalMilliseconds))
+        // Shutdown blocks while the export runs on the reader's own thread; past the timeout it returns, leaving
+        // that thread (a background one) to the process exit. Its result cannot tell a timeout: with /metrics on,
+        // the Prometheus reader (pull only) reports false at every shutdown. Time can.
+        var started = Stopwatch.GetTimestamp();
+        meters.Shutdown((int)timeout.TotalMilliseconds);
+        if (Stopwatch.GetElapsedTime(started) >= timeout)
         {
             LogFinalExportIncomplete(logger, timeout.TotalMilliseconds);
         }

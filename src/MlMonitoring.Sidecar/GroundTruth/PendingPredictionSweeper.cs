@@ -30,17 +30,25 @@ internal sealed class PendingPredictionSweeper(
         var interval = TimeSpan.FromTicks(Math.Clamp(
             options.Value.GroundTruth.Ttl.Ticks / 10, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(10).Ticks));
         using var timer = new PeriodicTimer(interval, time);
-        do
+        try
         {
-            try
+            do
             {
-                await SweepAsync(stoppingToken);
+                try
+                {
+                    await SweepAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    health.ReportFailure("sweep", e);
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                health.ReportFailure("sweep", e);
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping ends the loop. The host counts a cancelled task as a clean stop only once StopAsync was
+            // called; a host whose start failed is disposed without it and would log this service as failed.
+        }
     }
 }

@@ -28,6 +28,31 @@ public sealed class HostingTests
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("port in use", "address already in use")]
+    [InlineData("bad setting", "MaxBatchSize")]
+    public async Task A_failed_start_exits_with_code_1_and_says_why_instead_of_aborting(string failure, string reason)
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var grpcPort = failure == "port in use" ? ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port : FreePort.Next();
+        await using var process = ExternalProcess.Start("dotnet", ["exec", SidecarProcess.DllPath], new Dictionary<string, string>
+        {
+            ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
+            ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["Monitoring__MaxBatchSize"] = failure == "bad setting" ? "0" : "1000",
+        }, workingDirectory: SidecarProcess.WorkingDirectory);
+
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{process.Output}");
+        Assert.Contains(reason, process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", process.Output, StringComparison.Ordinal);
+        var logs = new UnexpectedLogs { Expected = { failure == "port in use" ? "Hosting failed to start" : "The sidecar did not start, invalid settings" } };
+        logs.AddFromConsole(process.Output);
+        logs.ThrowIfAny();  // nothing else: no background service reported as failed on the way out
+    }
+
     [Fact]
     public async Task Grpc_health_liveness_and_readiness_answer_serving()
     {

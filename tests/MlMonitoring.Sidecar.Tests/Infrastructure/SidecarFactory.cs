@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using MlMonitoring.V1;
 
@@ -20,6 +21,9 @@ public sealed class SidecarFactory : WebApplicationFactory<Program>
     {
         _settings = settings.ToDictionary(s => s.Key, s => s.Value);
     }
+
+    /// <summary>Warnings and errors the sidecar logged; any not expected fails the test when the sidecar is disposed.</summary>
+    public UnexpectedLogs Logs { get; } = new();
 
     /// <summary>When set, the sidecar's clock; otherwise the system clock.</summary>
     public FakeTimeProvider? Clock { get; init; }
@@ -41,8 +45,15 @@ public sealed class SidecarFactory : WebApplicationFactory<Program>
         return MetricsText.Parse(text);
     }
 
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Logs.ThrowIfAny();
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        builder.ConfigureLogging(logging => logging.AddProvider(new UnexpectedLogs.Provider(Logs)));
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

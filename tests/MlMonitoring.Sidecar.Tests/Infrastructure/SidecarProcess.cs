@@ -33,6 +33,9 @@ public sealed class SidecarProcess : IAsyncDisposable
 
     public ExternalProcess Process => _process;
 
+    /// <summary>Warnings and errors the process logged; any not expected fails the test when it is disposed.</summary>
+    public UnexpectedLogs Logs { get; } = new();
+
     public PredictionMonitor.PredictionMonitorClient CreateMonitorClient() => new(Channel);
 
     /// <summary>The built sidecar: beside the tests by default (the sidecar tests reference its project).</summary>
@@ -81,5 +84,7 @@ public sealed class SidecarProcess : IAsyncDisposable
         Channel.Dispose();
         _http.Dispose();
         await _process.DisposeAsync();
+        Logs.AddFromConsole(_process.Output);
+        Logs.ThrowIfAny();
     }
 }

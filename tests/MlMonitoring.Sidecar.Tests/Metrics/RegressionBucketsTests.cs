@@ -30,14 +30,15 @@ public sealed class RegressionBucketsTests
     }
 
     [Fact]
-    public void Unordered_model_buckets_stop_the_start_naming_the_model()
+    public async Task Unordered_model_buckets_stop_the_start_naming_the_model()
     {
-        using var sidecar = new SidecarFactory(
-            ("Monitoring:Models:eta:RegressionBuckets:0", "300"),
-            ("Monitoring:Models:eta:RegressionBuckets:1", "60"));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__Models__eta__RegressionBuckets__0"] = "300",
+            ["Monitoring__Models__eta__RegressionBuckets__1"] = "60",
+        }));
 
-        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => sidecar.CreateClient());
-
-        Assert.Contains("Monitoring:Models:eta:RegressionBuckets", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the sidecar exited during start", error.Message, StringComparison.Ordinal);
+        Assert.Contains("invalid settings: Monitoring:Models:eta:RegressionBuckets", error.Message, StringComparison.Ordinal);
     }
 }

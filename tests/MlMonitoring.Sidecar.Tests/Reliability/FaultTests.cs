@@ -10,6 +10,9 @@ namespace MlMonitoring.Sidecar.Tests.Reliability;
 /// <summary>Faults injected into the real components the sidecar depends on.</summary>
 public sealed class FaultTests
 {
+    /// <summary>What a store outage is expected to log: the failed write, and readiness reporting it (Degraded).</summary>
+    private static readonly string[] StoreDownWarnings = ["Join store write failed", "Health check join-store with status Degraded"];
+
     [Fact]
     public async Task With_redis_down_predictions_are_counted_the_join_degrades_visibly_and_recovers()
     {
@@ -19,6 +22,7 @@ public sealed class FaultTests
             ["Monitoring__GroundTruth__Store"] = "redis",
             ["Monitoring__GroundTruth__RedisConfiguration"] = $"{redis.Configuration},connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
         });
+        sidecar.Logs.Expected.AddRange(StoreDownWarnings);
         var client = sidecar.CreateMonitorClient();
 
         await redis.StopAsync();
@@ -96,6 +100,7 @@ public sealed class FaultTests
             ["Monitoring__GroundTruth__Store"] = "sqlite",
             ["Monitoring__GroundTruth__SqlitePath"] = path,
         });
+        sidecar.Logs.Expected.AddRange(StoreDownWarnings);
         var client = sidecar.CreateMonitorClient();
         Assert.Equal(50UL, (await client.RecordPredictionsAsync(Predictions("before", 50))).Accepted);
 
