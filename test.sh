@@ -16,6 +16,9 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 /usr/bin/python3 -c 'import sklearn, numpy, scipy, grpc, google.protobuf, prometheus_client' >/dev/null 2>&1 ||
   missing+=(python3 python3-sklearn python3-numpy python3-scipy python3-grpcio python3-protobuf python3-prometheus-client)
+# The Python client's committed stubs are checked against the contract with Debian's protoc and its gRPC plugin.
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+command -v grpc_python_plugin >/dev/null 2>&1 || missing+=(protobuf-compiler-grpc)
 # The Python client is tested as users install it: pip into a venv over Debian's python3, offline.
 /usr/bin/python3 -c 'import ensurepip, setuptools, wheel' >/dev/null 2>&1 ||
   missing+=(python3-venv python3-setuptools python3-wheel)

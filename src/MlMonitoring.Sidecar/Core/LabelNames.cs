@@ -6,6 +6,8 @@ internal static class LabelNames
     public const string ModelName = "model_name";
     public const string ModelVersion = "model_version";
     public const string PredictedClass = "predicted_class";
+
+    public const string ActualClass = "actual_class";
     public const string ErrorType = "error_type";
     public const string ErrorKind = "error_kind";
     public const string FeatureName = "feature_name";

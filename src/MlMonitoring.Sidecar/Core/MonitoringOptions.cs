@@ -82,6 +82,14 @@ public sealed class MonitoringOptions
     /// </summary>
     public bool PrometheusEndpoint { get; set; } = true;
 
+    /// <summary>
+    /// This sidecar is one of several replicas of a model version (a Deployment with more than one replica, or an
+    /// autoscaler). Labels and outcomes then reach any replica, so the join store must be shared
+    /// (<c>Monitoring:GroundTruth:Store=redis</c>); with a per-process store the start says so, as a warning.
+    /// Fleet figures come from summing every replica's window counts (monitoring/prometheus/rules/ml-fleet.yaml).
+    /// </summary>
+    public bool Replicated { get; set; }
+
     /// <summary>Most gRPC calls served at once (a stream counts as one); past it, UNAVAILABLE with a retry hint.</summary>
     [Range(1, 100_000)]
     public int MaxConcurrentCalls { get; set; } = 256;

@@ -109,6 +109,33 @@ internal sealed class RollingStatistics
             : new StatisticsSnapshot(count, mean, Math.Sqrt(m2 / count), min, max, merged.Quantile(0.5), merged.Quantile(0.95), merged.Quantile(0.99));
     }
 
+    /// <summary>
+    /// Count, sum and sum of squares of the values inside the window: what adds up across replicas into the
+    /// fleet's mean and standard deviation. Cheaper than <see cref="Read"/>: no sketch is merged.
+    /// </summary>
+    public WindowMoments ReadMoments(DateTimeOffset now)
+    {
+        var current = now.UtcTicks / _slotTicks;
+        long count = 0;
+        double sum = 0, sumOfSquares = 0;
+        lock (_gate)
+        {
+            foreach (ref readonly var slot in _slots.AsSpan())
+            {
+                if (slot.Count == 0 || slot.Epoch <= current - SlotCount || slot.Epoch > current)
+                {
+                    continue;
+                }
+
+                count += slot.Count;
+                sum += slot.Mean * slot.Count;
+                sumOfSquares += slot.M2 + (slot.Mean * slot.Mean * slot.Count);
+            }
+        }
+
+        return new WindowMoments(count, sum, sumOfSquares);
+    }
+
     private struct Slot
     {
         public long Epoch;
@@ -127,3 +154,6 @@ internal sealed class RollingStatistics
 /// </summary>
 internal readonly record struct StatisticsSnapshot(
     long Count, double Mean, double StandardDeviation, double Min, double Max, double P50, double P95, double P99);
+
+/// <summary>Count, sum and sum of squares of a window's values.</summary>
+internal readonly record struct WindowMoments(long Count, double Sum, double SumOfSquares);

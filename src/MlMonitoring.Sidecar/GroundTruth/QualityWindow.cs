@@ -92,8 +92,11 @@ internal sealed class QualityWindow(TimeSpan window)
             }
         }
 
-        return QualitySnapshot.From(cells, regressionCount, absoluteSum, squaredSum, delays)
-            with { CalibrationError = ExpectedCalibrationError(calibrationCount, calibrationConfidence, calibrationCorrect) };
+        return QualitySnapshot.From(cells, regressionCount, absoluteSum, squaredSum, delays) with
+        {
+            CalibrationError = ExpectedCalibrationError(calibrationCount, calibrationConfidence, calibrationCorrect),
+            Calibration = new CalibrationCounts(calibrationCount, calibrationCorrect, calibrationConfidence),
+        };
     }
 
     /// <summary>ECE = Σ_b (n_b / N) |accuracy_b − mean confidence_b|; NaN without labelled confidences.</summary>
@@ -153,8 +156,19 @@ internal sealed class QualityWindow(TimeSpan window)
     }
 }
 
-/// <summary>Precision, recall and F1 of one class, with its support (labels of that class).</summary>
-internal readonly record struct ClassScore(string ClassName, double Precision, double Recall, double F1, long Support);
+/// <summary>
+/// Precision, recall and F1 of one class, with its support (labels of that class), and the counts they come from:
+/// true positives and how often the class was predicted.
+/// </summary>
+internal readonly record struct ClassScore(string ClassName, double Precision, double Recall, double F1, long Support)
+{
+    public long TruePositives { get; init; }
+
+    public long Predicted { get; init; }
+}
+
+/// <summary>Per confidence bin (<see cref="QualityWindow.CalibrationBins"/> equal-width bins): labels, correct ones, and the sum of their confidences.</summary>
+internal sealed record CalibrationCounts(long[] Labels, long[] Correct, double[] ConfidenceSums);
 
 /// <summary>
 /// Quality figures computed as scikit-learn does: accuracy_score, precision_recall_fscore_support over the union
@@ -173,6 +187,19 @@ internal sealed record QualitySnapshot(
     double RootMeanSquaredError,
     long[] DelayCounts)
 {
+    /// <summary>The confusion matrix: labels by (predicted, actual) class.</summary>
+    public IReadOnlyDictionary<(ClassSeries Predicted, ClassSeries Actual), long> Cells { get; init; } =
+        new Dictionary<(ClassSeries Predicted, ClassSeries Actual), long>();
+
+    /// <summary>Σ |actual − predicted| over the regression labels.</summary>
+    public double AbsoluteErrorSum { get; init; }
+
+    /// <summary>Σ (actual − predicted)² over the regression labels.</summary>
+    public double SquaredErrorSum { get; init; }
+
+    /// <summary>The counts behind <see cref="CalibrationError"/>; null when not read from a window.</summary>
+    public CalibrationCounts? Calibration { get; init; }
+
     public long SampleSize => ClassificationCount + RegressionCount;
 
     /// <summary>Expected calibration error of the labelled classifications that carried a confidence.</summary>
@@ -206,7 +233,7 @@ internal sealed record QualitySnapshot(
             var recall = actual == 0 ? 0 : (double)tp / actual;
             // F1 from the confusion counts, 2TP / (2TP + FP + FN): equal to 2PR / (P + R), exact in integers.
             var f1 = predicted + actual == 0 ? 0 : 2.0 * tp / (predicted + actual);
-            return new ClassScore(name, precision, recall, f1, actual);
+            return new ClassScore(name, precision, recall, f1, actual) { TruePositives = tp, Predicted = predicted };
         }).ToList();
 
         return new QualitySnapshot(
@@ -219,6 +246,11 @@ internal sealed record QualitySnapshot(
             regressionCount,
             regressionCount == 0 ? double.NaN : absoluteSum / regressionCount,
             regressionCount == 0 ? double.NaN : Math.Sqrt(squaredSum / regressionCount),
-            delays);
+            delays)
+        {
+            Cells = cells,
+            AbsoluteErrorSum = absoluteSum,
+            SquaredErrorSum = squaredSum,
+        };
     }
 }

@@ -12,6 +12,10 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 /// </summary>
 internal sealed class QualityWindows
 {
+    /// <summary>The lower edges of the calibration bins as labels: "0.0" … "0.9".</summary>
+    private static readonly string[] CalibrationEdges =
+        [.. Enumerable.Range(0, QualityWindow.CalibrationBins).Select(b => ((double)b / QualityWindow.CalibrationBins).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))];
+
     private readonly ConcurrentDictionary<ModelVersionState, QualityWindow> _windows = new();
     private readonly CollectionSnapshot<List<(ModelVersionState Model, QualitySnapshot Quality)>> _snapshots;
 
@@ -42,6 +46,26 @@ internal sealed class QualityWindows
             description: "Mean absolute error over the ground-truth window.");
         meter.CreateObservableGauge("ml_model_rmse", () => Observe(q => q.RegressionCount > 0 ? q.RootMeanSquaredError : null),
             description: "Root mean squared error over the ground-truth window.");
+
+        // The counts behind every figure above, over the same window: summed across replicas by PromQL, they give
+        // the fleet's figures exactly (monitoring/prometheus/rules/fleet.rules.yml), which no average of the
+        // replicas' ratios can.
+        meter.CreateObservableGauge("ml_ground_truth_window_labels", ObserveCells,
+            description: "Labelled classifications in the ground-truth window by predicted and actual class: the window's confusion matrix.");
+        meter.CreateObservableGauge("ml_ground_truth_window_true_positives", ObserveTruePositives,
+            description: "Per class of the ground-truth window (predicted or actual), labels whose predicted and actual class are that class; 0 included.");
+        meter.CreateObservableGauge("ml_ground_truth_window_regression_labels", () => ObserveRegression(q => q.RegressionCount),
+            description: "Regression labels in the ground-truth window.");
+        meter.CreateObservableGauge("ml_ground_truth_window_absolute_error", () => ObserveRegression(q => q.AbsoluteErrorSum),
+            description: "Sum of |actual - predicted| over the regression labels in the ground-truth window.");
+        meter.CreateObservableGauge("ml_ground_truth_window_squared_error", () => ObserveRegression(q => q.SquaredErrorSum),
+            description: "Sum of (actual - predicted)^2 over the regression labels in the ground-truth window.");
+        meter.CreateObservableGauge("ml_ground_truth_window_calibration_labels", () => ObserveCalibration((c, b) => c.Labels[b]),
+            description: "Labelled classifications with a confidence in the ground-truth window, by confidence bin (its lower edge).");
+        meter.CreateObservableGauge("ml_ground_truth_window_calibration_correct", () => ObserveCalibration((c, b) => c.Correct[b]),
+            description: "Correct labelled classifications in the ground-truth window, by confidence bin.");
+        meter.CreateObservableGauge("ml_ground_truth_window_calibration_confidence", () => ObserveCalibration((c, b) => c.ConfidenceSums[b]),
+            description: "Sum of the confidences of the labelled classifications in the ground-truth window, by confidence bin.");
     }
 
     /// <summary>How far back the windows reach.</summary>
@@ -60,6 +84,58 @@ internal sealed class QualityWindows
             if (value(quality) is { } v)
             {
                 yield return new(v, model.Tags);
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveCells()
+    {
+        foreach (var (model, quality) in _snapshots.Get())
+        {
+            foreach (var ((predicted, actual), count) in quality.Cells)
+            {
+                yield return new(count, [.. predicted.Tags, new(LabelNames.ActualClass, actual.Name)]);
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveTruePositives()
+    {
+        foreach (var (model, quality) in _snapshots.Get())
+        {
+            foreach (var score in quality.Classes)
+            {
+                yield return new(score.TruePositives, [.. model.Tags, new("class", score.ClassName)]);
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<double>> ObserveRegression(Func<QualitySnapshot, double> value)
+    {
+        foreach (var (model, quality) in _snapshots.Get())
+        {
+            if (quality.RegressionCount > 0)
+            {
+                yield return new(value(quality), model.Tags);
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<double>> ObserveCalibration(Func<CalibrationCounts, int, double> value)
+    {
+        foreach (var (model, quality) in _snapshots.Get())
+        {
+            if (quality.Calibration is not { } calibration)
+            {
+                continue;
+            }
+
+            for (var bin = 0; bin < calibration.Labels.Length; bin++)
+            {
+                if (calibration.Labels[bin] > 0)
+                {
+                    yield return new(value(calibration, bin), [.. model.Tags, new("bin", CalibrationEdges[bin])]);
+                }
             }
         }
     }

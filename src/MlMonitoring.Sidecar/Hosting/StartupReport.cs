@@ -27,6 +27,11 @@ internal sealed partial class StartupReport(
             LogSlos(logger, catalog.Objectives.Count, options.Value.SloFile!);
         }
 
+        if (options.Value.Replicated && options.Value.GroundTruth.Store != JoinStoreKind.Redis)
+        {
+            LogReplicatedWithoutSharedStore(logger, options.Value.GroundTruth.Store.ToString().ToLowerInvariant());
+        }
+
         var limits = options.Value.Limits;
         LogLimits(logger, limits.MaxModels, limits.MaxVersionsPerModel, limits.MaxClassesPerModel,
             limits.MaxFeaturesPerModel, options.Value.MaxBatchSize, options.Value.FeatureWindow);
@@ -42,6 +47,10 @@ internal sealed partial class StartupReport(
     [LoggerMessage(EventId = 2, EventName = "OtlpExportOff", Level = LogLevel.Information,
         Message = "OTLP metric export off (no OTEL_EXPORTER_OTLP_ENDPOINT); metrics are served on /metrics")]
     private static partial void LogOtlpOff(ILogger logger);
+
+    [LoggerMessage(EventId = 5, EventName = "ReplicatedWithoutSharedStore", Level = LogLevel.Warning,
+        Message = "Monitoring:Replicated is set but the join store is '{Store}', this process's own: a label or outcome sent to another replica will not join its prediction, and each replica captures its own drift baseline. Set Monitoring:GroundTruth:Store=redis")]
+    private static partial void LogReplicatedWithoutSharedStore(ILogger logger, string store);
 
     [LoggerMessage(EventId = 4, EventName = "Slos", Level = LogLevel.Information, Message = "{Count} SLOs from {SloFile}")]
     private static partial void LogSlos(ILogger logger, int count, string sloFile);

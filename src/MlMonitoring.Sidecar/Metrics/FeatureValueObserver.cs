@@ -33,4 +33,20 @@ internal static class FeatureValueObserver
             }
         }
     }
+
+    /// <summary>One moment (count, sum or sum of squares) of every feature with values inside the window.</summary>
+    public static IEnumerable<Measurement<double>> ObserveMoment(ModelVersionRegistry registry, DateTimeOffset now, Func<WindowMoments, double> moment)
+    {
+        foreach (var model in registry.All)
+        {
+            foreach (var feature in model.Features)
+            {
+                var moments = feature.Statistics.ReadMoments(now);
+                if (moments.Count > 0)
+                {
+                    yield return new(moment(moments), feature.Tags);
+                }
+            }
+        }
+    }
 }

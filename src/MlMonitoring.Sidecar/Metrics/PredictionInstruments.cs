@@ -58,6 +58,16 @@ internal sealed class PredictionInstruments
         meter.CreateObservableGauge(
             "ml_feature_value", () => FeatureValueObserver.Observe(registry, time.GetUtcNow()),
             description: "Feature statistics over the rolling window Monitoring:FeatureWindow.");
+        // What ml_feature_value's mean and std come from, as sums: added across replicas they give the fleet's.
+        meter.CreateObservableGauge(
+            "ml_feature_window_values", () => FeatureValueObserver.ObserveMoment(registry, time.GetUtcNow(), m => m.Count),
+            description: "Numeric feature values inside the rolling window Monitoring:FeatureWindow.");
+        meter.CreateObservableGauge(
+            "ml_feature_window_sum_of_values", () => FeatureValueObserver.ObserveMoment(registry, time.GetUtcNow(), m => m.Sum),
+            description: "Sum of the numeric feature values inside the rolling window Monitoring:FeatureWindow.");
+        meter.CreateObservableGauge(
+            "ml_feature_window_sum_of_squares", () => FeatureValueObserver.ObserveMoment(registry, time.GetUtcNow(), m => m.SumOfSquares),
+            description: "Sum of the squares of the numeric feature values inside the rolling window Monitoring:FeatureWindow.");
     }
 
     public Histogram<double> Latency { get; }

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
@@ -9,11 +10,20 @@ namespace MlMonitoring.Sidecar.Status;
 
 /// <summary>
 /// Answers <c>GetModelStatus</c>: the live picture of one model version from the sidecar's own windows, with the
-/// same quantile interpolation Prometheus applies to the exported buckets.
+/// same quantile interpolation Prometheus applies to the exported buckets. The figures are this process's: with
+/// <c>Monitoring:Replicated</c> the answer says they are one replica's share (<see cref="FigureScope.Replica"/>).
 /// </summary>
 internal sealed class ModelStatusReporter(
-    ModelVersionRegistry registry, GroundTruthInstruments groundTruth, QualityWindows qualityWindows, DriftRegistry drift, SloStatusReporter slos, TimeProvider time)
+    ModelVersionRegistry registry,
+    GroundTruthInstruments groundTruth,
+    QualityWindows qualityWindows,
+    DriftRegistry drift,
+    SloStatusReporter slos,
+    IOptions<MonitoringOptions> options,
+    TimeProvider time)
 {
+    private readonly FigureScope _scope = options.Value.Replicated ? FigureScope.Replica : FigureScope.Process;
+
     public ModelStatus Report(ModelStatusRequest request)
     {
         var model = registry.Resolve(request.ModelName, request.ModelVersion);
@@ -24,6 +34,7 @@ internal sealed class ModelStatusReporter(
         {
             ModelName = model.ModelName,
             ModelVersion = model.ModelVersion,
+            Scope = _scope,
             TrafficWindow = Duration.FromTimeSpan(model.Traffic.Window),
             RequestRate = traffic.Requests / seconds,
             ErrorRate = traffic.Requests == 0 ? 0 : (double)traffic.Errors / traffic.Requests,

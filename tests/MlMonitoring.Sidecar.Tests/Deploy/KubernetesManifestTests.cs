@@ -26,7 +26,7 @@ public sealed class KubernetesManifestTests
     public async Task Kustomize_renders_a_pod_with_the_native_sidecar_its_probes_and_a_restricted_security_context()
     {
         var documents = await RenderAsync();
-        var deployment = Single(documents, "Deployment");
+        var deployment = Single(documents, "Deployment", "fraud-detector");
         var pod = Map(Map(Map(deployment, "spec"), "template"), "spec");
         var sidecar = Seq(pod, "initContainers").Cast<YamlMappingNode>().Single(c => Text(c, "name") == "mlmonitoring-sidecar");
 
@@ -58,7 +58,7 @@ public sealed class KubernetesManifestTests
     {
         var documents = await RenderAsync();
 
-        var service = Single(documents, "Service");
+        var service = Single(documents, "Service", "fraud-detector-metrics");
         Assert.Equal("metrics", Text((YamlMappingNode)Seq(Map(service, "spec"), "ports")[0], "name"));
         var podMonitor = Single(documents, "PodMonitor");
         Assert.Equal("metrics", Text((YamlMappingNode)Seq(Map(podMonitor, "spec"), "podMetricsEndpoints")[0], "port"));
@@ -74,6 +74,25 @@ public sealed class KubernetesManifestTests
         Assert.Equal(File.ReadAllText(Repository.PathOf("monitoring", "grafana", "ml-model-monitoring.json")), Text(Map(dashboard, "data"), "ml-model-monitoring.json"));
         var slo = configMaps.Single(c => Text(Map(c, "metadata"), "name")!.StartsWith("mlmonitoring-slo", StringComparison.Ordinal));
         Assert.Equal(File.ReadAllText(Repository.PathOf("monitoring", "slo", "slo.yaml")), Text(Map(slo, "data"), "slo.yaml"));
+    }
+
+    [Fact]
+    public async Task Kustomize_renders_the_replicas_with_the_redis_they_share_for_joins()
+    {
+        var documents = await RenderAsync();
+
+        var model = Single(documents, "Deployment", "fraud-detector");
+        Assert.True(int.Parse(Text(Map(model, "spec"), "replicas")!, System.Globalization.CultureInfo.InvariantCulture) > 1);
+        var redis = Single(documents, "Deployment", "mlmonitoring-redis");
+        var container = Seq(Map(Map(Map(redis, "spec"), "template"), "spec"), "containers").Cast<YamlMappingNode>().Single();
+        Assert.Contains("noeviction", Seq(container, "args").Select(a => ((YamlScalarNode)a).Value));
+        var service = Single(documents, "Service", "mlmonitoring-redis");
+        Assert.Equal("6379", Text((YamlMappingNode)Seq(Map(service, "spec"), "ports")[0], "port"));
+        var settings = documents.Single(d => Text(d, "kind") == "ConfigMap" && Text(Map(d, "metadata"), "name")!.StartsWith("mlmonitoring-sidecar-settings", StringComparison.Ordinal));
+        var data = Map(settings, "data");
+        Assert.Equal("true", Text(data, "Monitoring__Replicated"));
+        Assert.Equal("redis", Text(data, "Monitoring__GroundTruth__Store"));
+        Assert.Equal("mlmonitoring-redis:6379", Text(data, "Monitoring__GroundTruth__RedisConfiguration"));
     }
 
     [Fact]
@@ -98,6 +117,9 @@ public sealed class KubernetesManifestTests
     }
 
     private static YamlMappingNode Single(List<YamlMappingNode> documents, string kind) => documents.Single(d => Text(d, "kind") == kind);
+
+    private static YamlMappingNode Single(List<YamlMappingNode> documents, string kind, string name) =>
+        documents.Single(d => Text(d, "kind") == kind && Text(Map(d, "metadata"), "name") == name);
 
     private static YamlMappingNode Map(YamlMappingNode node, string key) => (YamlMappingNode)node.Children[new YamlScalarNode(key)];
 

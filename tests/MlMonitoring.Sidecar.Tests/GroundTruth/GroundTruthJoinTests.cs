@@ -108,6 +108,7 @@ public sealed class GroundTruthJoinTests : IDisposable
         Assert.Equal(0, metrics.Value("ml_ground_truth_delay_seconds_bucket", [.. animals, ("le", "300")]));
 
         var status = await client.GetModelStatusAsync(new ModelStatusRequest { ModelName = "animals" });
+        Assert.Equal(FigureScope.Process, status.Scope);  // one process: its figures are the model version's
         Assert.Equal(("animals", "v1", 600UL), (status.ModelName, status.ModelVersion, status.SampleSize));
         Assert.Equal(Number(expected["accuracy"]), status.Accuracy, 1e-9);
         Assert.Equal(Number(expected["f1_macro"]), status.F1Macro, 1e-9);

@@ -54,6 +54,15 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task A_replicated_sidecar_without_a_shared_store_says_so_at_start()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string> { ["Monitoring__Replicated"] = "true" });
+        sidecar.Logs.Expected.Add("Monitoring:Replicated is set but the join store is 'memory'");
+
+        Assert.Contains("Set Monitoring:GroundTruth:Store=redis", sidecar.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Grpc_health_liveness_and_readiness_answer_serving()
     {
         using var sidecar = new SidecarFactory();

@@ -8,14 +8,12 @@ namespace MlMonitoring.Sidecar.Tests.Monitoring;
 /// <summary>The rule files and the Alertmanager routing of monitoring/, in a real Prometheus and Alertmanager fed by the sidecar.</summary>
 public sealed partial class AlertingEndToEndTests
 {
-    private static readonly string RulesDirectory = Repository.PathOf("monitoring", "prometheus", "rules");
-
     [Fact]
     public async Task The_seed_alerts_go_pending_for_the_model_whose_traffic_matches_and_stay_quiet_for_a_healthy_one()
     {
         await using var sidecar = await SidecarProcess.StartAsync();
         await using var prometheus = await PrometheusServer.StartAsync(
-            [$"127.0.0.1:{sidecar.HttpPort}"], RuleFilesConfig(CopyRules(shortenFor: false)));
+            [$"127.0.0.1:{sidecar.HttpPort}"], RuleFiles.CopyAsPrometheusConfig(shortenFor: false));
         var client = sidecar.CreateMonitorClient();
 
         for (var round = 0; round < 4; round++)
@@ -59,7 +57,7 @@ public sealed partial class AlertingEndToEndTests
         await using var sidecar = await SidecarProcess.StartAsync();
         await using var prometheus = await PrometheusServer.StartAsync(
             [$"127.0.0.1:{sidecar.HttpPort}"],
-            RuleFilesConfig(CopyRules(shortenFor: true)) + $"""
+            RuleFiles.CopyAsPrometheusConfig(shortenFor: true) + $"""
 
             alerting:
               alertmanagers:
@@ -98,26 +96,11 @@ public sealed partial class AlertingEndToEndTests
         Assert.Equal("v2", (string?)alert["labels"]!["model_version"]);
         Assert.Equal("retrain", (string?)alert["labels"]!["action"]);
         Assert.Equal("Model fraud-detector v2 accuracy 70% below 85%", (string?)alert["annotations"]!["summary"]);
-        Assert.DoesNotContain(webhooks.Received, r => r.Payload.ToJsonString().Contains("\"churn\"", StringComparison.Ordinal));
+        // churn is right 96% of the time: no accuracy alert about it reached any receiver. (Its single class may
+        // fire the skew alert, which every rule file's "for: 0s" lets through at once; that is not this test's.)
+        Assert.DoesNotContain(webhooks.Received, r => r.Payload["alerts"]!.AsArray().Any(a =>
+            (string?)a!["labels"]!["alertname"] == "MLModelAccuracyLow" && (string?)a["labels"]!["model_name"] == "churn"));
     }
-
-    /// <summary>The rule files in a temporary directory; with <paramref name="shortenFor"/>, every <c>for:</c> is 0s.</summary>
-    private static string CopyRules(bool shortenFor)
-    {
-        var directory = Directory.CreateTempSubdirectory("mlmon-rules-").FullName;
-        foreach (var file in Directory.GetFiles(RulesDirectory, "*.yaml").Where(f => !f.EndsWith(".test.yaml", StringComparison.Ordinal)))
-        {
-            var text = File.ReadAllText(file);
-            File.WriteAllText(Path.Combine(directory, Path.GetFileName(file)), shortenFor ? ForClause().Replace(text, "for: 0s") : text);
-        }
-
-        return directory;
-    }
-
-    private static string RuleFilesConfig(string directory) => $"""
-        rule_files:
-          - '{directory}/*.yaml'
-        """;
 
     private static async Task<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>> WaitForAlertsAsync(
         PrometheusServer prometheus, Func<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>, bool> done)
@@ -137,9 +120,6 @@ public sealed partial class AlertingEndToEndTests
 
         throw new TimeoutException($"alerts so far: {string.Join(", ", alerts.Select(a => $"{a.Name}/{a.State}/{a.Labels.GetValueOrDefault("model_name")}"))}");
     }
-
-    [GeneratedRegex(@"for: \d+[smh]")]
-    private static partial Regex ForClause();
 
     [GeneratedRegex(@"http://[a-z-]+\.ml-platform\.svc:8080")]
     private static partial Regex WebhookHost();

@@ -47,6 +47,7 @@ public sealed class DashboardTests
             $"""
             rule_files:
               - '{Repository.PathOf("monitoring", "prometheus", "rules", "slo-generated.yaml")}'
+              - '{Repository.PathOf("monitoring", "prometheus", "rules", "ml-fleet.yaml")}'
             """);
         var client = sidecar.CreateMonitorClient();
 

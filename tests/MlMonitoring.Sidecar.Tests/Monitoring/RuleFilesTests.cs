@@ -5,14 +5,14 @@ namespace MlMonitoring.Sidecar.Tests.Monitoring;
 /// <summary>Every rule file under monitoring/ is judged by promtool: valid, and its unit tests pass.</summary>
 public sealed class RuleFilesTests
 {
-    private static readonly string RulesDirectory = Repository.PathOf("monitoring", "prometheus", "rules");
+    private static readonly string RulesDirectory = Infrastructure.RuleFiles.Directory;
 
-    public static TheoryData<string> RuleFiles => [.. RuleFileNames()];
+    public static TheoryData<string> RuleFileNames => [.. Infrastructure.RuleFiles.Names()];
 
     public static TheoryData<string> RuleTests => [.. Directory.GetFiles(RulesDirectory, "*.test.yaml").Select(f => Path.GetFileName(f))];
 
     [Theory]
-    [MemberData(nameof(RuleFiles))]
+    [MemberData(nameof(RuleFileNames))]
     public async Task Rule_file_passes_promtool_check_rules(string file)
     {
         var (exitCode, output) = await ExternalProcess.RunAsync(ExternalProcess.Require("promtool", "prometheus"), ["check", "rules", Path.Combine(RulesDirectory, file)]);
@@ -35,13 +35,10 @@ public sealed class RuleFilesTests
     public void Every_rule_file_has_unit_tests()
     {
         // The rule files the project ships, named: a wrong folder or a lost file fails here instead of passing on nothing.
-        Assert.Equal(["ml-model-alerts.yaml", "slo-generated.yaml"], RuleFileNames().Order());
-        foreach (var file in RuleFileNames())
+        Assert.Equal(["ml-fleet.yaml", "ml-model-alerts.yaml", "slo-generated.yaml"], Infrastructure.RuleFiles.Names().Order());
+        foreach (var file in Infrastructure.RuleFiles.Names())
         {
             Assert.True(File.Exists(Path.Combine(RulesDirectory, Path.ChangeExtension(file, ".test.yaml"))), $"{file} has no .test.yaml");
         }
     }
-
-    private static string[] RuleFileNames() =>
-        [.. Directory.GetFiles(RulesDirectory, "*.yaml").Where(f => !f.EndsWith(".test.yaml", StringComparison.Ordinal)).Select(f => Path.GetFileName(f))];
 }

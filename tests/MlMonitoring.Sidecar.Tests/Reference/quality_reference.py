@@ -1,7 +1,8 @@
 """Reference quality figures computed by scikit-learn, for the sidecar's ground-truth tests.
 
-Reads JSON {"classification": {"y_true": [...], "y_pred": [...]}, "regression": {"y_true": [...], "y_pred": [...]}}
-on stdin and writes the figures as JSON on stdout.
+Reads JSON {"classification": {"y_true": [...], "y_pred": [...], "confidence": [...] (optional)},
+"regression": {"y_true": [...], "y_pred": [...]}, "features": {"name": [values...]} (optional)} on stdin and writes
+the figures as JSON on stdout.
 """
 import json
 import sys
@@ -26,6 +27,17 @@ if c and c["y_true"]:
         "recall_macro": rm,
         "f1_macro": fm,
     }
+    if c.get("confidence"):
+        # Expected calibration error over 10 equal-width bins, [0, 0.1) ... [0.9, 1.0], written out plainly.
+        confidence = np.asarray(c["confidence"], dtype=float)
+        correct = np.asarray(c["y_true"]) == np.asarray(c["y_pred"])
+        bins = np.minimum((confidence * 10).astype(int), 9)
+        ece = 0.0
+        for b in range(10):
+            members = bins == b
+            if members.any():
+                ece += members.sum() / len(confidence) * abs(correct[members].mean() - confidence[members].mean())
+        out["classification"]["calibration_error"] = float(ece)
 
 g = data.get("regression")
 if g and g["y_true"]:
@@ -33,5 +45,10 @@ if g and g["y_true"]:
         "mae": mean_absolute_error(g["y_true"], g["y_pred"]),
         "rmse": float(np.sqrt(mean_squared_error(g["y_true"], g["y_pred"]))),
     }
+
+f = data.get("features")
+if f:
+    out["features"] = {name: {"count": len(values), "mean": float(np.mean(values)), "std": float(np.std(values))}
+                       for name, values in f.items()}
 
 json.dump(out, sys.stdout)
