@@ -195,6 +195,13 @@ public sealed class DriftOptions
     /// </summary>
     [Required]
     public string BaselineGeneration { get; set; } = "1";
+
+    /// <summary>
+    /// How often a replica reads the shared baselines: one published by another replica, or a pin, is adopted
+    /// within this interval. Default 10 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>Settings of one model, under <c>Monitoring:Models:&lt;model_name&gt;</c>.</summary>

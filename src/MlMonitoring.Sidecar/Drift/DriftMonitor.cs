@@ -6,9 +6,10 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Drift;
 
 /// <summary>
-/// Drift of one model version: captures its baseline from its own first events, then compares a rolling window
-/// of its predictions and inputs with it. Per event the work is counting (a sketch update while the baseline is
-/// being captured, a bin increment after); divergences are computed when metrics are read.
+/// Drift of one model version: captures its baseline from its first events, then compares a rolling window of its
+/// predictions and inputs with it. Per event the work is counting (a sketch update while the baseline is being
+/// captured, a bin increment after); divergences are computed when metrics are read. The baseline is the fleet's:
+/// each has an epoch (one more per pin); a replica adopts a newer one published by another (<see cref="Adopt"/>).
 /// </summary>
 internal sealed class DriftMonitor
 {
@@ -21,31 +22,66 @@ internal sealed class DriftMonitor
     private Capture? _capture;
     private Baseline? _baseline;
     private int _baselineGeneration;
+    private long _epoch;
+    private bool _published;
 
-    public DriftMonitor(ModelVersionState model, DriftOptions options, PersistedBaseline? persisted)
+    /// <summary>A monitor starting from the fleet's baseline of <paramref name="epoch"/>, or capturing it.</summary>
+    /// <param name="model">The model version watched.</param>
+    /// <param name="options">Window, bins and sizes.</param>
+    /// <param name="epoch">The epoch of the baseline it starts with or captures.</param>
+    /// <param name="baseline">The published baseline of that epoch; null to capture it from the next events.</param>
+    /// <param name="captureSize">Events to capture when <paramref name="baseline"/> is null.</param>
+    public DriftMonitor(ModelVersionState model, DriftOptions options, long epoch, PersistedBaseline? baseline, int captureSize)
     {
         _model = model;
         _options = options;
         _window = new SlotRing<WindowSlot>(options.Window, SlotCount);
-        if (persisted is not null)
+        _epoch = epoch;
+        if (baseline is not null)
         {
-            _baseline = Baseline.FromPersisted(persisted, model);
+            _baseline = Baseline.FromPersisted(baseline, model);
+            _published = true;
         }
         else
         {
-            _capture = new Capture(options.BaselineSize);
+            _capture = new Capture(captureSize);
         }
     }
 
     public ModelVersionState Model => _model;
 
-    /// <summary>Called with a baseline just pinned, to persist it.</summary>
-    public Action<DriftMonitor, PersistedBaseline>? Pinned { get; set; }
+    /// <summary>Called with a baseline just captured and its epoch, to publish it.</summary>
+    public Action<DriftMonitor, PersistedBaseline, long>? Pinned { get; set; }
+
+    /// <summary>The epoch of the baseline this monitor has or captures.</summary>
+    public long Epoch
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _epoch;
+            }
+        }
+    }
+
+    /// <summary>A captured baseline the store has not taken yet (it was down, or the publish is in flight).</summary>
+    public (PersistedBaseline Baseline, long Epoch)? Unpublished
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _baseline is { } baseline && !_published ? (baseline.ToPersisted(), _epoch) : null;
+            }
+        }
+    }
 
     /// <summary>Counts one recorded event.</summary>
     public void Observe(in RecordedPrediction recorded, long nowMs)
     {
         PersistedBaseline? pinned = null;
+        long epoch = 0;
         lock (_gate)
         {
             var slot = _window.SlotFor(nowMs, nowMs);
@@ -62,8 +98,10 @@ internal sealed class DriftMonitor
                 {
                     _baseline = Baseline.FromCapture(capture, _options);
                     _capture = null;
+                    _published = false;
                     _baselineGeneration++;
                     pinned = _baseline.ToPersisted();
+                    epoch = _epoch;
                 }
             }
             else if (slot is not null && _baseline is { } baseline)
@@ -74,18 +112,66 @@ internal sealed class DriftMonitor
 
         if (pinned is not null)
         {
-            Pinned?.Invoke(this, pinned);
+            Pinned?.Invoke(this, pinned, epoch);
         }
     }
 
-    /// <summary>Discards the baseline; the next <paramref name="size"/> events become the new one.</summary>
-    public void Restart(int size)
+    /// <summary>Discards the baseline; the next <paramref name="size"/> events become the new one, of <paramref name="epoch"/>.</summary>
+    public void Restart(int size, long epoch)
     {
         lock (_gate)
         {
             _baseline = null;
             _capture = new Capture(size);
+            _published = false;
+            _epoch = epoch;
             _baselineGeneration++;
+        }
+    }
+
+    /// <summary>The store took this monitor's baseline of <paramref name="epoch"/>: it is the fleet's.</summary>
+    public void MarkPublished(long epoch)
+    {
+        lock (_gate)
+        {
+            if (_epoch == epoch && _baseline is not null)
+            {
+                _published = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the fleet's record of this version if it is newer than what this monitor has: a later epoch (a
+    /// baseline, or a pin to capture), or the baseline of this epoch when this monitor's own was not the one
+    /// published (still capturing, or another replica completed first). Returns whether it was taken.
+    /// </summary>
+    public bool Adopt(long epoch, bool complete, PersistedBaseline record)
+    {
+        lock (_gate)
+        {
+            var newer = epoch > _epoch || (epoch == _epoch && complete && !(_baseline is not null && _published));
+            if (!newer)
+            {
+                return false;
+            }
+
+            if (complete)
+            {
+                _baseline = Baseline.FromPersisted(record, _model);
+                _capture = null;
+                _published = true;
+            }
+            else
+            {
+                _baseline = null;
+                _capture = new Capture(record.CaptureSize > 0 ? (int)record.CaptureSize : _options.BaselineSize);
+                _published = false;
+            }
+
+            _epoch = epoch;
+            _baselineGeneration++;
+            return true;
         }
     }
 

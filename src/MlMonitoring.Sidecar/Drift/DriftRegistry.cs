@@ -11,14 +11,21 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Drift;
 
 /// <summary>
-/// The drift monitors of every model version, their persisted baselines, and the drift metrics:
-/// <c>ml_prediction_drift{signal, method}</c>, <c>ml_feature_drift{feature_name, method}</c>,
+/// The drift monitors of every model version, their baselines shared through <see cref="ISharedStateStore"/>, and
+/// the drift metrics: <c>ml_prediction_drift{signal, method}</c>, <c>ml_feature_drift{feature_name, method}</c>,
 /// <c>ml_model_estimated_accuracy</c> and <c>ml_drift_baseline_events</c>.
 /// </summary>
+/// <remarks>
+/// One baseline per model version for the fleet: the first replica to complete it publishes it; the others adopt
+/// it at their next read of the store (every <c>Monitoring:Drift:SyncInterval</c>), replicas started later load
+/// it at start, and a pin on any replica is announced through the store for all to capture again.
+/// </remarks>
 internal sealed partial class DriftRegistry : IHostedService
 {
     private readonly ConcurrentDictionary<ModelVersionState, DriftMonitor> _monitors = new();
-    private readonly ConcurrentDictionary<(string Model, string Version), PersistedBaseline> _persisted = new();
+    private readonly ConcurrentDictionary<(string Model, string Version), StoredBaseline> _stored = new();
+    private readonly CancellationToken _stopping;
+    private Task _sync = Task.CompletedTask;
     private readonly ISharedStateStore _store;
     private readonly DriftOptions _options;
     private readonly TimeProvider _time;
@@ -27,8 +34,11 @@ internal sealed partial class DriftRegistry : IHostedService
     private readonly Lock _savesGate = new();
     private Task _saves = Task.CompletedTask;
 
-    public DriftRegistry(ISharedStateStore store, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, ILogger<DriftRegistry> logger)
+    public DriftRegistry(
+        ISharedStateStore store, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DriftRegistry> logger)
     {
+        // Reading the store ends when the host begins to stop, before the hosted services stop.
+        _stopping = lifetime.ApplicationStopping;
         _store = store;
         _options = options.Value.Drift;
         _time = time;
@@ -67,15 +77,23 @@ internal sealed partial class DriftRegistry : IHostedService
     public DriftSnapshot? Read(ModelVersionState model) =>
         _monitors.TryGetValue(model, out var monitor) ? monitor.Read(_time.GetUtcNow().ToUnixTimeMilliseconds()) : null;
 
-    /// <summary>Starts a new baseline for a model version from its next events.</summary>
+    /// <summary>
+    /// Starts a new baseline for a model version from its next events, for the whole fleet: the pin is announced
+    /// through the store with the next epoch, and every replica captures again.
+    /// </summary>
     public int Restart(ModelVersionState model, int size)
     {
         size = size <= 0 ? _options.BaselineSize : size;
-        _monitors.GetOrAdd(model, Create).Restart(size);
+        var monitor = _monitors.GetOrAdd(model, Create);
+        var stored = _stored.GetValueOrDefault((model.ModelName, model.ModelVersion));
+        var epoch = Math.Max(monitor.Epoch, stored?.Epoch ?? 0) + 1;
+        monitor.Restart(size, epoch);
+        var pin = new PersistedBaseline { Generation = _options.BaselineGeneration, CaptureSize = (uint)size };
+        Publish(monitor, new StoredBaseline(model.ModelName, model.ModelVersion, epoch, Complete: false, pin.ToByteArray()));
         return size;
     }
 
-    /// <summary>Loads the persisted baselines before the sidecar takes traffic.</summary>
+    /// <summary>Loads the shared baselines before the sidecar takes traffic, then keeps reading them.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Enabled)
@@ -85,27 +103,22 @@ internal sealed partial class DriftRegistry : IHostedService
 
         try
         {
-            foreach (var (model, version, data) in await _store.LoadBaselinesAsync(cancellationToken))
-            {
-                var baseline = PersistedBaseline.Parser.ParseFrom(data);
-                if (baseline.Generation == _options.BaselineGeneration)
-                {
-                    _persisted[(model, version)] = baseline;
-                }
-            }
-
-            LogBaselinesLoaded(_logger, _persisted.Count);
+            var count = await LoadAsync(cancellationToken);
+            LogBaselinesLoaded(_logger, count);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Without the store the baselines are captured again; drift is late, nothing else is affected.
+            // Without the store the baselines are captured here; drift is late, nothing else is affected.
             LogBaselinesUnavailable(_logger, e.GetType().Name, e.Message);
         }
+
+        _sync = SyncLoopAsync(_stopping);
     }
 
-    /// <summary>Waits for baselines still being persisted, so that a restart finds them.</summary>
+    /// <summary>Waits for baselines still being published, so that a restart finds them.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _sync.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Task saves;
         lock (_savesGate)
         {
@@ -115,19 +128,103 @@ internal sealed partial class DriftRegistry : IHostedService
         await saves.WaitAsync(TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private DriftMonitor Create(ModelVersionState model)
+    /// <summary>
+    /// Reads the store: records the latest of every version, and hands each running monitor its version's record
+    /// to adopt if newer. A captured baseline the store has not taken yet is published again. Returns how many
+    /// versions the store holds.
+    /// </summary>
+    internal async Task<int> SyncAsync(CancellationToken cancellationToken)
     {
-        _persisted.TryRemove((model.ModelName, model.ModelVersion), out var persisted);
-        return new DriftMonitor(model, _options, persisted) { Pinned = Persist };
+        var count = await LoadAsync(cancellationToken);
+        foreach (var (model, monitor) in _monitors)
+        {
+            if (_stored.TryGetValue((model.ModelName, model.ModelVersion), out var stored)
+                && monitor.Adopt(stored.Epoch, stored.Complete, PersistedBaseline.Parser.ParseFrom(stored.Data)))
+            {
+                LogBaselineAdopted(_logger, model.ModelName, model.ModelVersion, stored.Epoch, stored.Complete ? "baseline" : "pin");
+            }
+            else if (monitor.Unpublished is { } unpublished)
+            {
+                Publish(monitor, Record(monitor, unpublished.Baseline, unpublished.Epoch));
+            }
+        }
+
+        return count;
     }
 
-    private void Persist(DriftMonitor monitor, PersistedBaseline baseline)
+    private async Task<int> LoadAsync(CancellationToken cancellationToken)
+    {
+        var baselines = await _store.LoadBaselinesAsync(cancellationToken);
+        foreach (var baseline in baselines)
+        {
+            _stored[(baseline.ModelName, baseline.ModelVersion)] = baseline;
+        }
+
+        return baselines.Count;
+    }
+
+    private async Task SyncLoopAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_options.SyncInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                try
+                {
+                    await SyncAsync(stopping);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogBaselinesUnavailable(_logger, e.GetType().Name, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+    }
+
+    /// <summary>
+    /// A monitor for a version first seen here: from the fleet's baseline when there is one of this generation,
+    /// capturing the announced pin when one is under way, otherwise capturing the next epoch.
+    /// </summary>
+    private DriftMonitor Create(ModelVersionState model)
+    {
+        DriftMonitor monitor;
+        if (_stored.GetValueOrDefault((model.ModelName, model.ModelVersion)) is not { } stored)
+        {
+            monitor = new DriftMonitor(model, _options, epoch: 1, baseline: null, _options.BaselineSize);
+        }
+        else
+        {
+            var record = PersistedBaseline.Parser.ParseFrom(stored.Data);
+            monitor = (stored.Complete, record.Generation == _options.BaselineGeneration) switch
+            {
+                (true, true) => new DriftMonitor(model, _options, stored.Epoch, record, _options.BaselineSize),
+                // A baseline of another Monitoring:Drift:BaselineGeneration: captured again, as the next epoch.
+                (true, false) => new DriftMonitor(model, _options, stored.Epoch + 1, baseline: null, _options.BaselineSize),
+                _ => new DriftMonitor(model, _options, stored.Epoch, baseline: null, record.CaptureSize > 0 ? (int)record.CaptureSize : _options.BaselineSize),
+            };
+        }
+
+        monitor.Pinned = (m, baseline, epoch) => Publish(m, Record(m, baseline, epoch));
+        return monitor;
+    }
+
+    private StoredBaseline Record(DriftMonitor monitor, PersistedBaseline baseline, long epoch)
     {
         baseline.Generation = _options.BaselineGeneration;
-        var data = baseline.ToByteArray();
-        var model = monitor.Model;
-        // Off the per-event path: the event that completed the baseline does not wait for the store. Saves run one
-        // after another, so the last pin of a version is the one that stays.
+        return new StoredBaseline(monitor.Model.ModelName, monitor.Model.ModelVersion, epoch, Complete: true, baseline.ToByteArray());
+    }
+
+    /// <summary>
+    /// Publishes off the per-event path (the event that completed the baseline does not wait for the store), one
+    /// after another. A baseline the store refused lost to another replica's: the next read adopts that one.
+    /// </summary>
+    private void Publish(DriftMonitor monitor, StoredBaseline record)
+    {
         lock (_savesGate)
         {
             _saves = _saves.ContinueWith(
@@ -135,11 +232,22 @@ internal sealed partial class DriftRegistry : IHostedService
                 {
                     try
                     {
-                        await _store.SaveBaselineAsync(model.ModelName, model.ModelVersion, data, CancellationToken.None);
+                        if (await _store.PublishBaselineAsync(record, CancellationToken.None))
+                        {
+                            _stored[(record.ModelName, record.ModelVersion)] = record;
+                            if (record.Complete)
+                            {
+                                monitor.MarkPublished(record.Epoch);
+                            }
+                        }
+                        else
+                        {
+                            await SyncAsync(_stopping);
+                        }
                     }
-                    catch (Exception e)
+                    catch (Exception e) when (e is not OperationCanceledException)
                     {
-                        LogBaselineNotSaved(_logger, model.ModelName, model.ModelVersion, e.GetType().Name, e.Message);
+                        LogBaselineNotSaved(_logger, record.ModelName, record.ModelVersion, e.GetType().Name, e.Message);
                     }
                 },
                 CancellationToken.None,
@@ -191,6 +299,10 @@ internal sealed partial class DriftRegistry : IHostedService
         }
     }
 
+    [LoggerMessage(EventId = 33, EventName = "BaselineAdopted", Level = LogLevel.Information,
+        Message = "Adopted the fleet's drift {Record} of {ModelName} {ModelVersion}, epoch {Epoch}")]
+    private static partial void LogBaselineAdopted(ILogger logger, string modelName, string modelVersion, long epoch, string record);
+
     [LoggerMessage(EventId = 30, EventName = "BaselinesLoaded", Level = LogLevel.Information, Message = "Loaded {Count} persisted drift baselines")]
     private static partial void LogBaselinesLoaded(ILogger logger, int count);
 
@@ -199,6 +311,6 @@ internal sealed partial class DriftRegistry : IHostedService
     private static partial void LogBaselinesUnavailable(ILogger logger, string errorType, string errorMessage);
 
     [LoggerMessage(EventId = 32, EventName = "BaselineNotSaved", Level = LogLevel.Warning,
-        Message = "Could not persist the drift baseline of {ModelName} {ModelVersion} ({ErrorType}: {ErrorMessage})")]
+        Message = "Could not publish the drift baseline of {ModelName} {ModelVersion} ({ErrorType}: {ErrorMessage}); it is published again at the next read of the store")]
     private static partial void LogBaselineNotSaved(ILogger logger, string modelName, string modelVersion, string errorType, string errorMessage);
 }

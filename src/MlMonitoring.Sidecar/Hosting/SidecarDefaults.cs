@@ -26,6 +26,9 @@ public static class SidecarDefaults
         ["Kestrel:Endpoints:Http:Protocols"] = "Http1",
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        // A probe answered Unhealthy (stopping) or Degraded (join store down) is the probe's answer, not an error of
+        // its own: the cause is logged once where it happens, not again at every probe.
+        ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
     };
 
     /// <summary>Puts <see cref="Settings"/> under every other configuration source.</summary>

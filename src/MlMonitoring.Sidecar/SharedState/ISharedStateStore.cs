@@ -58,6 +58,21 @@ internal sealed class SharedStateUnavailableException : Exception
     }
 }
 
+/// <summary>
+/// A model version's drift baseline as the shared state holds it: one per model version for the whole fleet.
+/// </summary>
+/// <param name="ModelName">The model.</param>
+/// <param name="ModelVersion">The version.</param>
+/// <param name="Epoch">Grows by one with every pin (PinBaseline, a new Monitoring:Drift:BaselineGeneration).</param>
+/// <param name="Complete">True: a captured baseline. False: a pin announced, its baseline being captured.</param>
+/// <param name="Data">The serialized baseline (or, for a pin, the capture's size and generation); opaque to stores.</param>
+internal sealed record StoredBaseline(string ModelName, string ModelVersion, long Epoch, bool Complete, byte[] Data)
+{
+    /// <summary>Whether this would be written over <paramref name="stored"/> (null: nothing stored).</summary>
+    public bool Supersedes(StoredBaseline? stored) =>
+        stored is null || Epoch > stored.Epoch || (Epoch == stored.Epoch && Complete && !stored.Complete);
+}
+
 /// <summary>What a sweep of the store found.</summary>
 internal readonly record struct SweepResult(long ExpiredByTtl, long EvictedForCapacity, long Pending);
 
@@ -80,11 +95,16 @@ internal interface ISharedStateStore : IAsyncDisposable
     /// <summary>Waits until every prediction remembered before this call can be claimed.</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken);
 
-    /// <summary>Persists a model version's drift baseline beside the pending predictions.</summary>
-    ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken);
+    /// <summary>
+    /// Publishes a model version's drift baseline to every replica sharing the store, if it is newer than what the
+    /// store holds: nothing stored yet, a later epoch, or the completed baseline of the epoch the stored record
+    /// only announced (a pin). Atomic, so that of two replicas completing the same epoch at once exactly one is
+    /// written; the other learns it lost (false) and adopts the winner's.
+    /// </summary>
+    ValueTask<bool> PublishBaselineAsync(StoredBaseline baseline, CancellationToken cancellationToken);
 
-    /// <summary>Every persisted drift baseline.</summary>
-    ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken);
+    /// <summary>Every model version's published baseline (or announced pin).</summary>
+    ValueTask<IReadOnlyList<StoredBaseline>> LoadBaselinesAsync(CancellationToken cancellationToken);
 
     /// <summary>Expires what outlived the TTL, evicts the oldest past MaxPending, forgets old tombstones.</summary>
     ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken);

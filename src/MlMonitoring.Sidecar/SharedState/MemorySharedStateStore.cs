@@ -18,6 +18,7 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// </remarks>
 internal sealed class MemorySharedStateStore(GroundTruthOptions options) : ISharedStateStore
 {
+    private readonly Dictionary<(string ModelName, string ModelVersion), StoredBaseline> _baselines = [];
     private const int ChunkShift = 14;
     private const int ChunkSize = 1 << ChunkShift; // 16,384 entries, about 1 MB
     private const long ChunkMask = ChunkSize - 1;
@@ -116,12 +117,29 @@ internal sealed class MemorySharedStateStore(GroundTruthOptions options) : IShar
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    // Memory keeps nothing across a restart, so a baseline has nowhere to go that would outlive the process.
-    public ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken) =>
-        ValueTask.CompletedTask;
+    // One process, so the baselines are only this process's, kept by the same rule as a shared store's.
+    public ValueTask<bool> PublishBaselineAsync(StoredBaseline baseline, CancellationToken cancellationToken)
+    {
+        lock (_baselines)
+        {
+            var key = (baseline.ModelName, baseline.ModelVersion);
+            if (!baseline.Supersedes(_baselines.GetValueOrDefault(key)))
+            {
+                return ValueTask.FromResult(false);
+            }
 
-    public ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyList<(string, string, byte[])>>([]);
+            _baselines[key] = baseline;
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<StoredBaseline>> LoadBaselinesAsync(CancellationToken cancellationToken)
+    {
+        lock (_baselines)
+        {
+            return ValueTask.FromResult<IReadOnlyList<StoredBaseline>>([.. _baselines.Values]);
+        }
+    }
 
     public ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

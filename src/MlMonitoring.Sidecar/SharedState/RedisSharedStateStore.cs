@@ -56,6 +56,28 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         return {#expired, evicted, redis.call('ZCARD', KEYS[1])}
         """;
 
+    /// <summary>
+    /// KEYS: the baselines hash, the hash of their epochs ("epoch:complete"); ARGV: field, epoch, complete (1/0),
+    /// data. Writes both when the new record supersedes the stored one (StoredBaseline.Supersedes); returns 1 if
+    /// written. A baseline stored before epochs existed counts as epoch 0, complete.
+    /// </summary>
+    private const string PublishBaselineScript = """
+        local stored = redis.call('HGET', KEYS[2], ARGV[1])
+        local epoch = tonumber(ARGV[2])
+        if stored then
+          local storedEpoch, storedComplete = string.match(stored, '^(%d+):(%d)$')
+          storedEpoch = tonumber(storedEpoch)
+          if not (epoch > storedEpoch or (epoch == storedEpoch and ARGV[3] == '1' and storedComplete == '0')) then
+            return 0
+          end
+        elseif redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 and epoch == 0 then
+          return 0
+        end
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+        return 1
+        """;
+
     private readonly ConnectionMultiplexer _redis;
     private readonly ModelVersionRegistry _registry;
     private readonly SharedStateHealth _health;
@@ -63,6 +85,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     private readonly string _hashPrefix;
     private readonly RedisKey _index;
     private readonly RedisKey _baselines;
+    private readonly RedisKey _baselineEpochs;
     private readonly long _ttlMs;
     private readonly int _maxPending;
 
@@ -75,6 +98,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         _hashPrefix = options.RedisKeyPrefix + "p:";
         _index = options.RedisKeyPrefix + "pending";
         _baselines = options.RedisKeyPrefix + "baselines";
+        _baselineEpochs = options.RedisKeyPrefix + "baseline-epochs";
         var configuration = ConfigurationOptions.Parse(options.RedisConfiguration);
         // Start and keep serving while Redis is away; the store reconnects by itself.
         configuration.AbortOnConnectFail = false;
@@ -140,18 +164,28 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _writes.FlushAsync(cancellationToken);
 
-    public async ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken)
+    public async ValueTask<bool> PublishBaselineAsync(StoredBaseline baseline, CancellationToken cancellationToken)
     {
-        await _redis.GetDatabase().HashSetAsync(_baselines, BaselineField(modelName, modelVersion), baseline);
+        var written = await _redis.GetDatabase().ScriptEvaluateAsync(
+            PublishBaselineScript,
+            [_baselines, _baselineEpochs],
+            [BaselineField(baseline.ModelName, baseline.ModelVersion), baseline.Epoch, baseline.Complete ? "1" : "0", baseline.Data]);
+        return (int)written == 1;
     }
 
-    public async ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<StoredBaseline>> LoadBaselinesAsync(CancellationToken cancellationToken)
     {
-        var entries = await _redis.GetDatabase().HashGetAllAsync(_baselines);
+        var database = _redis.GetDatabase();
+        var entries = await database.HashGetAllAsync(_baselines);
+        var epochs = (await database.HashGetAllAsync(_baselineEpochs)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         return [.. entries.Select(e =>
         {
-            var parts = ((string)e.Name!).Split('\0', 2);
-            return (parts[0], parts[1], (byte[])e.Value!);
+            var field = (string)e.Name!;
+            var parts = field.Split('\0', 2);
+            var (epoch, complete) = epochs.TryGetValue(field, out var stored) && stored.Split(':') is [var storedEpoch, var storedComplete]
+                ? (long.Parse(storedEpoch, CultureInfo.InvariantCulture), storedComplete == "1")
+                : (0L, true);
+            return new StoredBaseline(parts[0], parts[1], epoch, complete, (byte[])e.Value!);
         })];
     }
 

@@ -57,10 +57,27 @@ internal sealed class SqliteSharedStateStore : ISharedStateStore
                 model TEXT NOT NULL,
                 version TEXT NOT NULL,
                 baseline BLOB NOT NULL,
+                epoch INTEGER NOT NULL DEFAULT 0,
+                complete INTEGER NOT NULL DEFAULT 1,
                 PRIMARY KEY (model, version)
             ) WITHOUT ROWID;
             """);
+        AddBaselineEpochsToOlderFiles();
         _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);
+    }
+
+    /// <summary>A file written before baselines had epochs gets the columns; its baselines count as epoch 0, complete.</summary>
+    private void AddBaselineEpochsToOlderFiles()
+    {
+        using var columns = _connection.CreateCommand();
+        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('baselines') WHERE name = 'epoch'";
+        if (Convert.ToInt64(columns.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            Execute("""
+                ALTER TABLE baselines ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE baselines ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+                """);
+        }
     }
 
     public void Remember(string predictionId, in PendingPrediction prediction)
@@ -149,17 +166,24 @@ internal sealed class SqliteSharedStateStore : ISharedStateStore
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _writes.FlushAsync(cancellationToken);
 
-    public async ValueTask SaveBaselineAsync(string modelName, string modelVersion, byte[] baseline, CancellationToken cancellationToken)
+    public async ValueTask<bool> PublishBaselineAsync(StoredBaseline baseline, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            // The same rule as StoredBaseline.Supersedes, in one statement: atomic for every process on the file.
             using var upsert = _connection.CreateCommand();
-            upsert.CommandText = "INSERT OR REPLACE INTO baselines (model, version, baseline) VALUES ($model, $version, $baseline)";
-            upsert.Parameters.AddWithValue("$model", modelName);
-            upsert.Parameters.AddWithValue("$version", modelVersion);
-            upsert.Parameters.AddWithValue("$baseline", baseline);
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
+            upsert.CommandText = """
+                INSERT INTO baselines (model, version, baseline, epoch, complete) VALUES ($model, $version, $baseline, $epoch, $complete)
+                ON CONFLICT (model, version) DO UPDATE SET baseline = excluded.baseline, epoch = excluded.epoch, complete = excluded.complete
+                WHERE excluded.epoch > baselines.epoch OR (excluded.epoch = baselines.epoch AND excluded.complete = 1 AND baselines.complete = 0)
+                """;
+            upsert.Parameters.AddWithValue("$model", baseline.ModelName);
+            upsert.Parameters.AddWithValue("$version", baseline.ModelVersion);
+            upsert.Parameters.AddWithValue("$baseline", baseline.Data);
+            upsert.Parameters.AddWithValue("$epoch", baseline.Epoch);
+            upsert.Parameters.AddWithValue("$complete", baseline.Complete ? 1 : 0);
+            return await upsert.ExecuteNonQueryAsync(cancellationToken) == 1;
         }
         finally
         {
@@ -167,18 +191,18 @@ internal sealed class SqliteSharedStateStore : ISharedStateStore
         }
     }
 
-    public async ValueTask<IReadOnlyList<(string ModelName, string ModelVersion, byte[] Baseline)>> LoadBaselinesAsync(CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<StoredBaseline>> LoadBaselinesAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
             using var read = _connection.CreateCommand();
-            read.CommandText = "SELECT model, version, baseline FROM baselines";
+            read.CommandText = "SELECT model, version, epoch, complete, baseline FROM baselines";
             using var reader = await read.ExecuteReaderAsync(cancellationToken);
-            var baselines = new List<(string, string, byte[])>();
+            var baselines = new List<StoredBaseline>();
             while (await reader.ReadAsync(cancellationToken))
             {
-                baselines.Add((reader.GetString(0), reader.GetString(1), (byte[])reader.GetValue(2)));
+                baselines.Add(new StoredBaseline(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3) == 1, (byte[])reader.GetValue(4)));
             }
 
             return baselines;

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.SharedState;
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+
+namespace MlMonitoring.Sidecar.Tests.SharedState;
+
+/// <summary>
+/// The one-baseline-per-version rule of every store, against the real ones (a SQLite file, a redis-server): first
+/// complete baseline of an epoch wins, a pin announces the next epoch, nothing older overwrites anything newer.
+/// </summary>
+public sealed class SharedBaselineStoreTests
+{
+    public static TheoryData<string> Stores => ["memory", "sqlite", "redis"];
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task The_first_baseline_of_an_epoch_wins_and_a_pin_announces_the_next(string kind)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(kind);
+        var store = fixture.Store;
+
+        Assert.True(await store.PublishBaselineAsync(Record(1, complete: true, "first"), default));
+        Assert.False(await store.PublishBaselineAsync(Record(1, complete: true, "second"), default));   // completed at once elsewhere
+        Assert.False(await store.PublishBaselineAsync(Record(1, complete: false, "pin"), default));     // a pin must be newer
+        Assert.Equal(("first", 1L, true), Single(await store.LoadBaselinesAsync(default)));
+
+        Assert.True(await store.PublishBaselineAsync(Record(2, complete: false, "pin"), default));
+        Assert.False(await store.PublishBaselineAsync(Record(2, complete: false, "pin again"), default));
+        Assert.Equal(("pin", 2L, false), Single(await store.LoadBaselinesAsync(default)));
+
+        Assert.True(await store.PublishBaselineAsync(Record(2, complete: true, "captured"), default));
+        Assert.False(await store.PublishBaselineAsync(Record(2, complete: true, "captured too"), default));
+        Assert.False(await store.PublishBaselineAsync(Record(1, complete: true, "stale"), default));
+        Assert.Equal(("captured", 2L, true), Single(await store.LoadBaselinesAsync(default)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Of_many_replicas_completing_the_same_epoch_at_once_exactly_one_is_kept(string kind)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(kind);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+            Task.Run(async () => (Replica: i, Written: await fixture.Store.PublishBaselineAsync(Record(1, complete: true, $"replica-{i}"), default)))));
+
+        var winner = Assert.Single(results, r => r.Written);
+        Assert.Equal(($"replica-{winner.Replica}", 1L, true), Single(await fixture.Store.LoadBaselinesAsync(default)));
+    }
+
+    private static StoredBaseline Record(long epoch, bool complete, string data) =>
+        new("fraud", "v1", epoch, complete, System.Text.Encoding.UTF8.GetBytes(data));
+
+    private static (string Data, long Epoch, bool Complete) Single(IReadOnlyList<StoredBaseline> baselines)
+    {
+        var baseline = Assert.Single(baselines);
+        Assert.Equal(("fraud", "v1"), (baseline.ModelName, baseline.ModelVersion));
+        return (System.Text.Encoding.UTF8.GetString(baseline.Data), baseline.Epoch, baseline.Complete);
+    }
+
+    private sealed class StoreFixture(ISharedStateStore store, RedisServer? redis) : IAsyncDisposable
+    {
+        public ISharedStateStore Store => store;
+
+        public static async Task<StoreFixture> CreateAsync(string kind)
+        {
+            var monitoring = Options.Create(new MonitoringOptions());
+            var meters = new TestMeterFactory();
+            var registry = new ModelVersionRegistry(monitoring, new SidecarMetrics(meters, monitoring));
+            var health = new SharedStateHealth(meters, NullLogger<SharedStateHealth>.Instance);
+            switch (kind)
+            {
+                case "sqlite":
+                    var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-baselines-").FullName, "shared.db");
+                    return new(new SqliteSharedStateStore(new GroundTruthOptions { SqlitePath = path }, registry, health), null);
+                case "redis":
+                    var redis = await RedisServer.StartAsync();
+                    return new(new RedisSharedStateStore(new GroundTruthOptions { RedisConfiguration = redis.Configuration }, registry, health), redis);
+                default:
+                    return new(new MemorySharedStateStore(new GroundTruthOptions()), null);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await store.DisposeAsync();
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
+        }
+    }
+}
