@@ -53,6 +53,13 @@ internal sealed partial class DriftRegistry : IHostedService
             description: "Mean top-class confidence over Monitoring:Drift:Window: the expected accuracy of a calibrated classifier, before labels arrive.");
         meter.CreateObservableGauge("ml_drift_baseline_events", () => ObserveBaselineEvents(),
             description: "Events in the drift baseline (while it is being captured, how many so far).");
+
+        // The counts behind ml_prediction_drift and ml_feature_drift, bin by bin over the baseline's edges (the
+        // fleet's, shared): summed across replicas they give the fleet's PSI and JS (ml-fleet.yaml).
+        meter.CreateObservableGauge("ml_drift_window_bin", () => ObserveBins(s => s.CurrentCounts),
+            description: "Events of the drift window in each bin of the baseline (signal class, confidence or feature; bin: the bin's index).");
+        meter.CreateObservableGauge("ml_drift_baseline_bin", () => ObserveBins(s => s.BaselineCounts),
+            description: "Events of the baseline in each of its bins: the same on every replica that shares it.");
     }
 
     public bool Enabled => _options.Enabled;
@@ -279,6 +286,28 @@ internal sealed partial class DriftRegistry : IHostedService
             }
         }
     }
+
+    private IEnumerable<Measurement<long>> ObserveBins(Func<DriftSignal, Google.Protobuf.Collections.RepeatedField<ulong>> counts)
+    {
+        foreach (var (model, drift) in _snapshots.Get())
+        {
+            foreach (var signal in drift.Signals)
+            {
+                var values = counts(signal);
+                for (var bin = 0; bin < values.Count; bin++)
+                {
+                    KeyValuePair<string, object?>[] tags = signal.Signal == "feature"
+                        ? [.. model.Tags, new("signal", signal.Signal), new(LabelNames.FeatureName, signal.FeatureName), new("bin", BinLabel(bin))]
+                        : [.. model.Tags, new("signal", signal.Signal), new("bin", BinLabel(bin))];
+                    yield return new((long)values[bin], tags);
+                }
+            }
+        }
+    }
+
+    private static readonly string[] BinLabels = [.. Enumerable.Range(0, 64).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static string BinLabel(int bin) => bin < BinLabels.Length ? BinLabels[bin] : bin.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private IEnumerable<Measurement<double>> ObserveEstimatedAccuracy()
     {

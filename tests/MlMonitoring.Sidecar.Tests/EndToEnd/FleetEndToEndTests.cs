@@ -90,7 +90,7 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
             Assert.Equal(((ulong)chunk.Length, 0UL), (response.Accepted, response.Rejected));
         }
 
-        var at = await WaitForRuleAsync(prometheus, "model_version:ml_ground_truth_sample_size:fleet", 1200);
+        var at = await prometheus.WaitForRulesAsync("sum(model_version:ml_ground_truth_sample_size:fleet)", 1200);
         var reference = await PythonReference.RunAsync("quality_reference.py", new
         {
             classification = new { y_true = yTrue, y_pred = yPred, confidence = confidences },
@@ -99,9 +99,9 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         });
 
         // Every label joined exactly once, wherever it arrived.
-        Assert.Equal(900, await OneAsync(prometheus, "model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}", at));
-        Assert.Equal(300, await OneAsync(prometheus, "model_version:ml_ground_truth_sample_size:fleet{model_name='price'}", at));
-        Assert.Equal(0, await OneAsync(prometheus, "sum(ml_ground_truth_unmatched_total) or vector(0)", at));
+        Assert.Equal(900, await prometheus.QueryOneAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}", at));
+        Assert.Equal(300, await prometheus.QueryOneAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='price'}", at));
+        Assert.Equal(0, await prometheus.QueryOneAsync("sum(ml_ground_truth_unmatched_total) or vector(0)", at));
 
         var classification = reference["classification"]!;
         const string fraud = "{model_name='fraud-detector',model_version='v1'}";
@@ -129,7 +129,7 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         {
             var expected = reference["features"]![feature]!;
             var selector = $"{{model_name='fraud-detector',feature_name='{feature}'}}";
-            Assert.Equal(900, await OneAsync(prometheus, $"model_version_feature:ml_feature_window_values:fleet{selector}", at));
+            Assert.Equal(900, await prometheus.QueryOneAsync($"model_version_feature:ml_feature_window_values:fleet{selector}", at));
             await CompareAsync(prometheus, $"model_version_feature:ml_feature_mean:fleet{selector}", at, Number(expected["mean"]), Relative(Number(expected["mean"])));
             await CompareAsync(prometheus, $"model_version_feature:ml_feature_std:fleet{selector}", at, Number(expected["std"]), Relative(Number(expected["std"])));
         }
@@ -149,8 +149,7 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         // The fleet's accuracy is below 0.85 with 900 labels: MLModelAccuracyLow fires once for the model version.
         if (Number(classification["accuracy"]) < 0.85)
         {
-            var alerts = await WaitForAsync(async () =>
-                (await prometheus.AlertsAsync()).Where(a => a.Name == "MLModelAccuracyLow" && a.State == "firing").ToList(), a => a.Count > 0);
+            var alerts = await prometheus.WaitForFiringAsync("MLModelAccuracyLow");
             var alert = Assert.Single(alerts);
             Assert.Equal(("fraud-detector", "v1"), (alert.Labels["model_name"], alert.Labels["model_version"]));
         }
@@ -163,7 +162,7 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
     /// <summary>Asserts a fleet figure equals its reference within <paramref name="tolerance"/>, and says both.</summary>
     private async Task CompareAsync(PrometheusServer prometheus, string promql, DateTimeOffset at, double expected, double tolerance)
     {
-        var actual = await OneAsync(prometheus, promql, at);
+        var actual = await prometheus.QueryOneAsync(promql, at);
         output.WriteLine($"{promql}: fleet {actual:R}, reference {expected:R}, difference {Math.Abs(actual - expected):G3}");
         Assert.Equal(expected, actual, tolerance);
     }
@@ -190,49 +189,5 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
             .Select(t => (string)t!["expr"]!)
             .Where(e => e.Contains(":fleet", StringComparison.Ordinal))
             .Select(e => e.Replace("$model_name", ".+", StringComparison.Ordinal).Replace("$model_version", ".+", StringComparison.Ordinal));
-    }
-
-    private static async Task<double> OneAsync(PrometheusServer prometheus, string promql, DateTimeOffset at)
-    {
-        var result = await prometheus.QueryAsync(promql, at);
-        return Assert.Single(result).Value;
-    }
-
-    /// <summary>Waits until a recorded rule has reached its expected value; returns the time it was read at.</summary>
-    private static async Task<DateTimeOffset> WaitForRuleAsync(PrometheusServer prometheus, string rule, double expectedSum)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            await prometheus.WaitForNextScrapeAsync();
-            // A second evaluation after the scrape, so that every rule saw the same samples.
-            await Task.Delay(TimeSpan.FromSeconds(2.5));
-            var at = DateTimeOffset.UtcNow.AddSeconds(-0.5);
-            var result = await prometheus.QueryAsync($"sum({rule})", at);
-            if (result.Count == 1 && result[0].Value == expectedSum)
-            {
-                return at;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{rule} summed to {string.Join(", ", result.Select(r => r.Value))}, not {expectedSum}");
-            }
-        }
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || DateTime.UtcNow > deadline)
-            {
-                return value;
-            }
-
-            await Task.Delay(250);
-        }
     }
 }

@@ -145,6 +145,50 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The value of a query that must return exactly one series.</summary>
+    public async Task<double> QueryOneAsync(string promql, DateTimeOffset at) => Assert.Single(await QueryAsync(promql, at)).Value;
+
+    /// <summary>
+    /// Waits until <paramref name="promql"/> (one series) equals <paramref name="expected"/> after a scrape of every
+    /// target and two rule evaluations; returns the time to read every rule at, so that all saw the same samples.
+    /// </summary>
+    public async Task<DateTimeOffset> WaitForRulesAsync(string promql, double expected)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            await WaitForNextScrapeAsync();
+            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            var at = DateTimeOffset.UtcNow.AddSeconds(-0.5);
+            var result = await QueryAsync(promql, at);
+            if (result.Count == 1 && result[0].Value == expected)
+            {
+                return at;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{promql} = {string.Join(", ", result.Select(r => r.Value))}, not {expected}");
+            }
+        }
+    }
+
+    /// <summary>The firing alerts of a name, once there is one (or none after 30 s).</summary>
+    public async Task<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>> WaitForFiringAsync(string alertName)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var firing = (await AlertsAsync()).Where(a => a.Name == alertName && a.State == "firing").ToList();
+            if (firing.Count > 0 || DateTime.UtcNow > deadline)
+            {
+                return firing;
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>Alerts and their state ("pending", "firing") as Prometheus reports them.</summary>
     public async Task<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>> AlertsAsync()
     {
