@@ -190,7 +190,7 @@ internal sealed class DriftMonitor
             var estimated = confidenceCount == 0 ? (double?)null : confidenceSum / confidenceCount;
             if (_baseline is not { } baseline)
             {
-                return new DriftSnapshot(_capture?.Events ?? 0, false, estimated, []);
+                return new DriftSnapshot(_capture?.Events ?? 0, false, estimated, []) { ConfidenceSum = confidenceSum, ConfidenceCount = confidenceCount };
             }
 
             var live = _window.Live(nowMs).Where(s => s.Generation == _baselineGeneration).ToList();
@@ -215,7 +215,7 @@ internal sealed class DriftMonitor
                 }
             }
 
-            return new DriftSnapshot(baseline.Events, true, estimated, signals);
+            return new DriftSnapshot(baseline.Events, true, estimated, signals) { ConfidenceSum = confidenceSum, ConfidenceCount = confidenceCount };
         }
     }
 
@@ -506,4 +506,11 @@ internal sealed class DriftMonitor
 }
 
 /// <summary>The drift picture of one model version at one moment.</summary>
-internal sealed record DriftSnapshot(long BaselineEvents, bool Pinned, double? EstimatedAccuracy, IReadOnlyList<DriftSignal> Signals);
+internal sealed record DriftSnapshot(long BaselineEvents, bool Pinned, double? EstimatedAccuracy, IReadOnlyList<DriftSignal> Signals)
+{
+    /// <summary>Σ top-class confidence over the drift window: with <see cref="ConfidenceCount"/>, the estimate's terms.</summary>
+    public double ConfidenceSum { get; init; }
+
+    /// <summary>Predictions with a confidence in the drift window.</summary>
+    public long ConfidenceCount { get; init; }
+}

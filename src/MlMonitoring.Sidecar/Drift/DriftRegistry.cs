@@ -51,6 +51,11 @@ internal sealed partial class DriftRegistry : IHostedService
             description: "Drift of each input feature against the baseline: method psi or js.");
         meter.CreateObservableGauge("ml_model_estimated_accuracy", () => ObserveEstimatedAccuracy(),
             description: "Mean top-class confidence over Monitoring:Drift:Window: the expected accuracy of a calibrated classifier, before labels arrive.");
+        // The estimate's terms: summed across replicas, the fleet's estimated accuracy (ml-fleet.yaml).
+        meter.CreateObservableGauge("ml_drift_window_confidence", () => ObserveEstimateTerms(d => d.ConfidenceSum),
+            description: "Sum of the top-class confidences of the predictions in Monitoring:Drift:Window.");
+        meter.CreateObservableGauge("ml_drift_window_confident_predictions", () => ObserveEstimateTerms(d => d.ConfidenceCount),
+            description: "Predictions with a confidence in Monitoring:Drift:Window.");
         meter.CreateObservableGauge("ml_drift_baseline_events", () => ObserveBaselineEvents(),
             description: "Events in the drift baseline (while it is being captured, how many so far).");
 
@@ -308,6 +313,17 @@ internal sealed partial class DriftRegistry : IHostedService
     private static readonly string[] BinLabels = [.. Enumerable.Range(0, 64).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
     private static string BinLabel(int bin) => bin < BinLabels.Length ? BinLabels[bin] : bin.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private IEnumerable<Measurement<double>> ObserveEstimateTerms(Func<DriftSnapshot, double> term)
+    {
+        foreach (var (model, drift) in _snapshots.Get())
+        {
+            if (drift.ConfidenceCount > 0)
+            {
+                yield return new(term(drift), model.Tags);
+            }
+        }
+    }
 
     private IEnumerable<Measurement<double>> ObserveEstimatedAccuracy()
     {

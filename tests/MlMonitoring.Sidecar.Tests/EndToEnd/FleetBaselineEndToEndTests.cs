@@ -77,6 +77,9 @@ public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
             Assert.Equal(figures["psi"]!.GetValue<double>(), psi, 1e-9);
             Assert.Equal(figures["js"]!.GetValue<double>(), js, 1e-9);
 
+            // The estimated accuracy of the fleet: the mean confidence of every prediction of every replica.
+            Assert.Equal(_confidences.Average(), await prometheus.QueryOneAsync("model_version:ml_model_estimated_accuracy:fleet{model_name='fraud'}", at), 1e-9);
+
             var alerts = await prometheus.WaitForFiringAsync("MLModelFeatureDrift");
             var alert = Assert.Single(alerts);
             Assert.Equal(("fraud", "v1", "x"), (alert.Labels["model_name"], alert.Labels["model_version"], alert.Labels["feature_name"]));
@@ -104,7 +107,10 @@ public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
         Assert.True(FeaturePsi(await StatusAsync(late)) < 0.25);
     }
 
-    private static async Task<List<double>> SendAsync(SidecarProcess replica, Random random, int count, double shift)
+    /// <summary>Every confidence sent to any replica: the drift windows' (an hour) hold them all.</summary>
+    private readonly List<double> _confidences = [];
+
+    private async Task<List<double>> SendAsync(SidecarProcess replica, Random random, int count, double shift)
     {
         var values = new List<double>();
         var batch = new PredictionBatch();
@@ -113,6 +119,7 @@ public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
             var e = Events.Classified("fraud", "v1", random.NextDouble() < 0.8 ? "legit" : "fraud", 0.5 + (random.NextDouble() / 2));
             e.Features["x"] = Normal(random) + shift;
             values.Add(e.Features["x"]);
+            _confidences.Add(e.Classification.Confidence);
             batch.Events.Add(e);
         }
 
@@ -150,7 +157,7 @@ public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>A replica's baseline, as it reports it once it has traffic to compare with it.</summary>
-    private static async Task<string> BaselineOfAsync(SidecarProcess replica, Random random, List<double> window)
+    private async Task<string> BaselineOfAsync(SidecarProcess replica, Random random, List<double> window)
     {
         window.AddRange(await SendAsync(replica, random, 10, shift: 0));
         return BaselineCounts(await StatusAsync(replica));
