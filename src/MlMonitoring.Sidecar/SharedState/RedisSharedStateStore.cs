@@ -9,8 +9,11 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// exactly once, because the claim is one Lua script that Redis runs atomically.
 /// </summary>
 /// <remarks>
-/// Each prediction is a hash <c>{prefix}p:{id}</c> living two TTLs (the second as a tombstone), indexed by time in
-/// the sorted set <c>{prefix}pending</c> while it waits. The sweep takes expired and excess members off the index
+/// Each prediction is a hash <c>{prefix}p:id</c> living two TTLs (the second as a tombstone), indexed by time in
+/// the sorted set <c>{prefix}pending</c> while it waits. The prefix (<c>Monitoring:GroundTruth:RedisKeyPrefix</c>)
+/// is a hash tag: every key of the store hashes to one slot, so that in a Redis Cluster each script's keys are on
+/// one node (the cluster routes every replica's commands there, whichever node it connected to); the store's keys
+/// are not spread over the masters. The sweep takes expired and excess members off the index
 /// (whichever replica removes one counts it, so sums across replicas are exact) and marks their hashes expired.
 /// </remarks>
 internal sealed class RedisSharedStateStore : ISharedStateStore
@@ -95,10 +98,11 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         _health = health;
         _ttlMs = (long)options.Ttl.TotalMilliseconds;
         _maxPending = options.MaxPending;
-        _hashPrefix = options.RedisKeyPrefix + "p:";
-        _index = options.RedisKeyPrefix + "pending";
-        _baselines = options.RedisKeyPrefix + "baselines";
-        _baselineEpochs = options.RedisKeyPrefix + "baseline-epochs";
+        var slot = "{" + options.RedisKeyPrefix + "}";
+        _hashPrefix = slot + "p:";
+        _index = slot + "pending";
+        _baselines = slot + "baselines";
+        _baselineEpochs = slot + "baseline-epochs";
         var configuration = ConfigurationOptions.Parse(options.RedisConfiguration);
         // Start and keep serving while Redis is away; the store reconnects by itself.
         configuration.AbortOnConnectFail = false;
