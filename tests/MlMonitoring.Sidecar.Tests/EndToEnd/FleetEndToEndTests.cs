@@ -157,6 +157,23 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         {
             Assert.Fail($"the traffic was meant to give an accuracy below 0.85, not {classification["accuracy"]}");
         }
+
+        // A replica stops (scaled down): its window's counts leave the fleet figures once its series go stale, and
+        // exactly those: the loss is the labels it had joined, the figures are those of the replicas still running.
+        var thirdJoined = (await third.ScrapeAsync()).Value("ml_ground_truth_sample_size", ("model_name", "fraud-detector"), ("model_version", "v1"));
+        Assert.InRange(thirdJoined, 1, 899);
+        Assert.Equal(0, await third.Process.TerminateAsync(TimeSpan.FromSeconds(10)));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        double remaining;
+        do
+        {
+            await Task.Delay(500);
+            remaining = (await prometheus.QueryAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}")).Single().Value;
+        }
+        while (remaining != 900 - thirdJoined && DateTime.UtcNow < deadline);
+
+        output.WriteLine($"replica stopped: it had joined {thirdJoined} of 900 labels; the fleet sample size went to {remaining}");
+        Assert.Equal(900 - thirdJoined, remaining);
     }
 
     /// <summary>Asserts a fleet figure equals its reference within <paramref name="tolerance"/>, and says both.</summary>
