@@ -99,12 +99,35 @@ ticks1=$(cpu_ticks "$full_pid")
 hz=$(getconf CLK_TCK)
 record cpu_20k "{\"load\": $r, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $hz }")}"
 record peak_rss "{\"kb\": $(peak_rss_kb "$full_pid")}"
+# The series one replica exports for the load generator's traffic (three models, features, errors): a fleet of N
+# replicas stores N times these, plus one series per model version (and class, feature, bin) per fleet rule.
+record replica_series "{\"series\": $(curl -s "http://127.0.0.1:$full_http/metrics" | grep -vc '^#')}"
 stop "$full_pid"
 
 start_sidecar nodrift Monitoring__Drift__Enabled=false
 warm "http://127.0.0.1:$nodrift_grpc"
 record sidecar_stream_nodrift "$(run --target "http://127.0.0.1:$nodrift_grpc" --mode stream --batch-size 500)"
 stop "$nodrift_pid"
+
+# --- shared state: the redis store against the memory store, and what Redis costs per prediction and label ---
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+redis_pid=$!; pids+=("$redis_pid")
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_sidecar redisstore Monitoring__GroundTruth__Store=redis Monitoring__GroundTruth__RedisConfiguration="127.0.0.1:$redis_port"
+warm "http://127.0.0.1:$redisstore_grpc"
+record sidecar_stream_redis "$(run --target "http://127.0.0.1:$redisstore_grpc" --mode stream --batch-size 500)"
+# How many of the predictions streamed flat out reached Redis: the write queue drops what Redis cannot take (counted).
+metric_total() { curl -s "$1" | awk -v name="$2" '$1 ~ "^"name"({|$)" { sum += $2 } END { print sum + 0 }'; }
+record redis_stream_writes "{\"received\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_events_received_total), \"dropped\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_join_store_dropped_total)}"
+stop "$redisstore_pid"
+redis-cli -p "$redis_port" flushall >/dev/null
+start_sidecar redisfleet Monitoring__GroundTruth__Store=redis Monitoring__GroundTruth__RedisConfiguration="127.0.0.1:$redis_port"
+shared_n=20000
+$smoke && shared_n=2000
+record redis_cost "$(PYTHONPATH=clients/python /usr/bin/python3 bench/shared_state_cost.py "$redisfleet_grpc" "$redis_port" "$shared_n")"
+stop "$redisfleet_pid"
+stop "$redis_pid"
 
 # --- a scrape of 10,000 series --------------------------------------------------------------------------------
 start_sidecar scrape Monitoring__Limits__MaxModels=1000 Monitoring__Limits__MaxClassesPerModel=1000 Monitoring__Drift__Enabled=false
