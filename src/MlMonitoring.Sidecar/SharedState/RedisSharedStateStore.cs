@@ -81,6 +81,27 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         return 1
         """;
 
+    /// <summary>Predictions written by one script.</summary>
+    private const int WriteChunk = 500;
+
+    /// <summary>
+    /// KEYS[1] index, KEYS[2..] the predictions' hashes; ARGV[1] hash lifetime ms, then per prediction: id, time ms,
+    /// field count, fields and values. A repeated id keeps its first prediction, as in the other stores.
+    /// </summary>
+    private const string RememberScript = """
+        local at = 2
+        for k = 2, #KEYS do
+          local fields = tonumber(ARGV[at + 2])
+          if redis.call('EXISTS', KEYS[k]) == 0 then
+            redis.call('HSET', KEYS[k], unpack(ARGV, at + 3, at + 2 + fields * 2))
+            redis.call('PEXPIRE', KEYS[k], ARGV[1])
+            redis.call('ZADD', KEYS[1], ARGV[at + 1], ARGV[at])
+          end
+          at = at + 3 + fields * 2
+        end
+        return 1
+        """;
+
     private readonly ConnectionMultiplexer _redis;
     private readonly ModelVersionRegistry _registry;
     private readonly SharedStateHealth _health;
@@ -219,36 +240,49 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
 
     private async Task WriteBatchAsync(IReadOnlyList<(string Id, PendingPrediction Prediction)> batch, CancellationToken cancellationToken)
     {
+        // One script per chunk, not per prediction: a round trip and a task per 500 predictions instead of one each,
+        // which is what let the write queue keep up. The keys share a slot (the hash tag), so a chunk is one script
+        // in a cluster too.
         var database = _redis.GetDatabase();
-        var writes = new List<Task>(batch.Count * 3);
-        var lifetime = TimeSpan.FromMilliseconds(2 * _ttlMs);
-        foreach (var (id, prediction) in batch)
+        var lifetimeMs = 2 * _ttlMs;
+        var writes = new List<Task>((batch.Count / WriteChunk) + 1);
+        for (var start = 0; start < batch.Count; start += WriteChunk)
         {
-            RedisKey key = _hashPrefix + id;
-            var fields = new List<HashEntry>(6)
+            var count = Math.Min(WriteChunk, batch.Count - start);
+            var keys = new RedisKey[count + 1];
+            keys[0] = _index;
+            var values = new List<RedisValue>(1 + (count * 15)) { lifetimeMs };
+            for (var i = 0; i < count; i++)
             {
-                new("m", prediction.Model.ModelName),
-                new("v", prediction.Model.ModelVersion),
-                new("x", prediction.PredictedValue.ToString("R", CultureInfo.InvariantCulture)),
-                new("t", prediction.TimeMs),
-            };
-            if (prediction.PredictedClass is { } predictedClass)
-            {
-                fields.Add(new("c", predictedClass.Name));
+                var (id, prediction) = batch[start + i];
+                keys[i + 1] = _hashPrefix + id;
+                var hasClass = prediction.PredictedClass is not null;
+                var hasConfidence = !float.IsNaN(prediction.Confidence);
+                values.Add(id);
+                values.Add(prediction.TimeMs);
+                values.Add(4 + (hasClass ? 1 : 0) + (hasConfidence ? 1 : 0));
+                values.Add("m");
+                values.Add(prediction.Model.ModelName);
+                values.Add("v");
+                values.Add(prediction.Model.ModelVersion);
+                values.Add("x");
+                values.Add(prediction.PredictedValue.ToString("R", CultureInfo.InvariantCulture));
+                values.Add("t");
+                values.Add(prediction.TimeMs);
+                if (hasClass)
+                {
+                    values.Add("c");
+                    values.Add(prediction.PredictedClass!.Name);
+                }
+
+                if (hasConfidence)
+                {
+                    values.Add("f");
+                    values.Add(prediction.Confidence.ToString("R", CultureInfo.InvariantCulture));
+                }
             }
 
-            if (!float.IsNaN(prediction.Confidence))
-            {
-                fields.Add(new("f", prediction.Confidence.ToString("R", CultureInfo.InvariantCulture)));
-            }
-
-            // A repeated id keeps its first prediction, as in the other stores.
-            writes.Add(database.ScriptEvaluateAsync(
-                "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end " +
-                "redis.call('HSET', KEYS[1], unpack(ARGV, 4)) redis.call('PEXPIRE', KEYS[1], ARGV[3]) " +
-                "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) return 1",
-                [key, _index],
-                [id, prediction.TimeMs, (long)lifetime.TotalMilliseconds, .. fields.SelectMany(f => new[] { (RedisValue)f.Name, f.Value })]));
+            writes.Add(database.ScriptEvaluateAsync(RememberScript, keys, [.. values]));
         }
 
         await Task.WhenAll(writes);

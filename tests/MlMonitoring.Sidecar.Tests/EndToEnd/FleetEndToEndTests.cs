@@ -90,6 +90,16 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
             Assert.Equal(((ulong)chunk.Length, 0UL), (response.Accepted, response.Rejected));
         }
 
+        // Business outcomes of the fraud predictions, also sent to whichever replica: attributed through the shared
+        // store to the version of their prediction, wherever it was made.
+        var outcomes = Enumerable.Range(0, 900).Where(i => i % 3 == 0)
+            .Select(i => new Outcome { PredictionId = $"c-{i}", Kind = "chargeback_avoided", Value = i % 7 }).ToList();
+        foreach (var chunk in outcomes.Chunk(50))
+        {
+            var response = await replicas[random.Next(replicas.Length)].CreateMonitorClient().RecordOutcomesAsync(new OutcomeBatch { Outcomes = { chunk } });
+            Assert.Equal(((ulong)chunk.Length, 0UL), (response.Accepted, response.Rejected));
+        }
+
         var at = await prometheus.WaitForRulesAsync("sum(model_version:ml_ground_truth_sample_size:fleet)", 1200);
         var reference = await PythonReference.RunAsync("quality_reference.py", new
         {
@@ -102,6 +112,9 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         Assert.Equal(900, await prometheus.QueryOneAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}", at));
         Assert.Equal(300, await prometheus.QueryOneAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='price'}", at));
         Assert.Equal(0, await prometheus.QueryOneAsync("sum(ml_ground_truth_unmatched_total) or vector(0)", at));
+        Assert.Equal(outcomes.Count, await prometheus.QueryOneAsync("sum by (model_version) (ml_business_outcomes_total{model_name='fraud-detector'})", at));
+        Assert.Equal(outcomes.Sum(o => o.Value), await prometheus.QueryOneAsync("sum by (model_version) (ml_business_value_total{model_name='fraud-detector'})", at));
+        Assert.Equal(0, await prometheus.QueryOneAsync("sum(ml_business_outcomes_unattributed_total) or vector(0)", at));
 
         var classification = reference["classification"]!;
         const string fraud = "{model_name='fraud-detector',model_version='v1'}";
