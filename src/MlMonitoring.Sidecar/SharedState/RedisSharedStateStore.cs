@@ -200,9 +200,14 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
 
     public async ValueTask<IReadOnlyList<StoredBaseline>> LoadBaselinesAsync(CancellationToken cancellationToken)
     {
-        var database = _redis.GetDatabase();
-        var entries = await database.HashGetAllAsync(_baselines);
-        var epochs = (await database.HashGetAllAsync(_baselineEpochs)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        // Both hashes in one transaction: read one after the other, a publish between them would pair a pin's
+        // record with the epoch of the baseline that completed it.
+        var read = _redis.GetDatabase().CreateTransaction();
+        var entriesRead = read.HashGetAllAsync(_baselines);
+        var epochsRead = read.HashGetAllAsync(_baselineEpochs);
+        await read.ExecuteAsync();
+        var entries = await entriesRead;
+        var epochs = (await epochsRead).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         return [.. entries.Select(e =>
         {
             var field = (string)e.Name!;

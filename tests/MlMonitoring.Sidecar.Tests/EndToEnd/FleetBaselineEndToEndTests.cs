@@ -18,14 +18,10 @@ public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
     public async Task Replicas_share_one_baseline_a_late_replica_sees_the_shift_and_a_pin_on_one_repins_all()
     {
         await using var redis = await RedisServer.StartAsync();
-        var settings = new Dictionary<string, string>
-        {
-            ["Monitoring__Replicated"] = "true",
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = redis.Configuration,
-            ["Monitoring__Drift__BaselineSize"] = BaselineSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Monitoring__Drift__SyncInterval"] = "00:00:00.200",
-        };
+        var settings = SidecarProcess.ReplicaSettings(
+            redis.Configuration,
+            ("Monitoring__Drift__BaselineSize", BaselineSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("Monitoring__Drift__SyncInterval", "00:00:00.200"));
         await using var first = await SidecarProcess.StartAsync(settings);
         await using var second = await SidecarProcess.StartAsync(settings);
         var random = new Random(17);

@@ -19,14 +19,8 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
     public async Task Three_replicas_give_the_quality_and_feature_figures_of_their_union_and_alert_once()
     {
         await using var redis = await RedisServer.StartAsync();
-        var settings = new Dictionary<string, string>
-        {
-            ["Monitoring__Replicated"] = "true",
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = redis.Configuration,
-            ["Monitoring__GroundTruth__Window"] = "1.00:00:00",
-            ["Monitoring__FeatureWindow"] = "01:00:00",
-        };
+        var settings = SidecarProcess.ReplicaSettings(
+            redis.Configuration, ("Monitoring__GroundTruth__Window", "1.00:00:00"), ("Monitoring__FeatureWindow", "01:00:00"));
         await using var first = await SidecarProcess.StartAsync(settings);
         await using var second = await SidecarProcess.StartAsync(settings);
         await using var third = await SidecarProcess.StartAsync(settings);

@@ -19,13 +19,8 @@ public sealed class RedisClusterJoinTests
         {
             foreach (var port in cluster.Ports.OrderBy(p => p == holder ? 0 : 1))
             {
-                replicas.Add(await SidecarProcess.StartAsync(new Dictionary<string, string>
-                {
-                    ["Monitoring__Replicated"] = "true",
-                    ["Monitoring__GroundTruth__Store"] = "redis",
-                    ["Monitoring__GroundTruth__RedisConfiguration"] = $"127.0.0.1:{port}",
-                    ["Monitoring__Drift__BaselineSize"] = "100",
-                }));
+                replicas.Add(await SidecarProcess.StartAsync(
+                    SidecarProcess.ReplicaSettings($"127.0.0.1:{port}", ("Monitoring__Drift__BaselineSize", "100"))));
             }
 
             // Predictions through the replica on the holding master, labels through the two others.

@@ -47,6 +47,26 @@ public sealed class SidecarProcess : IAsyncDisposable
     /// </summary>
     public static string WorkingDirectory { get; } = Directory.CreateTempSubdirectory("mlmonitoring-cwd-").FullName;
 
+    /// <summary>
+    /// The settings of one replica of a fleet, as the k8s example sets them: replicated, sharing the Redis at
+    /// <paramref name="redisConfiguration"/>; plus the test's own.
+    /// </summary>
+    public static Dictionary<string, string> ReplicaSettings(string redisConfiguration, params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Monitoring__Replicated"] = "true",
+            ["Monitoring__GroundTruth__Store"] = "redis",
+            ["Monitoring__GroundTruth__RedisConfiguration"] = redisConfiguration,
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     /// <param name="bindGrpcToLoopback">False when <paramref name="environment"/> sets the gRPC URL itself.</param>
     /// <param name="dllPath">Another build of the sidecar (a published one); by default <see cref="DllPath"/>.</param>
     public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null, bool bindGrpcToLoopback = true, string? dllPath = null)
