@@ -70,6 +70,11 @@ def main(results_path, dotnet_client_path, *bdn_paths):
         f"{redis_eps:,.0f} events/s vs {eps('sidecar_stream'):,.0f}; {reached:.1%} of their predictions reached Redis "
         f"(the rest dropped by the full write queue, counted)",
         f"{redis_eps / eps('sidecar_stream'):.2f}×", redis_eps >= 0.8 * eps("sidecar_stream"))
+    steady = results["redis_steady"]
+    row("the redis store at a steady 20,000 events/s (stated)",
+        f"{steady['load']['events_per_second']:,.0f} events/s sent; {steady['dropped']:,.0f} of {steady['received']:,.0f} "
+        f"predictions dropped by the write queue; {steady['pending']:,} pending in Redis after the run",
+        "—", None)
     cost = results["redis_cost"]
     row("Redis per prediction / per label (stated)",
         f"{cost['commands_per_prediction']:.3f} commands and {cost['bytes_per_prediction']:.0f} bytes on the wire per prediction; "

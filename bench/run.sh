@@ -121,6 +121,13 @@ record sidecar_stream_redis "$(run --target "http://127.0.0.1:$redisstore_grpc" 
 metric_total() { curl -s "$1" | awk -v name="$2" '$1 ~ "^"name"({|$)" { sum += $2 } END { print sum + 0 }'; }
 record redis_stream_writes "{\"received\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_events_received_total), \"dropped\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_join_store_dropped_total)}"
 stop "$redisstore_pid"
+# The same store at a steady 20,000 events/s (batches of 500), a busy model's rate: what reaches Redis then.
+redis-cli -p "$redis_port" flushall >/dev/null
+start_sidecar redissteady Monitoring__GroundTruth__Store=redis Monitoring__GroundTruth__RedisConfiguration="127.0.0.1:$redis_port"
+r=$(run --target "http://127.0.0.1:$redissteady_grpc" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
+sleep 1
+record redis_steady "{\"load\": $r, \"received\": $(metric_total "http://127.0.0.1:$redissteady_http/metrics" ml_sidecar_events_received_total), \"dropped\": $(metric_total "http://127.0.0.1:$redissteady_http/metrics" ml_sidecar_join_store_dropped_total), \"pending\": $(redis-cli -p "$redis_port" zcard '{mlmon:}pending')}"
+stop "$redissteady_pid"
 redis-cli -p "$redis_port" flushall >/dev/null
 start_sidecar redisfleet Monitoring__GroundTruth__Store=redis Monitoring__GroundTruth__RedisConfiguration="127.0.0.1:$redis_port"
 shared_n=20000
