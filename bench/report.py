@@ -73,7 +73,8 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     steady = results["redis_steady"]
     row("the redis store at a steady 20,000 events/s (stated)",
         f"{steady['load']['events_per_second']:,.0f} events/s sent; {steady['dropped']:,.0f} of {steady['received']:,.0f} "
-        f"predictions dropped by the write queue; {steady['pending']:,} pending in Redis after the run",
+        f"predictions dropped by the write queue; {steady['pending']:,} distinct ids pending in Redis after the run "
+        f"(the load generator cycles a pool of 20,000 events, so ids repeat and a repeated id keeps its first prediction)",
         "—", None)
     cost = results["redis_cost"]
     row("Redis per prediction / per label (stated)",
