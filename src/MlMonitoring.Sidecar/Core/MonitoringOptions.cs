@@ -13,11 +13,11 @@ public sealed class MonitoringOptions
     public const string SectionName = "Monitoring";
 
     /// <summary>Rolling window of the <c>ml_feature_value</c> statistics. Default 5 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan FeatureWindow { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Window of the traffic figures of <c>GetModelStatus</c> (request and error rate, latency). Default 5 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan StatusWindow { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -65,14 +65,14 @@ public sealed class MonitoringOptions
     public SecurityOptions Security { get; set; } = new();
 
     /// <summary>How long a stopping sidecar waits for in-flight calls before it exits. Default 4 s (a native sidecar gets little time).</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [TimeSpanRange("00:00:00", "00:01:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(4);
 
     /// <summary>
     /// How long a stopping sidecar waits for its last OTLP export. Default 1 s: a hung backend must not hold the pod
     /// past its grace period; the cumulative counts it misses are re-sent by the replica that follows.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [TimeSpanRange("00:00:00", "00:01:00")]
     public TimeSpan ExportFlushTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -140,7 +140,7 @@ public sealed class GroundTruthOptions
     public JoinStoreKind Store { get; set; } = JoinStoreKind.Memory;
 
     /// <summary>How long a prediction waits for its label. Default 7 days.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    [TimeSpanRange("00:00:01", "365.00:00:00")]
     public TimeSpan Ttl { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Most predictions waiting at once; past it the oldest is evicted and counted.</summary>
@@ -148,7 +148,7 @@ public sealed class GroundTruthOptions
     public int MaxPending { get; set; } = 1_000_000;
 
     /// <summary>Rolling window of the quality gauges (accuracy, F1, MAE…), by prediction time. Default 7 days.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    [TimeSpanRange("00:00:01", "365.00:00:00")]
     public TimeSpan Window { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The SQLite file of the <c>sqlite</c> store.</summary>
@@ -179,7 +179,7 @@ public sealed class DriftOptions
     public int BaselineSize { get; set; } = 10_000;
 
     /// <summary>The current window compared with the baseline. Default 1 hour.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
     public TimeSpan Window { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Bins of numeric signals (confidence, numeric features), at the baseline's quantiles.</summary>
@@ -200,7 +200,7 @@ public sealed class DriftOptions
     /// How often a replica reads the shared baselines: one published by another replica, or a pin, is adopted
     /// within this interval. Default 10 s.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 

@@ -12,6 +12,7 @@ public sealed class HostingTests
     [Theory]
     [InlineData("Monitoring__MaxBatchSize", "0", "MaxBatchSize")]
     [InlineData("Monitoring__FeatureWindow", "00:00:00", "FeatureWindow")]
+    [InlineData("Monitoring__Drift__SyncInterval", "02:00:00", "SyncInterval must be between 00:00:00.1000000 and 01:00:00")]
     [InlineData("Monitoring__Limits__MaxClassesPerModel", "-5", "MaxClassesPerModel")]
     [InlineData("Monitoring__RegressionBuckets__1", "0.5", "Monitoring:RegressionBuckets")]
     [InlineData("Monitoring__GroundTruth__Store", "postgres", "Monitoring:GroundTruth:Store")]
