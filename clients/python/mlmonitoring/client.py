@@ -223,22 +223,29 @@ class MonitoringClient:
     # -- the sender thread ---------------------------------------------------------------------------------------
 
     def _run(self):
+        self._send_while_open("predictions", lambda: self._buffer, self._wake, self._stream_batches)
+
+    def _send_while_open(self, what, has_work, wake, send):
+        """A sender thread's loop: sends while there is work, else waits to be woken (or the flush interval).
+
+        A failure backs off exponentially from 0.1 s to 5 s and leaves the work queued: UNAVAILABLE and friends
+        mean the sidecar is away, anything else is logged; neither may take the model down.
+        """
         backoff = 0.1
         while not self._closed:
+            if not has_work():
+                wake.wait(self._flush_interval)
+                wake.clear()
+                continue
             try:
-                if self._buffer:
-                    self._stream_batches()
-                    backoff = 0.1
-                else:
-                    self._wake.wait(self._flush_interval)
-                    self._wake.clear()
+                send()
+                backoff = 0.1
             except grpc.RpcError as error:
-                # UNAVAILABLE and friends: the sidecar is away. Keep buffering, try again later.
-                _log.debug("sidecar unavailable (%s); retrying in %.1fs", error.code(), backoff)
+                _log.debug("sidecar unavailable for %s (%s); retrying in %.1fs", what, error.code(), backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             except Exception:  # never let monitoring take the model down
-                _log.exception("mlmonitoring sender error")
+                _log.exception("mlmonitoring %s sender error", what)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -328,23 +335,7 @@ class MonitoringClient:
     # -- the label and outcome sender ---------------------------------------------------------------------------
 
     def _run_side(self):
-        backoff = 0.1
-        while not self._closed:
-            if not self._side:
-                self._side_wake.wait(self._flush_interval)
-                self._side_wake.clear()
-                continue
-            try:
-                self._send_side_batch()
-                backoff = 0.1
-            except grpc.RpcError as error:
-                _log.debug("sidecar unavailable for labels (%s); retrying in %.1fs", error.code(), backoff)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except Exception:  # never let monitoring take the model down
-                _log.exception("mlmonitoring label sender error")
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        self._send_while_open("labels", lambda: self._side, self._side_wake, self._send_side_batch)
 
     def _send_side_batch(self):
         """Sends the oldest run of labels, or of outcomes, as one call; settles them only once it is answered."""

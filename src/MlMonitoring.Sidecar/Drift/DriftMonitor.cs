@@ -1,6 +1,7 @@
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift.Persistence;
 using MlMonitoring.Sidecar.Metrics;
+using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Drift;
@@ -146,8 +147,9 @@ internal sealed class DriftMonitor
     /// baseline, or a pin to capture), or the baseline of this epoch when this monitor's own was not the one
     /// published (still capturing, or another replica completed first). Returns whether it was taken.
     /// </summary>
-    public bool Adopt(long epoch, bool complete, PersistedBaseline record)
+    public bool Adopt(StoredBaseline stored)
     {
+        var (epoch, complete) = (stored.Epoch, stored.Complete);
         lock (_gate)
         {
             var newer = epoch > _epoch || (epoch == _epoch && complete && !(_baseline is not null && _published));
@@ -156,6 +158,8 @@ internal sealed class DriftMonitor
                 return false;
             }
 
+            // Parsed only when taken: a replica reads the store every few seconds and mostly finds what it has.
+            var record = PersistedBaseline.Parser.ParseFrom(stored.Data);
             if (complete)
             {
                 _baseline = Baseline.FromPersisted(record, _model);

@@ -151,7 +151,7 @@ internal sealed partial class DriftRegistry : IHostedService
         foreach (var (model, monitor) in _monitors)
         {
             if (_stored.TryGetValue((model.ModelName, model.ModelVersion), out var stored)
-                && monitor.Adopt(stored.Epoch, stored.Complete, PersistedBaseline.Parser.ParseFrom(stored.Data)))
+                && monitor.Adopt(stored))
             {
                 LogBaselineAdopted(_logger, model.ModelName, model.ModelVersion, stored.Epoch, stored.Complete ? "baseline" : "pin");
             }
