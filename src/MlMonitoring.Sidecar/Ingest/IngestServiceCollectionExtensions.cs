@@ -22,11 +22,11 @@ internal static class IngestServiceCollectionExtensions
         services.AddOptions<GrpcServiceOptions>()
             .Configure<IOptions<MonitoringOptions>>((grpc, monitoring) => grpc.MaxReceiveMessageSize = monitoring.Value.MaxMessageBytes);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<PredictionIngestService>, PredictionMonitorMethods>());
-        // The ingest service is bound by hand (PredictionMonitorMethods), so reflection cannot find its descriptor
-        // through a generated base class; it is named here with the others the sidecar maps.
+        // Reflection names the services the sidecar maps. AddGrpcReflection is not called: it would find them by
+        // reflecting over generated base classes, which trimming cannot keep (and the ingest service, bound by hand in
+        // PredictionMonitorMethods, has none).
         services.TryAddSingleton(_ => new ReflectionServiceImpl(
             PredictionMonitor.Descriptor, Health.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor));
-        services.AddGrpcReflection();
         // grpc.health.v1 answers from the same checks as /readyz.
         services.AddGrpcHealthChecks();
         return services;
@@ -37,7 +37,8 @@ internal static class IngestServiceCollectionExtensions
     {
         endpoints.MapGrpcService<PredictionIngestService>();
         endpoints.MapGrpcHealthChecksService();
-        endpoints.MapGrpcReflectionService();
+        // Mapped as the service it is, not through MapGrpcReflectionService, which insists on AddGrpcReflection.
+        endpoints.MapGrpcService<ReflectionServiceImpl>();
         return endpoints;
     }
 }

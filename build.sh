@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds what ships: the native AOT executable, published into artifacts/sidecar/, and the image the k8s example
+# names, built with buildah from that same executable (nothing is pulled). The process tests, the image test and
+# the benchmarks all use these, so what is measured and tested is what ships.
+# Usage: ./build.sh [--no-image]
+set -euo pipefail
+cd "$(dirname "$0")"
+image=true
+[ "${1:-}" = "--no-image" ] && image=false
+
+dotnet publish src/MlMonitoring.Sidecar -c Release -r linux-x64 -o artifacts/sidecar -v quiet -nologo
+echo "built artifacts/sidecar/MlMonitoring.Sidecar ($(du -h artifacts/sidecar/MlMonitoring.Sidecar | cut -f1))"
+$image || exit 0
+
+# The image the k8s example runs: one name, read from the manifest.
+name=$(awk '/image: mlmonitoring\/sidecar:/ { print $2; exit }' k8s/model-server.yaml)
+[ -n "$name" ] || { echo "build.sh: no mlmonitoring/sidecar image in k8s/model-server.yaml" >&2; exit 1; }
+rm -rf artifacts/image
+image/assemble-rootfs.sh artifacts/sidecar artifacts/image/rootfs
+# chroot isolation and the vfs driver need neither user namespaces nor overlayfs; the rootfs context stands in for
+# the Dockerfile's first stage, so nothing is pulled.
+BUILDAH_ISOLATION=chroot buildah --storage-driver vfs build --quiet --build-context rootfs=artifacts/image \
+  --tag "$name" --file Dockerfile artifacts/image >/dev/null
+echo "built image $name ($(buildah --storage-driver vfs images --format '{{.Size}}' "$name"))"
