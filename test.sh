@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian machine: installs the real parts the tests drive
-# (Prometheus and promtool, Alertmanager and amtool, redis-server, Debian's python3 with scikit-learn), builds in Release and runs the
-# xunit suites. A missing part fails its tests.
+# (Prometheus and promtool, Alertmanager and amtool, redis-server, Debian's python3 with scikit-learn, buildah and
+# podman), builds what ships (./build.sh: the native executable and its image), builds the tests in Release and runs
+# the xunit suites: the process tests start the native executable, the image test the image. A missing part fails its tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,6 +20,11 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 # The Python client's committed stubs are checked against the contract with Debian's protoc and its gRPC plugin.
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v grpc_python_plugin >/dev/null 2>&1 || missing+=(protobuf-compiler-grpc)
+# The image is built with buildah and started with podman under runc (no container engine daemon runs here).
+for tool in buildah podman runc; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+# The image's root filesystem carries OpenSSL and the CA bundle from this machine.
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+/sbin/ldconfig -p | grep -q 'libssl.so.3 ' || missing+=(libssl3)
 # The Python client is tested as users install it: pip into a venv over Debian's python3, offline.
 /usr/bin/python3 -c 'import ensurepip, setuptools, wheel' >/dev/null 2>&1 ||
   missing+=(python3-venv python3-setuptools python3-wheel)
@@ -28,6 +34,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# What ships, built once: the native executable the process tests and benchmarks start, and the image from it.
+./build.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

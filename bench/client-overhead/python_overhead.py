@@ -6,7 +6,7 @@ first record to the end of a flush that waits for every acknowledgement, and the
 With --rate, predictions come at that many per second (sleeping between 10 ms slices), as in a model server that is
 not saturated; what the pacing alone costs is measured too and taken off both sides.
 
-    /usr/bin/python3 bench/client-overhead/python_overhead.py --sidecar-dll src/MlMonitoring.Sidecar/bin/Release/net10.0/MlMonitoring.Sidecar.dll
+    /usr/bin/python3 bench/client-overhead/python_overhead.py --sidecar artifacts/sidecar/MlMonitoring.Sidecar
 """
 
 import argparse
@@ -86,7 +86,7 @@ def sidecar_client(n, target, rate=0):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--predictions", type=int, default=100_000)
-    parser.add_argument("--sidecar-dll", help="start this sidecar for the run")
+    parser.add_argument("--sidecar", help="start this sidecar executable for the run")
     parser.add_argument("--target", help="or use a running sidecar")
     parser.add_argument("--rate", type=int, default=0, help="predictions per second; 0: flat out")
     parser.add_argument("--json", action="store_true")
@@ -95,7 +95,7 @@ def main():
     sidecar = None
     if args.target is None:
         from sidecar import Sidecar
-        os.environ["MLMONITORING_SIDECAR_DLL"] = os.path.abspath(args.sidecar_dll)
+        os.environ["MLMONITORING_SIDECAR"] = os.path.abspath(args.sidecar)
         sidecar = Sidecar()
         target = sidecar.target
     else:

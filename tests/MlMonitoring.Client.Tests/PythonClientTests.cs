@@ -31,7 +31,7 @@ public sealed class PythonClientTests : IDisposable
         var tests = Repository.PathOf("clients", "python", "tests");
         var environment = new Dictionary<string, string>
         {
-            ["MLMONITORING_SIDECAR_DLL"] = SidecarProcess.DllPath,
+            ["MLMONITORING_SIDECAR"] = SidecarProcess.Executable,
             ["MLMONITORING_EXPECT_INSTALLED"] = "1",
             // Only the tests' own helpers: the package itself must come from the venv.
             ["PYTHONPATH"] = tests,

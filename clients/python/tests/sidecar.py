@@ -1,4 +1,4 @@
-"""Starts the real sidecar (the built MlMonitoring.Sidecar.dll named by MLMONITORING_SIDECAR_DLL) for the tests."""
+"""Starts the real sidecar (the shipped native executable named by MLMONITORING_SIDECAR) for the tests."""
 
 import itertools
 import os
@@ -54,10 +54,11 @@ class Sidecar:
     """
 
     def __init__(self, grpc_port=None, env=None, expected_logs=()):
-        dll = os.environ.get("MLMONITORING_SIDECAR_DLL")
-        if not dll or not os.path.exists(dll):
-            raise RuntimeError("MLMONITORING_SIDECAR_DLL must name the built MlMonitoring.Sidecar.dll "
-                               "(the xunit wrapper in tests/MlMonitoring.Client.Tests sets it)")
+        executable = os.environ.get("MLMONITORING_SIDECAR")
+        if not executable or not os.access(executable, os.X_OK):
+            raise RuntimeError("MLMONITORING_SIDECAR must name the sidecar's native executable, artifacts/sidecar/"
+                               "MlMonitoring.Sidecar from ./build.sh (the xunit wrapper in tests/MlMonitoring.Client.Tests "
+                               "sets it)")
         self.grpc_port = grpc_port or free_port()
         self.http_port = free_port()
         environment = dict(os.environ,
@@ -70,7 +71,7 @@ class Sidecar:
         self._log = None
         self._log_path = os.path.join(self._cwd, "sidecar.log")
         with open(self._log_path, "wb") as log:
-            self.process = subprocess.Popen(["dotnet", "exec", dll], cwd=self._cwd, env=environment,
+            self.process = subprocess.Popen([executable], cwd=self._cwd, env=environment,
                                             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

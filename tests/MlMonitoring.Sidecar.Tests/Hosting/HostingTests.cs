@@ -37,7 +37,7 @@ public sealed class HostingTests
         using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         occupied.Start();
         var grpcPort = failure == "port in use" ? ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port : FreePort.Next();
-        await using var process = ExternalProcess.Start("dotnet", ["exec", SidecarProcess.DllPath], new Dictionary<string, string>
+        await using var process = ExternalProcess.Start(SidecarProcess.Executable, [], new Dictionary<string, string>
         {
             ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
             ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{FreePort.Next()}",
@@ -66,31 +66,38 @@ public sealed class HostingTests
     [Fact]
     public async Task Grpc_health_liveness_and_readiness_answer_serving()
     {
-        using var sidecar = new SidecarFactory();
-        var health = new Health.HealthClient(sidecar.CreateChannel());
+        await using var sidecar = await SidecarProcess.StartAsync();
+        var health = new Health.HealthClient(sidecar.Channel);
 
         var check = await health.CheckAsync(new HealthCheckRequest());
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, check.Status);
-        using var http = sidecar.CreateClient();
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await sidecar.Http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await sidecar.Http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
     }
 
     [Fact]
-    public async Task Reflection_lists_the_prediction_monitor_service()
+    public async Task Reflection_lists_the_services_and_serves_the_contract_it_was_built_from()
     {
-        using var sidecar = new SidecarFactory();
-        var reflection = new ServerReflection.ServerReflectionClient(sidecar.CreateChannel());
+        // Through the native build: descriptors are what trimming would lose if anything found them by reflection.
+        await using var sidecar = await SidecarProcess.StartAsync();
+        var reflection = new ServerReflection.ServerReflectionClient(sidecar.Channel);
         using var call = reflection.ServerReflectionInfo();
 
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = "mlmonitoring.v1.PredictionMonitor" });
         await call.RequestStream.CompleteAsync();
         Assert.True(await call.ResponseStream.MoveNext());
+        var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.True(await call.ResponseStream.MoveNext());
+        var file = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(
+            call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto[0]);
 
-        var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name);
-        Assert.Contains("mlmonitoring.v1.PredictionMonitor", services);
-        Assert.Contains("grpc.health.v1.Health", services);
+        Assert.Equal(["grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "mlmonitoring.v1.PredictionMonitor"], services.Order());
+        Assert.Equal("mlmonitoring/v1/monitoring.proto", file.Name);
+        Assert.Equal(
+            V1.PredictionMonitor.Descriptor.Methods.Select(m => m.Name),
+            file.Service.Single(s => s.Name == "PredictionMonitor").Method.Select(m => m.Name));
     }
 
     [Fact]

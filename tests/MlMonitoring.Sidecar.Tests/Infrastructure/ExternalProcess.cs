@@ -85,10 +85,12 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     /// <summary>Runs a command to its end with <paramref name="input"/> on its stdin; returns its exit code and output.</summary>
     /// <param name="separateStderr">Return stdout alone when the command succeeds (stderr is kept for failures).</param>
+    /// <param name="environment">Variables added to the command's environment.</param>
     public static async Task<(int ExitCode, string Output)> RunAsync(
-        string fileName, IEnumerable<string> arguments, string input = "", bool separateStderr = false, string? workingDirectory = null)
+        string fileName, IEnumerable<string> arguments, string input = "", bool separateStderr = false, string? workingDirectory = null,
+        IDictionary<string, string>? environment = null)
     {
-        await using var process = Start(fileName, arguments, workingDirectory: workingDirectory, captureStderr: !separateStderr);
+        await using var process = Start(fileName, arguments, environment, workingDirectory, captureStderr: !separateStderr);
         await process._process.StandardInput.WriteAsync(input);
         process._process.StandardInput.Close();
         var stderr = separateStderr ? process._process.StandardError.ReadToEndAsync() : Task.FromResult("");

@@ -4,8 +4,8 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Tests.Infrastructure;
 
 /// <summary>
-/// The sidecar as it runs in a pod: its own process, the built <c>MlMonitoring.Sidecar.dll</c>, real Kestrel
-/// endpoints on free loopback ports, configured only through environment variables.
+/// The sidecar as it runs in a pod: its own process, the shipped native executable (<see cref="Executable"/>), real
+/// Kestrel endpoints on free loopback ports, configured only through environment variables.
 /// </summary>
 public sealed class SidecarProcess : IAsyncDisposable
 {
@@ -38,8 +38,41 @@ public sealed class SidecarProcess : IAsyncDisposable
 
     public PredictionMonitor.PredictionMonitorClient CreateMonitorClient() => new(Channel);
 
-    /// <summary>The built sidecar: beside the tests by default (the sidecar tests reference its project).</summary>
-    public static string DllPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
+    /// <summary>
+    /// The shipped build: the native AOT executable that <c>./build.sh</c> publishes into <c>artifacts/sidecar/</c>, the
+    /// same one the image holds and the benchmarks measure. Missing or older than the sidecar's sources, it fails
+    /// the test that needs it rather than testing something else.
+    /// </summary>
+    public static string Executable => ShippedExecutable.Value;
+
+    private static readonly Lazy<string> ShippedExecutable = new(() =>
+    {
+        var path = Repository.PathOf("artifacts", "sidecar", "MlMonitoring.Sidecar");
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"{path} is missing: run ./build.sh (./test.sh does) to publish the native sidecar the process tests start.");
+        }
+
+        var built = File.GetLastWriteTimeUtc(path);
+        var newer = SourcesOfTheSidecar().FirstOrDefault(source => File.GetLastWriteTimeUtc(source) > built);
+        if (newer is not null)
+        {
+            throw new InvalidOperationException($"{path} is older than {newer}: run ./build.sh to publish the sidecar the process tests start.");
+        }
+
+        return path;
+    });
+
+    private static IEnumerable<string> SourcesOfTheSidecar()
+    {
+        var project = Repository.PathOf("src", "MlMonitoring.Sidecar");
+        var bin = Path.Combine(project, "bin") + Path.DirectorySeparatorChar;
+        var obj = Path.Combine(project, "obj") + Path.DirectorySeparatorChar;
+        return Directory.EnumerateFiles(project, "*", SearchOption.AllDirectories)
+            .Where(file => !file.StartsWith(bin, StringComparison.Ordinal) && !file.StartsWith(obj, StringComparison.Ordinal))
+            .Concat(Directory.EnumerateFiles(Repository.PathOf("protos"), "*.proto", SearchOption.AllDirectories))
+            .Concat([Repository.PathOf("Directory.Build.props"), Repository.PathOf("Directory.Packages.props")]);
+    }
 
     /// <summary>
     /// Where sidecar processes are started from: a folder of their own, not the build output, as a systemd unit or
@@ -68,8 +101,7 @@ public sealed class SidecarProcess : IAsyncDisposable
     }
 
     /// <param name="bindGrpcToLoopback">False when <paramref name="environment"/> sets the gRPC URL itself.</param>
-    /// <param name="dllPath">Another build of the sidecar (a published one); by default <see cref="DllPath"/>.</param>
-    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null, bool bindGrpcToLoopback = true, string? dllPath = null)
+    public static async Task<SidecarProcess> StartAsync(IDictionary<string, string>? environment = null, int? grpcPort = null, bool bindGrpcToLoopback = true)
     {
         var port = grpcPort ?? FreePort.Next();
         var httpPort = FreePort.Next();
@@ -89,7 +121,7 @@ public sealed class SidecarProcess : IAsyncDisposable
             env[key] = value;
         }
 
-        var process = ExternalProcess.Start("dotnet", ["exec", dllPath ?? DllPath], env, workingDirectory: WorkingDirectory);
+        var process = ExternalProcess.Start(Executable, [], env, workingDirectory: WorkingDirectory);
         var sidecar = new SidecarProcess(process, port, httpPort);
         await process.WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{httpPort}/readyz"), "the sidecar", TimeSpan.FromSeconds(60));
         return sidecar;

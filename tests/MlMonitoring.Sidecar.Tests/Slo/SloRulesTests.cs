@@ -48,9 +48,7 @@ public sealed class SloRulesTests
     public async Task The_command_line_writes_rules_that_promtool_accepts()
     {
         var output = Path.Combine(Directory.CreateTempSubdirectory("mlmon-slo-").FullName, "rules.yaml");
-        var dll = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
-
-        var (exitCode, printed) = await ExternalProcess.RunAsync("dotnet", ["exec", dll, "slo", "generate", SloFile, "--output", output]);
+        var (exitCode, printed) = await ExternalProcess.RunAsync(SidecarProcess.Executable, ["slo", "generate", SloFile, "--output", output]);
 
         Assert.True(exitCode == 0, printed);
         var (checkCode, checkOutput) = await ExternalProcess.RunAsync(ExternalProcess.Require("promtool", "prometheus"), ["check", "rules", output]);
@@ -61,12 +59,11 @@ public sealed class SloRulesTests
     [Fact]
     public async Task The_command_line_explains_its_usage_and_a_bad_file()
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "MlMonitoring.Sidecar.dll");
         var bad = Path.Combine(Directory.CreateTempSubdirectory("mlmon-slo-").FullName, "slo.yaml");
         await File.WriteAllTextAsync(bad, "slos: {m: {availability: {target: 0}}}");
 
-        var usage = await ExternalProcess.RunAsync("dotnet", ["exec", dll, "slo"]);
-        var refused = await ExternalProcess.RunAsync("dotnet", ["exec", dll, "slo", "generate", bad]);
+        var usage = await ExternalProcess.RunAsync(SidecarProcess.Executable, ["slo"]);
+        var refused = await ExternalProcess.RunAsync(SidecarProcess.Executable, ["slo", "generate", bad]);
 
         Assert.Equal(2, usage.ExitCode);
         Assert.Contains("usage: MlMonitoring.Sidecar slo generate", usage.Output, StringComparison.Ordinal);
