@@ -14,7 +14,15 @@ duration=10
 $smoke && duration=1
 
 dotnet build MlMonitoring.Sidecar.sln -c Release -v quiet -nologo >/dev/null
+# What ships: the native executable the tests start and the image holding it (up to date, seconds).
+./build.sh >/dev/null
 bin=Release/net10.0
+shipped="$root/artifacts/sidecar/MlMonitoring.Sidecar"
+# The shipped executable runs with the environment its image sets (the GC's gen0 budget), as in a pod.
+image_name=$(awk '/image: mlmonitoring\/sidecar:/ { print $2; exit }' k8s/model-server.yaml)
+read -r -a image_env <<<"$(podman --storage-driver vfs image inspect --format '{{range .Config.Env}}{{.}} {{end}}' "$image_name")"
+# The JIT build of the same sources, measured beside the shipped one.
+jit=(dotnet "$root/src/MlMonitoring.Sidecar/bin/$bin/MlMonitoring.Sidecar.dll")
 loadgen="dotnet bench/MlMonitoring.LoadGen/bin/$bin/MlMonitoring.LoadGen.dll"
 work=$(mktemp -d)
 pids=()
@@ -28,14 +36,17 @@ wait_http() {
   echo "not ready: $1" >&2; tail -20 "$work"/*.log >&2; return 1
 }
 
-# start_sidecar NAME [ENV=VALUE...]: sets ${NAME}_grpc, ${NAME}_http, ${NAME}_pid
+# start_sidecar NAME [ENV=VALUE...]: starts the shipped build (the JIT build when SIDECAR_BUILD=jit), from a folder of
+# its own; sets ${NAME}_grpc, ${NAME}_http, ${NAME}_pid
 start_sidecar() {
   local name=$1; shift
-  local grpc http
+  local grpc http command=(env "${image_env[@]}" "$shipped")
+  [ "${SIDECAR_BUILD:-shipped}" = jit ] && command=("${jit[@]}")
   grpc=$(free_port); http=$(free_port)
-  (cd "src/MlMonitoring.Sidecar/bin/$bin" && exec env "$@" Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$grpc" \
+  mkdir -p "$work/cwd"
+  (cd "$work/cwd" && exec env "$@" Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$grpc" \
      Kestrel__Endpoints__Http__Url="http://127.0.0.1:$http" Logging__LogLevel__Default=Warning \
-     dotnet MlMonitoring.Sidecar.dll >"$work/$name.log" 2>&1) &
+     "${command[@]}" >"$work/$name.log" 2>&1) &
   local pid=$!
   pids+=("$pid")
   wait_http "http://127.0.0.1:$http/readyz"
@@ -44,7 +55,7 @@ start_sidecar() {
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-# The .NET process of a started sidecar (the subshell execs dotnet, so it is the same pid).
+# The process of a started sidecar (the subshell execs it, so it is the same pid).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
@@ -109,6 +120,30 @@ warm "http://127.0.0.1:$nodrift_grpc"
 record sidecar_stream_nodrift "$(run --target "http://127.0.0.1:$nodrift_grpc" --mode stream --batch-size 500)"
 stop "$nodrift_pid"
 
+# --- footprint: the shipped native build against the JIT build, side by side ---------------------------------
+# What a pod pays before any traffic: exec to the first 200 of /readyz, and resident memory idle (5 s after a scrape).
+startup_runs=7
+$smoke && startup_runs=1
+record startup_shipped "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- env "${image_env[@]}" "$shipped")"
+record startup_jit "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- "${jit[@]}")"
+# Flat out over streams with default settings (drift on, memory join store): throughput and the peak resident set
+# over the whole life of the process; then CPU at a steady 20,000 events/s. Each build is started fresh, warmed the
+# same way, and run twice in alternation so that both get the same share of the host's noise.
+for round in 1 2; do
+  for build in shipped jit; do
+    SIDECAR_BUILD=$build start_sidecar "fp_$build"
+    pid_var="fp_${build}_pid"; grpc_var="fp_${build}_grpc"
+    warm "http://127.0.0.1:${!grpc_var}"
+    r=$(run --target "http://127.0.0.1:${!grpc_var}" --mode stream --batch-size 500)
+    ticks0=$(cpu_ticks "${!pid_var}")
+    c=$(run --target "http://127.0.0.1:${!grpc_var}" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
+    ticks1=$(cpu_ticks "${!pid_var}")
+    record "footprint_${build}_$round" "{\"stream\": $r, \"peak_kb\": $(peak_rss_kb "${!pid_var}"), \"cpu_20k\": $c, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $(getconf CLK_TCK) }")}"
+    stop "${!pid_var}"
+  done
+done
+record image "{\"executable_bytes\": $(stat -c %s "$shipped"), \"image_bytes\": $(podman --storage-driver vfs image inspect --format '{{.Size}}' "$image_name")}"
+
 # --- shared state: the redis store against the memory store, and what Redis costs per prediction and label ---
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
@@ -152,9 +187,8 @@ for m in range(82):
         e.classification.confidence = 0.9
     stub.RecordPredictions(batch)
 EOF
-# The first hundred or so scrapes run the exporter on code tiered JIT has not finished optimizing (quick JIT, then
-# instrumented for PGO): 10-17 ms each here, 3-5 ms once it has. Steady state is measured after 200 scrapes (50
-# minutes of a 15 s interval); the first scrape is stated beside it.
+# Steady state after 200 scrapes (what the JIT build needed to finish tiering; the native build needs none, and the
+# first scrape is stated beside it).
 first=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$scrape_http/metrics")
 series=$(curl -s "http://127.0.0.1:$scrape_http/metrics" | grep -vc '^#')
 $smoke || for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$scrape_http/metrics"; done

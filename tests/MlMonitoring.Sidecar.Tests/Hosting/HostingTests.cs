@@ -92,6 +92,8 @@ public sealed class HostingTests
         Assert.True(await call.ResponseStream.MoveNext());
         var file = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(
             call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto[0]);
+        // To the call's end, so the call is not reset under a server still finishing it.
+        Assert.False(await call.ResponseStream.MoveNext());
 
         Assert.Equal(["grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "mlmonitoring.v1.PredictionMonitor"], services.Order());
         Assert.Equal("mlmonitoring/v1/monitoring.proto", file.Name);
