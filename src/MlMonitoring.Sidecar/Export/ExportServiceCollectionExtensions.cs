@@ -34,7 +34,7 @@ internal static class ExportServiceCollectionExtensions
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(MeterNames.Predictions, MeterNames.RegressionPrefix + "*", MeterNames.Sidecar, "System.Runtime");
+                metrics.AddMeter(MeterNames.Predictions, MeterNames.RegressionPrefix + "*", MeterNames.Sidecar);
                 if (prometheusEnabled)
                 {
                     metrics.AddPrometheusExporter(prometheus =>
