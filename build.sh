@@ -21,6 +21,7 @@ image/assemble-rootfs.sh artifacts/sidecar artifacts/image/rootfs
 # the Dockerfile's first stage, so nothing is pulled.
 BUILDAH_ISOLATION=chroot buildah --storage-driver vfs build --quiet --build-context rootfs=artifacts/image \
   --tag "$name" --file Dockerfile artifacts/image >/dev/null
-# The build this one replaced, untagged now, is removed (vfs keeps a full copy of every image).
+# Untagged images in the vfs storage, the build this one replaced among them, are removed: vfs keeps a full copy
+# of each.
 buildah --storage-driver vfs rmi --prune >/dev/null 2>&1 || true
 echo "built image $name ($(buildah --storage-driver vfs images --format '{{.Size}}' "$name"))"
