@@ -7,21 +7,19 @@ set -euo pipefail
 cd "$(dirname "$0")"
 image=true
 [ "${1:-}" = "--no-image" ] && image=false
+source image/shipped.sh
 
 dotnet publish src/MlMonitoring.Sidecar -c Release -r linux-x64 -o artifacts/sidecar -v quiet -nologo
-echo "built artifacts/sidecar/MlMonitoring.Sidecar ($(du -h artifacts/sidecar/MlMonitoring.Sidecar | cut -f1))"
+echo "built $shipped_executable ($(du -h "$shipped_executable" | cut -f1))"
 $image || exit 0
 
-# The image the k8s example runs: one name, read from the manifest.
-name=$(awk '/image: mlmonitoring\/sidecar:/ { print $2; exit }' k8s/model-server.yaml)
-[ -n "$name" ] || { echo "build.sh: no mlmonitoring/sidecar image in k8s/model-server.yaml" >&2; exit 1; }
 rm -rf artifacts/image
 image/assemble-rootfs.sh artifacts/sidecar artifacts/image/rootfs
 # chroot isolation and the vfs driver need neither user namespaces nor overlayfs; the rootfs context stands in for
 # the Dockerfile's first stage, so nothing is pulled.
 BUILDAH_ISOLATION=chroot buildah --storage-driver vfs build --quiet --build-context rootfs=artifacts/image \
-  --tag "$name" --file Dockerfile artifacts/image >/dev/null
+  --tag "$shipped_image" --file Dockerfile artifacts/image >/dev/null
 # Untagged images in the vfs storage, the build this one replaced among them, are removed: vfs keeps a full copy
 # of each.
 buildah --storage-driver vfs rmi --prune >/dev/null 2>&1 || true
-echo "built image $name ($(buildah --storage-driver vfs images --format '{{.Size}}' "$name"))"
+echo "built image $shipped_image ($(buildah --storage-driver vfs images --format '{{.Size}}' "$shipped_image"))"

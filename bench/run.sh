@@ -17,10 +17,9 @@ dotnet build MlMonitoring.Sidecar.sln -c Release -v quiet -nologo >/dev/null
 # What ships: the native executable the tests start and the image holding it (up to date, seconds).
 ./build.sh >/dev/null
 bin=Release/net10.0
-shipped="$root/artifacts/sidecar/MlMonitoring.Sidecar"
 # The shipped executable runs with the environment its image sets (the GC's gen0 budget), as in a pod.
-image_name=$(awk '/image: mlmonitoring\/sidecar:/ { print $2; exit }' k8s/model-server.yaml)
-read -r -a image_env <<<"$(podman --storage-driver vfs image inspect --format '{{range .Config.Env}}{{.}} {{end}}' "$image_name")"
+source image/shipped.sh
+load_shipped_env
 # The JIT build of the same sources, measured beside the shipped one.
 jit=(dotnet "$root/src/MlMonitoring.Sidecar/bin/$bin/MlMonitoring.Sidecar.dll")
 loadgen="dotnet bench/MlMonitoring.LoadGen/bin/$bin/MlMonitoring.LoadGen.dll"
@@ -40,7 +39,7 @@ wait_http() {
 # its own; sets ${NAME}_grpc, ${NAME}_http, ${NAME}_pid
 start_sidecar() {
   local name=$1; shift
-  local grpc http command=(env "${image_env[@]}" "$shipped")
+  local grpc http command=(env "${shipped_env[@]}" "$shipped_executable")
   [ "${SIDECAR_BUILD:-shipped}" = jit ] && command=("${jit[@]}")
   grpc=$(free_port); http=$(free_port)
   mkdir -p "$work/cwd"
@@ -60,6 +59,15 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 run() { $loadgen --json --duration "$duration" "$@"; }
+
+# cpu_at_20k PID GRPC_PORT: 20,000 events/s in batches of 500; the load and the sidecar's own CPU time over the run.
+cpu_at_20k() {
+  local ticks0 ticks1 r
+  ticks0=$(cpu_ticks "$1")
+  r=$(run --target "http://127.0.0.1:$2" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
+  ticks1=$(cpu_ticks "$1")
+  echo "{\"load\": $r, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $(getconf CLK_TCK) }")}"
+}
 
 # JIT tiering, connection set-up and the thread pool's ramp-up happen in the first seconds of a run; each server gets
 # the same unmeasured warm-up before it is measured.
@@ -103,12 +111,7 @@ for round in $(seq 1 $rounds); do
   record "noop_open_loop_$round" "$(run --target "http://127.0.0.1:$noop_port" --mode unary --rate 5000 --warmup 3)"
 done
 
-# CPU per 1,000 events/s: 20,000 events/s in batches of 500, the sidecar's own CPU time over the run.
-ticks0=$(cpu_ticks "$full_pid")
-r=$(run --target "http://127.0.0.1:$full_grpc" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
-ticks1=$(cpu_ticks "$full_pid")
-hz=$(getconf CLK_TCK)
-record cpu_20k "{\"load\": $r, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $hz }")}"
+record cpu_20k "$(cpu_at_20k "$full_pid" "$full_grpc")"
 record peak_rss "{\"kb\": $(peak_rss_kb "$full_pid")}"
 # The series one replica exports for the load generator's traffic (three models, features, errors): a fleet of N
 # replicas stores N times these, plus one series per model version (and class, feature, bin) per fleet rule.
@@ -124,7 +127,7 @@ stop "$nodrift_pid"
 # What a pod pays before any traffic: exec to the first 200 of /readyz, and resident memory idle (5 s after a scrape).
 startup_runs=7
 $smoke && startup_runs=1
-record startup_shipped "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- env "${image_env[@]}" "$shipped")"
+record startup_shipped "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- env "${shipped_env[@]}" "$shipped_executable")"
 record startup_jit "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- "${jit[@]}")"
 # Flat out over streams with default settings (drift on, memory join store): throughput and the peak resident set
 # over the whole life of the process; then CPU at a steady 20,000 events/s. Each build is started fresh, warmed the
@@ -135,14 +138,12 @@ for round in 1 2; do
     pid_var="fp_${build}_pid"; grpc_var="fp_${build}_grpc"
     warm "http://127.0.0.1:${!grpc_var}"
     r=$(run --target "http://127.0.0.1:${!grpc_var}" --mode stream --batch-size 500)
-    ticks0=$(cpu_ticks "${!pid_var}")
-    c=$(run --target "http://127.0.0.1:${!grpc_var}" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
-    ticks1=$(cpu_ticks "${!pid_var}")
-    record "footprint_${build}_$round" "{\"stream\": $r, \"peak_kb\": $(peak_rss_kb "${!pid_var}"), \"cpu_20k\": $c, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $(getconf CLK_TCK) }")}"
+    peak=$(peak_rss_kb "${!pid_var}")
+    record "footprint_${build}_$round" "{\"stream\": $r, \"peak_kb\": $peak, \"cpu\": $(cpu_at_20k "${!pid_var}" "${!grpc_var}")}"
     stop "${!pid_var}"
   done
 done
-record image "{\"executable_bytes\": $(stat -c %s "$shipped"), \"image_bytes\": $(podman --storage-driver vfs image inspect --format '{{.Size}}' "$image_name")}"
+record image "{\"executable_bytes\": $(stat -c %s "$shipped_executable"), \"image_bytes\": $(podman --storage-driver vfs image inspect --format '{{.Size}}' "$shipped_image")}"
 
 # --- shared state: the redis store against the memory store, and what Redis costs per prediction and label ---
 redis_port=$(free_port)

@@ -11,9 +11,8 @@ dotnet build MlMonitoring.Sidecar.sln -c Release -v quiet -nologo >/dev/null
 # The shipped executable and image, run with the environment the image sets, as in a pod.
 ./build.sh >/dev/null
 bin=Release/net10.0
-shipped="$PWD/artifacts/sidecar/MlMonitoring.Sidecar"
-image_name=$(awk '/image: mlmonitoring\/sidecar:/ { print $2; exit }' k8s/model-server.yaml)
-read -r -a image_env <<<"$(podman --storage-driver vfs image inspect --format '{{range .Config.Env}}{{.}} {{end}}' "$image_name")"
+source image/shipped.sh
+load_shipped_env
 work=$(mktemp -d)
 source bench/ports.sh
 grpc=$(free_port); http=$(free_port); otlp=$(free_port)
@@ -37,10 +36,10 @@ http.server.HTTPServer(("127.0.0.1", port), Receiver).serve_forever()
 RECEIVER
 receiver=$!
 
-(cd "$work" && exec env "${image_env[@]}" Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$grpc" \
+(cd "$work" && exec env "${shipped_env[@]}" Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$grpc" \
    Kestrel__Endpoints__Http__Url="http://127.0.0.1:$http" Logging__LogLevel__Default=Warning \
    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$otlp" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_METRIC_EXPORT_INTERVAL=5000 \
-   "$shipped" >"$work/sidecar.log" 2>&1) &
+   "$shipped_executable" >"$work/sidecar.log" 2>&1) &
 pid=$!
 trap 'kill $pid $receiver 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$http/readyz" >/dev/null && break; sleep 0.1; done

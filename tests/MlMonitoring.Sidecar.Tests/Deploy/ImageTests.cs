@@ -56,8 +56,8 @@ public sealed class ImageTests
         var name = $"mlmonitoring-image-test-{Guid.NewGuid():N}";
         // As the pod runs it: the image's own entrypoint and user, a read-only root filesystem, /tmp writable, no
         // capabilities, no privilege escalation. Host networking keeps the ports on this machine's loopback.
-        await Podman.OutputOfAsync(
-            "run", "--detach", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp:rw,mode=1777",
+        await using var container = Podman.Start(
+            "run", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp:rw,mode=1777",
             "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--env", $"Kestrel__Endpoints__Grpc__Url=http://127.0.0.1:{grpcPort}",
             "--env", $"Kestrel__Endpoints__Http__Url=http://127.0.0.1:{httpPort}",
@@ -65,7 +65,7 @@ public sealed class ImageTests
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
-            await WaitUntilReadyAsync(http, name);
+            await container.WaitUntilReadyAsync(new Uri(http.BaseAddress, "/readyz"), "the container", TimeSpan.FromSeconds(60));
             var pid = await Podman.OutputOfAsync("inspect", "--format", "{{.State.Pid}}", name);
             var uid = File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("Uid:", StringComparison.Ordinal));
 
@@ -108,30 +108,6 @@ public sealed class ImageTests
             .Where(n => n.Children.TryGetValue("name", out var containerName) && containerName.ToString() == "mlmonitoring-sidecar")
             .Select(n => n["image"].ToString());
         return images.Single();
-    }
-
-    private static async Task WaitUntilReadyAsync(HttpClient http, string container)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                using var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new InvalidOperationException($"the container was not ready within 60 s:\n{(await Podman.RunAsync("logs", container)).Output}");
     }
 
     private static string Sha256Of(string path)

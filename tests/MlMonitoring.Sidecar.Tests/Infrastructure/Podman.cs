@@ -15,16 +15,22 @@ public static class Podman
     });
 
     /// <summary>Runs <c>podman</c> with <paramref name="arguments"/>; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) =>
+        await ExternalProcess.RunAsync(Executable(), [.. GlobalOptions, .. arguments], separateStderr: true, environment: Environment());
+
+    /// <summary>Starts <c>podman</c> with <paramref name="arguments"/> and leaves it running (a container in the foreground).</summary>
+    public static ExternalProcess Start(params string[] arguments) =>
+        ExternalProcess.Start(Executable(), [.. GlobalOptions, .. arguments], Environment());
+
+    private static readonly string[] GlobalOptions = ["--storage-driver", "vfs", "--runtime", "runc"];
+
+    private static string Executable()
     {
-        var podman = ExternalProcess.Require("podman", "podman runc");
         ExternalProcess.Require("runc", "runc");
-        return await ExternalProcess.RunAsync(
-            podman,
-            ["--storage-driver", "vfs", "--runtime", "runc", .. arguments],
-            separateStderr: true,
-            environment: new Dictionary<string, string> { ["CONTAINERS_CONF"] = Configuration.Value });
+        return ExternalProcess.Require("podman", "podman runc");
     }
+
+    private static Dictionary<string, string> Environment() => new() { ["CONTAINERS_CONF"] = Configuration.Value };
 
     /// <summary>Runs <c>podman</c> and returns its output; fails the test if it fails.</summary>
     public static async Task<string> OutputOfAsync(params string[] arguments)
