@@ -24,7 +24,7 @@ command -v grpc_python_plugin >/dev/null 2>&1 || missing+=(protobuf-compiler-grp
 for tool in buildah podman runc; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 # The image's root filesystem carries OpenSSL and the CA bundle from this machine.
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
-/sbin/ldconfig -p | grep -q 'libssl.so.3 ' || missing+=(libssl3)
+/sbin/ldconfig -p | grep 'libssl.so.3 ' >/dev/null || missing+=(libssl3)  # not grep -q: ldconfig would get SIGPIPE
 # The Python client is tested as users install it: pip into a venv over Debian's python3, offline.
 /usr/bin/python3 -c 'import ensurepip, setuptools, wheel' >/dev/null 2>&1 ||
   missing+=(python3-venv python3-setuptools python3-wheel)

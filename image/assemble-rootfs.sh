@@ -17,8 +17,10 @@ chmod 1777 "$rootfs/tmp"
 install -m 0555 "$publish/MlMonitoring.Sidecar" "$rootfs/app/MlMonitoring.Sidecar"
 install -m 0444 "$publish/libe_sqlite3.so" "$rootfs/app/libe_sqlite3.so"
 
+# awk reads ldconfig's whole list: leaving at the first match would end ldconfig with SIGPIPE, which pipefail turns
+# into a failed build.
 find_library() {
-  ldconfig -p | awk -v name="$1" '$1 == name && $0 ~ /x86-64/ { print $NF; exit }'
+  ldconfig -p | awk -v name="$1" '$1 == name && $0 ~ /x86-64/ && !found { print $NF; found = 1 }'
 }
 openssl=()
 for name in libssl.so.3 libcrypto.so.3; do
