@@ -126,6 +126,9 @@ public sealed class ExternalProcess : IAsyncDisposable
         {
             if (HasExited)
             {
+                // HasExited turns true before the redirected streams are read to their end; a native executable
+                // that stops at once can exit before its last lines are delivered, so wait for them first.
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"{what} exited during start:\n{Output}");
             }
 
