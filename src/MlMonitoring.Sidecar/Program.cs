@@ -11,6 +11,7 @@ using MlMonitoring.Sidecar.Security;
 using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.Sidecar.Status;
+using MlMonitoring.Sidecar.Tap;
 
 if (SloCommand.IsCommand(args))
 {
@@ -31,6 +32,7 @@ builder.Services
     .AddDrift()                                 // drift against each version's baseline; estimated accuracy
     .AddSlo()                                   // SLO file: latency buckets, SLO status
     .AddModelStatus()                           // GetModelStatus
+    .AddTap(builder.Configuration)              // the inference-protocol tap in front of an unchanged model server
     .AddSecurity()                              // bearer tokens
     .AddExport(builder.Configuration)           // /metrics and OTLP
     .AddSidecarHosting();                       // probes, start report, shutdown signal
@@ -44,6 +46,8 @@ if (!app.Services.ValidateMonitoringOptions())
     return 1;
 }
 
+app.UseTap();        // the tap's ports forward everything to the model server
+app.UseRouting();
 app.UseSecurity();
 app.MapIngest();
 app.MapExport();

@@ -13,6 +13,9 @@ internal static class MeterNames
     /// </summary>
     public const string RegressionPrefix = "MlMonitoring.Sidecar.Predictions.Regression.";
 
+    /// <summary>LLM serving metrics on the OpenTelemetry GenAI conventions, from the tap.</summary>
+    public const string GenAi = "MlMonitoring.Sidecar.GenAi";
+
     /// <summary>The sidecar's own metrics (<c>ml_sidecar_*</c>).</summary>
     public const string Sidecar = "MlMonitoring.Sidecar";
 }

@@ -61,6 +61,10 @@ public sealed class MonitoringOptions
     [ValidateObjectMembers]
     public DriftOptions Drift { get; set; } = new();
 
+    /// <summary>The inference-protocol tap in front of an unchanged model server (off unless a listener is set).</summary>
+    [ValidateObjectMembers]
+    public TapOptions Tap { get; set; } = new();
+
     /// <summary>Authentication of the endpoints (checked by the endpoint exposure validator).</summary>
     public SecurityOptions Security { get; set; } = new();
 

@@ -33,7 +33,8 @@ internal sealed class SidecarMetrics
         var settings = options.Value;
         var limits = settings.Limits;
         Tag[] Limit(string name) => [new("limit", name)];
-        IEnumerable<Measurement<long>> ObserveLimits() =>
+        Func<IEnumerable<Measurement<long>>> observeLimits = ObserveAll;
+        IEnumerable<Measurement<long>> ObserveAll() =>
         [
             new(limits.MaxModels, Limit("models")),
             new(limits.MaxVersionsPerModel, Limit("versions")),
@@ -48,8 +49,13 @@ internal sealed class SidecarMetrics
             new(settings.MaxBatchSize, Limit("batch_events")),
             new(settings.MaxMessageBytes, Limit("message_bytes")),
         ];
+        if (settings.Tap.Enabled)
+        {
+            observeLimits = () => [.. ObserveAll(), new(settings.Tap.MaxObservedBodyBytes, Limit("tap_body_bytes")), new(settings.Tap.ObserverQueueCapacity, Limit("tap_observer_queue"))];
+        }
+
         meter.CreateObservableGauge(
-            "ml_sidecar_limit", ObserveLimits, description: "Configured limits (Monitoring:Limits and batch bounds).");
+            "ml_sidecar_limit", observeLimits, description: "Configured limits (Monitoring:Limits and batch bounds).");
     }
 
     public void CountReceived(IngestRpc rpc, int events) => _received.Add(events, _receivedTags[(int)rpc]);
@@ -74,6 +80,7 @@ internal sealed class SidecarMetrics
     {
         IngestRpc.Unary => "unary",
         IngestRpc.Batch => "batch",
+        IngestRpc.Tap => "tap",
         _ => "stream",
     };
 }
@@ -84,4 +91,7 @@ internal enum IngestRpc
     Unary,
     Batch,
     Stream,
+
+    /// <summary>Observed by the inference-protocol tap.</summary>
+    Tap,
 }

@@ -34,7 +34,7 @@ internal static class ExportServiceCollectionExtensions
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(MeterNames.Predictions, MeterNames.RegressionPrefix + "*", MeterNames.Sidecar);
+                metrics.AddMeter(MeterNames.Predictions, MeterNames.RegressionPrefix + "*", MeterNames.Sidecar, MeterNames.GenAi);
                 if (prometheusEnabled)
                 {
                     metrics.AddPrometheusExporter(prometheus =>

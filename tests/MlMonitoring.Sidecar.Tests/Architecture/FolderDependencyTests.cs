@@ -24,6 +24,7 @@ public sealed class FolderDependencyTests
         ["Slo"] = ["Core", "GroundTruth"],
         ["Status"] = ["Core", "GroundTruth", "Drift", "Slo"],
         ["Ingest"] = ["Core", "Metrics", "GroundTruth", "Drift", "Status"],
+        ["Tap"] = ["Core", "Ingest"],
         ["Export"] = ["Core"],
         ["Security"] = ["Core"],
         ["Hosting"] = ["Core", "Slo"],

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace MlMonitoring.Sidecar.Tap;
+
+/// <summary>
+/// Forwards every call that reaches a tap listener to the model server with YARP's forwarder, bytes streamed through
+/// as they come. A call the tap understands is copied on the way (bounded, see <see cref="BodyCapture"/>) and handed
+/// to the <see cref="TapObserver"/> once it has ended; forwarding never waits on observation.
+/// </summary>
+internal sealed partial class TapForwarder : IDisposable
+{
+    private readonly IHttpForwarder _forwarder;
+    private readonly TapOptions _options;
+    private readonly TapMetrics _metrics;
+    private readonly ChannelWriter<TappedCall> _observer;
+    private readonly ILogger<TapForwarder> _logger;
+    private readonly HttpMessageInvoker _http;
+    private readonly HttpMessageInvoker _grpc;
+    private readonly ForwarderRequestConfig _httpConfig;
+    private readonly ForwarderRequestConfig _grpcConfig;
+    private readonly string? _upstream;
+    private readonly string? _grpcUpstream;
+
+    public TapForwarder(IHttpForwarder forwarder, IOptions<MonitoringOptions> options, TapMetrics metrics, TapObserverQueue queue, ILogger<TapForwarder> logger)
+    {
+        _forwarder = forwarder;
+        _options = options.Value.Tap;
+        _metrics = metrics;
+        _observer = queue.Writer;
+        _logger = logger;
+        _upstream = _options.Upstream?.TrimEnd('/');
+        _grpcUpstream = _options.GrpcUpstream?.TrimEnd('/');
+        _http = CreateClient();
+        _grpc = CreateClient();
+        _httpConfig = new ForwarderRequestConfig { ActivityTimeout = _options.UpstreamTimeout };
+        // The model server's gRPC port speaks HTTP/2 without TLS: prior knowledge, never a downgrade.
+        _grpcConfig = new ForwarderRequestConfig
+        {
+            ActivityTimeout = _options.UpstreamTimeout,
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+    }
+
+    /// <summary>Forwards one call that reached the HTTP (<paramref name="grpc"/> false) or the gRPC listener.</summary>
+    public async Task ForwardAsync(HttpContext context, bool grpc)
+    {
+        var request = context.Request;
+        var (operation, model, version) = TapRoutes.Recognize(request.Method, request.Path.Value ?? "/", grpc, _options.Protocol);
+        _metrics.CountCall(operation);
+        var destination = grpc ? _grpcUpstream! : _upstream!;
+        var client = grpc ? _grpc : _http;
+        var config = grpc ? _grpcConfig : _httpConfig;
+
+        if (operation == TapOperation.None)
+        {
+            var passed = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
+            await ExplainAsync(context, passed, grpc);
+            return;
+        }
+
+        var call = new TappedCall(operation, model, version, _options.MaxObservedBodyBytes, Stopwatch.GetTimestamp());
+        if (request.Headers.TryGetValue(_options.PredictionIdHeader, out var id) && id.Count > 0)
+        {
+            call.PredictionIdHeader = id[0];
+        }
+
+        call.RequestJsonLength = JsonHeaderLength(request.Headers);
+        request.Body = new CapturingReadStream(request.Body, call.Request);
+        context.Features.Set<IHttpResponseBodyFeature>(new CapturingResponseBodyFeature(
+            context.Features.GetRequiredFeature<IHttpResponseBodyFeature>(), call.Response, call.ResponseWrites));
+        var error = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
+        call.Ended = Stopwatch.GetTimestamp();
+        await ExplainAsync(context, error, grpc);
+        call.Error = error;
+        call.StatusCode = context.Response.StatusCode;
+        call.ResponseJsonLength = JsonHeaderLength(context.Response.Headers);
+        if (grpc)
+        {
+            call.GrpcStatus = GrpcStatusOf(context);
+        }
+
+        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled or ForwarderError.UpgradeRequestCanceled)
+        {
+            Skip(call, SkipReason.ClientDisconnected);
+        }
+        else if (!_observer.TryWrite(call))
+        {
+            Skip(call, SkipReason.ObserverBehind);
+        }
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _grpc.Dispose();
+    }
+
+    private void Skip(TappedCall call, SkipReason reason)
+    {
+        _metrics.CountSkipped(reason);
+        call.Release();
+    }
+
+    /// <summary>
+    /// A call the upstream never answered gets what a client would get from an unreachable server behind a proxy:
+    /// 502 (504 after the timeout) with the cause in the body, or over gRPC UNAVAILABLE (DEADLINE_EXCEEDED) with the
+    /// cause in <c>grpc-message</c>.
+    /// </summary>
+    private async Task ExplainAsync(HttpContext context, ForwarderError error, bool grpc)
+    {
+        if (error == ForwarderError.None)
+        {
+            return;
+        }
+
+        var exception = context.GetForwarderErrorFeature()?.Exception;
+        var timedOut = error == ForwarderError.RequestTimedOut;
+        LogForwardingFailed(_logger, error, context.Request.Path.Value ?? "/", exception?.Message ?? "");
+        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var cause = timedOut
+            ? $"upstream timed out: no answer within {_options.UpstreamTimeout.TotalSeconds:0.###} s (Monitoring:Tap:UpstreamTimeout)"
+            : $"upstream unavailable: {Innermost(exception)?.Message ?? error.ToString()}";
+        if (grpc)
+        {
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = timedOut ? "4" : "14";
+            context.Response.Headers["grpc-message"] = Uri.EscapeDataString(cause);
+            return;
+        }
+
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(cause + "\n");
+    }
+
+    private static Exception? Innermost(Exception? exception)
+    {
+        while (exception?.InnerException is not null)
+        {
+            exception = exception.InnerException;
+        }
+
+        return exception;
+    }
+
+    private static int? JsonHeaderLength(IHeaderDictionary headers) =>
+        headers.TryGetValue("Inference-Header-Content-Length", out var value)
+        && int.TryParse(value.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var length) && length >= 0
+            ? length
+            : null;
+
+    private static int GrpcStatusOf(HttpContext context)
+    {
+        var trailers = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers;
+        var value = trailers is not null && trailers.TryGetValue("grpc-status", out var trailer) ? trailer.ToString()
+            : context.Response.Headers.TryGetValue("grpc-status", out var header) ? header.ToString()
+            : null;
+        return int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var status) ? status : -1;
+    }
+
+    private static HttpMessageInvoker CreateClient() => new(new SocketsHttpHandler
+    {
+        // Bytes pass through as the model server sent them: no proxy, redirects, cookies or decompression of its own.
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        EnableMultipleHttp2Connections = true,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        ActivityHeadersPropagator = null,
+    });
+
+    [LoggerMessage(EventId = 60, EventName = "TapForwardingFailed", Level = LogLevel.Warning, Message = "The tap could not forward a call ({Error}) to {Path}: {Cause}")]
+    private static partial void LogForwardingFailed(ILogger logger, ForwarderError error, string path, string cause);
+}
+
+/// <summary>The queue between the forwarding path and the observer: bounded, never waited on by the forwarder.</summary>
+internal sealed class TapObserverQueue(IOptions<MonitoringOptions> options)
+{
+    private readonly Channel<TappedCall> _channel = Channel.CreateBounded<TappedCall>(
+        new BoundedChannelOptions(options.Value.Tap.ObserverQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    public ChannelWriter<TappedCall> Writer => _channel.Writer;
+
+    public ChannelReader<TappedCall> Reader => _channel.Reader;
+}
