@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian machine: installs the real parts the tests drive
 # (Prometheus and promtool, Alertmanager and amtool, redis-server, Debian's python3 with scikit-learn, buildah and
-# podman), builds what ships (./build.sh: the native executable and its image), builds the tests in Release and runs
+# podman, node with the openai npm package), builds what ships (./build.sh: the native executable and its image), builds the tests in Release and runs
 # the xunit suites: the process tests start the native executable, the image test the image. A missing part fails its tests.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,6 +25,9 @@ for tool in buildah podman runc; do command -v "$tool" >/dev/null 2>&1 || missin
 # The image's root filesystem carries OpenSSL and the CA bundle from this machine.
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 /sbin/ldconfig -p | grep 'libssl.so.3 ' >/dev/null || missing+=(libssl3)  # not grep -q: ldconfig would get SIGPIPE
+# The tap is tested with the official openai npm client, run by Debian's node.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # The Python client is tested as users install it: pip into a venv over Debian's python3, offline.
 /usr/bin/python3 -c 'import ensurepip, setuptools, wheel' >/dev/null 2>&1 ||
   missing+=(python3-venv python3-setuptools python3-wheel)
@@ -34,6 +37,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The openai npm package the tap tests drive, at the version the lock file names.
+npm ci --no-audit --no-fund --prefix tests/MlMonitoring.Sidecar.Tests/Tap/Clients >/dev/null
 
 # What ships, built once: the native executable the process tests and benchmarks start, and the image from it.
 ./build.sh
