@@ -29,6 +29,9 @@ public static class SidecarDefaults
         // A probe answered Unhealthy (stopping) or Degraded (join store down) is the probe's answer, not an error of
         // its own: the cause is logged once where it happens, not again at every probe.
         ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
+        // The tap logs a call it could not forward once, with its cause; the forwarder's own warning (with a stack
+        // trace) would say it again.
+        ["Logging:LogLevel:Yarp"] = "Error",
     };
 
     /// <summary>Puts <see cref="Settings"/> under every other configuration source.</summary>

@@ -77,6 +77,13 @@ internal sealed partial class TapForwarder : IDisposable
             context.Features.GetRequiredFeature<IHttpResponseBodyFeature>(), call.Response, call.ResponseWrites));
         var error = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
         call.Ended = Stopwatch.GetTimestamp();
+        if (error is ForwarderError.Request or ForwarderError.RequestTimedOut && call.Request.Length == 0 && !call.Request.Overflowed)
+        {
+            // The upstream never took the request, so its body was not read: read it now (up to the bound) for the
+            // model it names, so that the failure is counted under that model.
+            await ReadUnsentBodyAsync(request.Body, call.Request, context.RequestAborted);
+        }
+
         await ExplainAsync(context, error, grpc);
         call.Error = error;
         call.StatusCode = context.Response.StatusCode;
@@ -86,7 +93,7 @@ internal sealed partial class TapForwarder : IDisposable
             call.GrpcStatus = GrpcStatusOf(context);
         }
 
-        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled or ForwarderError.UpgradeRequestCanceled)
+        if (ClientLeft(context, error))
         {
             Skip(call, SkipReason.ClientDisconnected);
         }
@@ -120,10 +127,16 @@ internal sealed partial class TapForwarder : IDisposable
             return;
         }
 
+        if (ClientLeft(context, error))
+        {
+            // The client went away: nothing to answer, and nothing wrong on this side (counted, not logged).
+            return;
+        }
+
         var exception = context.GetForwarderErrorFeature()?.Exception;
         var timedOut = error == ForwarderError.RequestTimedOut;
-        LogForwardingFailed(_logger, error, context.Request.Path.Value ?? "/", exception?.Message ?? "");
-        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        LogForwardingFailed(_logger, error, context.Request.Path.Value ?? "/", Innermost(exception)?.Message ?? "");
+        if (context.Response.HasStarted)
         {
             return;
         }
@@ -143,6 +156,34 @@ internal sealed partial class TapForwarder : IDisposable
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(cause + "\n");
     }
+
+    private static async Task ReadUnsentBodyAsync(Stream body, BodyCapture capture, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (!capture.Overflowed && await body.ReadAsync(buffer, cancellationToken) > 0)
+            {
+                // The capturing stream keeps what is read.
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            // The client is gone too; the failure is counted without a model if none was read.
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Whether the call ended because the client went away, not because of the upstream.</summary>
+    private static bool ClientLeft(HttpContext context, ForwarderError error) =>
+        context.RequestAborted.IsCancellationRequested
+        || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+            or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+            or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
+            or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient;
 
     private static Exception? Innermost(Exception? exception)
     {

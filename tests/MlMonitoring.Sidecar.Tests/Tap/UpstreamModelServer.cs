@@ -23,10 +23,11 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 /// <list type="bullet">
 /// <item><c>iris</c> (v2, version 3): input <c>features</c> FP32 [n, 4]; outputs <c>label</c> INT64 [n] (the class
 /// index, <c>floor(x0) mod 3</c>) and <c>probabilities</c> FP32 [n, 3] (0.8 on the class, 0.1 elsewhere).</item>
+/// <item><c>slow</c>: answers as iris after <see cref="SlowModelDelay"/>.</item>
 /// <item><c>broken</c>: 500 over REST, INTERNAL over gRPC; <c>picky</c>: 400, INVALID_ARGUMENT.</item>
 /// <item><c>churn</c> (v1): instances [a, b]; prediction 1 when a &gt; b, else 0.</item>
 /// <item>Chat and text completions answer the words "token0 token1 ..." up to <c>max_tokens</c> (default 5: finish
-/// <c>length</c> past 5 asked, else <c>stop</c>); a prompt with "fail-midway" breaks the stream after two tokens.</item>
+/// <c>length</c> past 5 asked, else <c>stop</c>); a prompt with "fail-midway" breaks the stream after two tokens, one with "slowly" takes 300 ms a token.</item>
 /// </list>
 /// </summary>
 public sealed class UpstreamModelServer : IAsyncDisposable
@@ -53,6 +54,9 @@ public sealed class UpstreamModelServer : IAsyncDisposable
 
     /// <summary>Pause before the first generated token of a stream: the time to first token the tap should see.</summary>
     public static TimeSpan FirstTokenDelay { get; } = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>How long the <c>slow</c> model takes to answer.</summary>
+    public static TimeSpan SlowModelDelay { get; } = TimeSpan.FromSeconds(4);
 
     public static async Task<UpstreamModelServer> StartAsync()
     {
@@ -92,6 +96,11 @@ public sealed class UpstreamModelServer : IAsyncDisposable
     private static async Task InferRestAsync(string model, string? version, HttpContext context)
     {
         var request = await JsonNode.ParseAsync(context.Request.Body);
+        if (model == "slow")
+        {
+            await Task.Delay(SlowModelDelay, context.RequestAborted);
+        }
+
         if (model is "broken" or "picky")
         {
             context.Response.StatusCode = model == "broken" ? 500 : 400;
@@ -208,7 +217,7 @@ public sealed class UpstreamModelServer : IAsyncDisposable
 
             // Every other event arrives in two writes, as an event split across TCP reads would.
             await SendAsync(context, Chunk(new JsonObject { ["content"] = i == 0 ? "token0" : $" token{i}" }, i == length - 1 ? finish : null), split: i % 2 == 1);
-            await Task.Delay(5);
+            await Task.Delay(prompt.Contains("slowly", StringComparison.Ordinal) ? 300 : 5);
         }
 
         var includeUsage = (bool?)request["stream_options"]?["include_usage"] == true;

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text;
+using Grpc.Core;
+using Grpc.Net.Client;
+using MlMonitoring.Inference.V2;
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+
+namespace MlMonitoring.Sidecar.Tests.Tap;
+
+/// <summary>What clients get through the tap when the model server is down, slow, or the client leaves.</summary>
+public sealed class TapFailureTests
+{
+    private const string IrisRequest = """{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}""";
+
+    [Fact]
+    public async Task An_upstream_that_is_down_answers_502_and_unavailable_with_the_cause_and_counts_server_errors()
+    {
+        var closed = $"http://127.0.0.1:{FreePort.Next()}";
+        var (sidecar, tapHttp, tapGrpc) = await TapProcess.StartAsync(closed, closed);
+        await using var _ = sidecar;
+        sidecar.Logs.Expected.Add("The tap could not forward a call");
+
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(
+            new Uri($"http://127.0.0.1:{tapHttp}/v2/models/iris/infer"), new StringContent(IrisRequest, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("upstream unavailable: Connection refused", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{tapGrpc}");
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(new ModelInferRequest { ModelName = "iris" }));
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Contains("upstream unavailable: Connection refused", error.Status.Detail, StringComparison.Ordinal);
+
+        var metrics = await TapProcess.WaitForTapEventsAsync(sidecar, 2);
+        Assert.Equal(2, metrics.Value("ml_prediction_errors_total",
+            ("model_name", "iris"), ("model_version", "unknown"), ("error_type", "upstream_unavailable"), ("error_kind", "server")));
+    }
+
+    [Fact]
+    public async Task An_upstream_silent_past_the_timeout_answers_504_and_counts_a_timeout()
+    {
+        await using var upstream = await UpstreamModelServer.StartAsync();
+        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl, ("Monitoring__Tap__UpstreamTimeout", "00:00:01"));
+        await using var __ = sidecar;
+        sidecar.Logs.Expected.Add("The tap could not forward a call");
+
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(
+            new Uri($"http://127.0.0.1:{tapHttp}/v2/models/slow/infer"), new StringContent(IrisRequest, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Contains("upstream timed out", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var metrics = await TapProcess.WaitForTapEventsAsync(sidecar, 1);
+        Assert.Equal(1, metrics.Value("ml_prediction_errors_total",
+            ("model_name", "slow"), ("model_version", "unknown"), ("error_type", "upstream_timeout"), ("error_kind", "timeout")));
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_mid_stream_is_counted_and_the_tap_serves_the_next_call()
+    {
+        await using var upstream = await UpstreamModelServer.StartAsync();
+        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl);
+        await using var __ = sidecar;
+        var url = new Uri($"http://127.0.0.1:{tapHttp}/v1/chat/completions");
+        const string Slow = """{"model":"tiny-llm","stream":true,"messages":[{"role":"user","content":"answer slowly"}]}""";
+        const string Body = """{"model":"tiny-llm","stream":true,"messages":[{"role":"user","content":"hi"}]}""";
+
+        // No draining of the rest of the response on dispose (the handler's default): the client leaves at once.
+        using (var leaving = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(Slow, Encoding.UTF8, "application/json") };
+            using var response = await leaving.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            var first = new byte[16];
+            Assert.True(await stream.ReadAsync(first) > 0);
+        }
+
+        // Disposing the response mid-stream drops the connection; the tap counts the observation it gave up.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await sidecar.ScrapeAsync()).Find("ml_sidecar_tap_skipped_total", ("reason", "client_disconnected")) is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        using var http = new HttpClient();
+        using var next = await http.PostAsync(url, new StringContent(Body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.EndsWith("data: [DONE]\n\n", await next.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var metrics = await TapProcess.WaitForTapEventsAsync(sidecar, 1);
+        Assert.Equal(1, metrics.Value("ml_sidecar_tap_skipped_total", ("reason", "client_disconnected")));
+    }
+}
