@@ -12,9 +12,30 @@ public sealed class DashboardTests
 
     private static JsonNode Dashboard => JsonNode.Parse(File.ReadAllText(DashboardFile))!;
 
-    private static IEnumerable<(string Panel, string Expr)> Queries =>
-        Dashboard["panels"]!.AsArray().Where(p => (string?)p!["type"] != "row")
-            .SelectMany(p => p!["targets"]!.AsArray().Select(t => ((string)p["title"]!, (string)t!["expr"]!)));
+    /// <summary>The row of the LLM panels, fed by the tap rather than by the gRPC contract.</summary>
+    private const string LlmRow = "LLM traffic (tap, OpenTelemetry GenAI conventions)";
+
+    private static IEnumerable<(string Panel, string Expr)> Queries => QueriesOf(row => row != LlmRow);
+
+    /// <summary>The queries of the panels under the rows <paramref name="rows"/> accepts (a panel belongs to the row above it).</summary>
+    private static IEnumerable<(string Panel, string Expr)> QueriesOf(Func<string, bool> rows)
+    {
+        var row = "";
+        foreach (var panel in Dashboard["panels"]!.AsArray())
+        {
+            if ((string?)panel!["type"] == "row")
+            {
+                row = (string)panel["title"]!;
+            }
+            else if (rows(row))
+            {
+                foreach (var target in panel["targets"]!.AsArray())
+                {
+                    yield return ((string)panel["title"]!, (string)target!["expr"]!);
+                }
+            }
+        }
+    }
 
     [Fact]
     public void The_dashboard_is_templated_by_datasource_model_and_version_and_keeps_the_guides_panels()
@@ -71,6 +92,38 @@ public sealed class DashboardTests
         }
 
         Assert.True(empty.Count == 0, "queries without data:\n" + string.Join("\n", empty));
+    }
+
+    [Fact]
+    public async Task The_llm_row_reads_the_tap_traffic_of_the_openai_client_from_a_live_prometheus()
+    {
+        await using var upstream = await Tap.UpstreamModelServer.StartAsync();
+        var (sidecar, tapHttp, _) = await Tap.TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl);
+        await using var __ = sidecar;
+        await using var prometheus = await PrometheusServer.StartAsync([$"127.0.0.1:{sidecar.HttpPort}"]);
+
+        await prometheus.WaitForNextScrapeAsync();
+        for (var round = 0; round < 3; round++)
+        {
+            await Tap.OpenAiTapTests.RunClientsAsync($"http://127.0.0.1:{tapHttp}", upstream.HttpUrl);
+            await prometheus.WaitForNextScrapeAsync();
+        }
+
+        await prometheus.WaitForNextScrapeAsync();
+        var queries = QueriesOf(row => row == LlmRow).ToList();
+        Assert.Equal(["Time to first token", "Time per output token", "Tokens per second, in and out", "Finish reasons", "LLM errors by type"],
+            queries.Select(q => q.Panel).Distinct());
+        foreach (var (panel, expr) in queries)
+        {
+            var result = await prometheus.QueryAsync(expr.Replace("$model_name", ".+", StringComparison.Ordinal));
+            Assert.True(result.Count > 0 && result.All(r => double.IsFinite(r.Value)), $"{panel} has no data: {expr}");
+            if (panel == "Time to first token")
+            {
+                // The upstream's first token comes 30 ms after the request, later under load, never sooner: no
+                // quantile can fall below the conventions' bucket (0.02, 0.04].
+                Assert.All(result, r => Assert.InRange(r.Value, 0.02, 10.0));
+            }
+        }
     }
 
     private static async Task SendRoundAsync(PredictionMonitor.PredictionMonitorClient client, int round)
