@@ -35,6 +35,7 @@ internal static partial class CoreServiceCollectionExtensions
         services.TryAddSingleton<SidecarMetrics>();
         // The seed's buckets, unless the SLO capability adds its targets to them.
         services.TryAddSingleton<LatencyBoundaries>();
+        services.TryAddSingleton<TimeToFirstTokenBoundaries>();
         services.TryAddSingleton<ModelVersionRegistry>();
         return services;
     }

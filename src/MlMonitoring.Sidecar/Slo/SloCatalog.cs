@@ -32,7 +32,11 @@ internal sealed class SloCatalog
 
     /// <summary>The latency buckets with every SLO latency threshold added.</summary>
     public LatencyBoundaries CreateLatencyBoundaries() =>
-        new(Objectives.Where(o => o.LatencyThresholdSeconds is not null).Select(o => o.LatencyThresholdSeconds!.Value));
+        new(Objectives.Where(o => o.Kind == SloKind.Latency).Select(o => o.LatencyThresholdSeconds!.Value));
+
+    /// <summary>The time-to-first-token buckets with every SLO time-to-first-token threshold added.</summary>
+    public TimeToFirstTokenBoundaries CreateTimeToFirstTokenBoundaries() =>
+        new(Objectives.Where(o => o.Kind == SloKind.TimeToFirstToken).Select(o => o.LatencyThresholdSeconds!.Value));
 
     public IEnumerable<ServiceLevelObjective> For(string modelName) => Objectives.Where(o => o.ModelName == modelName);
 }

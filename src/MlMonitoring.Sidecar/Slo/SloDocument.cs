@@ -5,14 +5,39 @@ namespace MlMonitoring.Sidecar.Slo;
 
 /// <summary>One service-level objective of one model, as a ratio of good events.</summary>
 /// <param name="ModelName">The model_name label value.</param>
-/// <param name="Name">availability, latency_p99, latency_p50 or accuracy: the <c>slo</c> label value.</param>
+/// <param name="Name">availability, latency_p99, latency_p50, ttft_p95 or accuracy: the <c>slo</c> label value.</param>
 /// <param name="Objective">The share of good events aimed for, e.g. 0.999.</param>
 /// <param name="Window">The compliance window, e.g. 30 days.</param>
-/// <param name="LatencyThresholdSeconds">For latency objectives: a good event answered within this.</param>
+/// <param name="LatencyThresholdSeconds">For latency and time-to-first-token objectives: a good event answered (or its first token) within this.</param>
 internal sealed record ServiceLevelObjective(string ModelName, string Name, double Objective, TimeSpan Window, double? LatencyThresholdSeconds = null)
 {
+    /// <summary>What the objective measures, from its name.</summary>
+    public SloKind Kind => Name switch
+    {
+        "availability" => SloKind.Availability,
+        "accuracy" => SloKind.Accuracy,
+        _ when Name.StartsWith("ttft_", StringComparison.Ordinal) => SloKind.TimeToFirstToken,
+        _ => SloKind.Latency,
+    };
+
     /// <summary>The error budget: the share of bad events allowed (in decimal: 1 − 0.999 is 0.001, not 0.0010000000000000009).</summary>
     public double ErrorBudget => (double)(1m - (decimal)Objective);
+}
+
+/// <summary>What an objective counts as its events.</summary>
+internal enum SloKind
+{
+    /// <summary>Predictions that did not fail.</summary>
+    Availability,
+
+    /// <summary>Predictions answered within a threshold (<c>ml_prediction_latency_seconds</c>).</summary>
+    Latency,
+
+    /// <summary>Streamed LLM responses whose first token came within a threshold (<c>gen_ai.server.time_to_first_token</c>).</summary>
+    TimeToFirstToken,
+
+    /// <summary>Labelled predictions that were right.</summary>
+    Accuracy,
 }
 
 /// <summary>
@@ -23,8 +48,11 @@ internal sealed record ServiceLevelObjective(string ModelName, string Name, doub
 ///     availability: { target: 99.9, window: 30d }     # percent or ratio
 ///     latency: { p99_target_ms: 100, p50_target_ms: 20, window: 30d }   # window: the availability one if absent
 ///     accuracy: { target: 0.95, window: 7d }
+///   chat_assistant:              # an LLM observed by the tap: gen_ai.request.model
+///     time_to_first_token: { p95_target_ms: 500, p50_target_ms: 200, window: 30d }
 /// </code>
 /// A latency target p99_target_ms: 100 means 99% of predictions within 100 ms; p50_target_ms: 20, half within 20 ms.
+/// A time-to-first-token target p95_target_ms: 500 means 95% of streamed responses had their first token within 500 ms.
 /// </summary>
 internal static class SloDocument
 {
@@ -63,19 +91,24 @@ internal static class SloDocument
                 objectives.Add(new(modelName, "availability", Target(availability, $"{path}.availability"), availabilityWindow.Value));
             }
 
-            if (Mapping(model, "latency") is { } latency)
+            foreach (var (section, prefix) in new[] { ("latency", "latency"), ("time_to_first_token", "ttft") })
             {
-                var window = Window(latency, $"{path}.latency") ?? availabilityWindow ?? DefaultWindow;
+                if (Mapping(model, section) is not { } latency)
+                {
+                    continue;
+                }
+
+                var window = Window(latency, $"{path}.{section}") ?? availabilityWindow ?? DefaultWindow;
                 foreach (var (field, percentile) in new[] { ("p99_target_ms", 0.99), ("p95_target_ms", 0.95), ("p90_target_ms", 0.90), ("p50_target_ms", 0.50) })
                 {
-                    if (Number(latency, field, $"{path}.latency") is { } milliseconds)
+                    if (Number(latency, field, $"{path}.{section}") is { } milliseconds)
                     {
                         if (milliseconds <= 0)
                         {
-                            throw new FormatException($"{path}.latency.{field}: must be > 0");
+                            throw new FormatException($"{path}.{section}.{field}: must be > 0");
                         }
 
-                        objectives.Add(new(modelName, $"latency_{field[..3]}", percentile, window, milliseconds / 1000));
+                        objectives.Add(new(modelName, $"{prefix}_{field[..3]}", percentile, window, milliseconds / 1000));
                     }
                 }
             }

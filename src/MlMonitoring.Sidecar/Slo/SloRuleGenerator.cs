@@ -68,6 +68,9 @@ internal static class SloRuleGenerator
                 var severity = kind.First().Severity;
                 var action = slo.Name == "accuracy" ? "retrain" : kind.Key;
                 yaml.AppendLine("        labels:");
+                // The series already carry model_name; said again, it tells apart the alert rules of two models'
+                // objectives of the same kind (promtool refuses rules whose name and labels repeat).
+                yaml.AppendLine(CultureInfo.InvariantCulture, $"          model_name: {Quote(slo.ModelName)}");
                 yaml.AppendLine(CultureInfo.InvariantCulture, $"          severity: {severity}");
                 yaml.AppendLine(CultureInfo.InvariantCulture, $"          slo: {slo.Name}");
                 yaml.AppendLine("          team: ml-platform");
@@ -91,15 +94,19 @@ internal static class SloRuleGenerator
     private static string ErrorRatio(ServiceLevelObjective slo, string window)
     {
         var model = $"model_name=\"{Escape(slo.ModelName)}\"";
-        return slo.Name switch
+        return slo.Kind switch
         {
-            "availability" =>
+            SloKind.Availability =>
                 // No error series yet means no errors: "or 0 * requests" keeps the ratio defined.
                 $"(sum(rate(ml_prediction_errors_total{{{model}}}[{window}])) or 0 * sum(rate(ml_prediction_requests_total{{{model}}}[{window}])))\n" +
                 $"/\nsum(rate(ml_prediction_requests_total{{{model}}}[{window}]))",
-            "accuracy" =>
+            SloKind.Accuracy =>
                 $"1 - (sum(rate(ml_ground_truth_correct_total{{{model}}}[{window}])) or 0 * sum(rate(ml_ground_truth_total{{{model}}}[{window}])))\n" +
                 $"/\nsum(rate(ml_ground_truth_total{{{model}}}[{window}]))",
+            SloKind.TimeToFirstToken =>
+                // The tap's GenAI histogram, by the requested model; the threshold is one of its bucket boundaries too.
+                $"1 - sum(rate(gen_ai_server_time_to_first_token_seconds_bucket{{gen_ai_request_model=\"{Escape(slo.ModelName)}\", le=\"{Number(slo.LatencyThresholdSeconds!.Value)}\"}}[{window}]))\n" +
+                $"/\nsum(rate(gen_ai_server_time_to_first_token_seconds_count{{gen_ai_request_model=\"{Escape(slo.ModelName)}\"}}[{window}]))",
             _ =>
                 // The threshold is a bucket boundary of ml_prediction_latency_seconds (the sidecar adds it), so this is exact.
                 $"1 - sum(rate(ml_prediction_latency_seconds_bucket{{{model}, le=\"{Number(slo.LatencyThresholdSeconds!.Value)}\"}}[{window}]))\n" +

@@ -10,6 +10,7 @@ internal static class SloServiceCollectionExtensions
         services.TryAddSingleton<SloCatalog>();
         services.TryAddSingleton<SloStatusReporter>();
         services.Replace(ServiceDescriptor.Singleton(sp => sp.GetRequiredService<SloCatalog>().CreateLatencyBoundaries()));
+        services.Replace(ServiceDescriptor.Singleton(sp => sp.GetRequiredService<SloCatalog>().CreateTimeToFirstTokenBoundaries()));
         return services;
     }
 }

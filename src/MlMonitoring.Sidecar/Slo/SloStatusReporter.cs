@@ -42,9 +42,15 @@ internal sealed class SloStatusReporter
         QualitySnapshot? quality = null;
         foreach (var slo in _catalog.For(model.ModelName))
         {
+            if (slo.Kind == SloKind.TimeToFirstToken)
+            {
+                // Measured from the tap's GenAI histogram by the generated rules only; the sidecar keeps no window of it.
+                continue;
+            }
+
             long good, total;
             TimeSpan over;
-            if (slo.Name == "accuracy")
+            if (slo.Kind == SloKind.Accuracy)
             {
                 quality ??= _quality.Find(model)?.Read(nowMs);
                 total = quality?.ClassificationCount ?? 0;
@@ -55,7 +61,7 @@ internal sealed class SloStatusReporter
             {
                 traffic ??= model.Traffic.Read(nowMs);
                 total = traffic.Requests;
-                good = slo.Name == "availability" ? traffic.Requests - traffic.Errors : WithinThreshold(model.Traffic, traffic, slo.LatencyThresholdSeconds!.Value);
+                good = slo.Kind == SloKind.Availability ? traffic.Requests - traffic.Errors : WithinThreshold(model.Traffic, traffic, slo.LatencyThresholdSeconds!.Value);
                 over = model.Traffic.Window;
             }
 

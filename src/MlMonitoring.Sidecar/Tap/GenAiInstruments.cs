@@ -15,8 +15,6 @@ internal sealed class GenAiInstruments
 {
     public static readonly double[] RequestDurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
-    public static readonly double[] TimeToFirstTokenBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
-
     public static readonly double[] TimePerOutputTokenBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
 
     public static readonly long[] TokenUsageBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -31,7 +29,8 @@ internal sealed class GenAiInstruments
     private readonly BoundedSeriesMap<string, string> _errorTypes;
     private readonly string _provider;
 
-    public GenAiInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, SidecarMetrics selfMetrics)
+    /// <summary>Creates the instruments; time to first token has the conventions' boundaries plus the SLO file's targets.</summary>
+    public GenAiInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, SidecarMetrics selfMetrics, TimeToFirstTokenBoundaries timeToFirstToken)
     {
         var meter = meterFactory.Create(MeterNames.GenAi);
         _requestDuration = meter.CreateHistogram(
@@ -41,7 +40,7 @@ internal sealed class GenAiInstruments
         _timeToFirstToken = meter.CreateHistogram(
             "gen_ai.server.time_to_first_token", unit: "s",
             description: "Time to generate first token for successful responses.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TimeToFirstTokenBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = timeToFirstToken.Values });
         _timePerOutputToken = meter.CreateHistogram(
             "gen_ai.server.time_per_output_token", unit: "s",
             description: "Time per output token generated after the first token for successful responses.",

@@ -18,7 +18,7 @@ public sealed class SloRulesTests
     }
 
     [Fact]
-    public void The_guides_slo_file_gives_availability_two_latency_and_an_accuracy_objective()
+    public void The_slo_file_gives_the_guides_objectives_and_an_llms_time_to_first_token()
     {
         var objectives = SloDocument.Load(SloFile);
 
@@ -28,13 +28,17 @@ public sealed class SloRulesTests
                 new ServiceLevelObjective("fraud_detector", "latency_p99", 0.99, TimeSpan.FromDays(30), 0.1),
                 new ServiceLevelObjective("fraud_detector", "latency_p50", 0.5, TimeSpan.FromDays(30), 0.02),
                 new ServiceLevelObjective("fraud_detector", "accuracy", 0.95, TimeSpan.FromDays(7)),
+                new ServiceLevelObjective("chat_assistant", "availability", 0.995, TimeSpan.FromDays(30)),
+                new ServiceLevelObjective("chat_assistant", "ttft_p95", 0.95, TimeSpan.FromDays(30), 0.3),
             ],
             objectives);
+        Assert.Equal(SloKind.TimeToFirstToken, objectives[^1].Kind);
     }
 
     [Theory]
     [InlineData("slos: {m: {availability: {target: 150}}}", "slos.m.availability.target")]
     [InlineData("slos: {m: {latency: {p99_target_ms: -3}}}", "slos.m.latency.p99_target_ms")]
+    [InlineData("slos: {m: {time_to_first_token: {p95_target_ms: fast}}}", "slos.m.time_to_first_token.p95_target_ms")]
     [InlineData("slos: {m: {accuracy: {target: 0.9, window: soon}}}", "slos.m.accuracy.window")]
     [InlineData("models: {}", "slos:")]
     public void A_bad_slo_file_is_refused_naming_the_field(string yaml, string named)
@@ -53,7 +57,7 @@ public sealed class SloRulesTests
         Assert.True(exitCode == 0, printed);
         var (checkCode, checkOutput) = await ExternalProcess.RunAsync(ExternalProcess.Require("promtool", "prometheus"), ["check", "rules", output]);
         Assert.True(checkCode == 0, checkOutput);
-        Assert.Contains("SUCCESS: 48 rules found", checkOutput, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 72 rules found", checkOutput, StringComparison.Ordinal);
     }
 
     [Fact]
