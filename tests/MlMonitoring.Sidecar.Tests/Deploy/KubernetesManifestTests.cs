@@ -96,6 +96,31 @@ public sealed class KubernetesManifestTests
     }
 
     [Fact]
+    public async Task Kustomize_renders_an_llm_server_whose_service_port_goes_to_the_tap_in_front_of_it()
+    {
+        var documents = await RenderAsync();
+
+        var pod = Map(Map(Map(Single(documents, "Deployment", "chat-assistant"), "spec"), "template"), "spec");
+        var sidecar = Seq(pod, "initContainers").Cast<YamlMappingNode>().Single(c => Text(c, "name") == "mlmonitoring-sidecar");
+        var env = Seq(sidecar, "env").Cast<YamlMappingNode>().ToDictionary(e => Text(e, "name")!, e => Text(e, "value"));
+        var tapPort = Seq(sidecar, "ports").Cast<YamlMappingNode>().Single(p => Text(p, "name") == "tap");
+        Assert.Equal($"http://0.0.0.0:{Text(tapPort, "containerPort")}", env["Monitoring__Tap__Listen"]);
+        // The model server listens on the pod's loopback, where the tap forwards: nothing reaches it around the tap.
+        var server = Seq(pod, "containers").Cast<YamlMappingNode>().Single();
+        var args = Seq(server, "args").Select(a => ((YamlScalarNode)a).Value).ToList();
+        var upstream = new Uri(env["Monitoring__Tap__Upstream"]!);
+        Assert.Equal(upstream.Host, args[args.IndexOf("--host") + 1]);
+        Assert.Equal(upstream.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), args[args.IndexOf("--port") + 1]);
+        Assert.Equal("127.0.0.1", upstream.Host);
+        var service = Single(documents, "Service", "chat-assistant");
+        var http = Seq(Map(service, "spec"), "ports").Cast<YamlMappingNode>().Single(p => Text(p, "name") == "http");
+        Assert.Equal("tap", Text(http, "targetPort"));
+        var podMonitor = Single(documents, "PodMonitor");
+        var selected = Seq((YamlMappingNode)Seq(Map(Map(podMonitor, "spec"), "selector"), "matchExpressions")[0], "values").Select(v => ((YamlScalarNode)v).Value);
+        Assert.Contains("chat-assistant", selected);
+    }
+
+    [Fact]
     public void The_dockerfile_builds_in_stages_and_runs_as_a_non_root_user()
     {
         var dockerfile = File.ReadAllLines(Repository.PathOf("Dockerfile"));
