@@ -43,6 +43,9 @@ var app = builder.Build();
 // and the process exits with an error, instead of an unhandled exception.
 if (!app.Services.ValidateMonitoringOptions())
 {
+    // The console logger writes from a queue of its own: disposing the app flushes it, or the line that says
+    // which setting is wrong can be lost with the process.
+    await app.DisposeAsync();
     return 1;
 }
 

@@ -57,6 +57,8 @@ public sealed class InferenceProtocolTapTests
         Assert.Equal(sepalLengths.Average(), metrics.Value("ml_feature_value",
             ("model_name", "iris"), ("model_version", "3"), ("feature_name", "sepal_length"), ("statistic", "mean")), 1e-6);
         Assert.Equal(1, metrics.Value("ml_sidecar_tap_skipped_total", ("reason", "body_too_large")));
+        // Everything else was read: the failures' bodies (JSON errors, trailers-only gRPC answers) included.
+        Assert.Single(metrics.All("ml_sidecar_tap_skipped_total"));
         // Health, the server's own /metrics and ServerLive were passed through unobserved.
         Assert.Equal(3, metrics.Value("ml_sidecar_tap_calls_total", ("operation", "none")));
 

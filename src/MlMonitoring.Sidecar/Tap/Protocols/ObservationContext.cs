@@ -29,6 +29,12 @@ internal sealed class ObservationContext(TapOptions options, ObservedEvents even
             return null;
         }
 
-        return body.Length == 0 ? null : body.Memory;
+        if (body.Length == 0)
+        {
+            // Not "cond ? null : body.Memory": null would convert to an empty ReadOnlyMemory, read as an unparsable body.
+            return null;
+        }
+
+        return body.Memory;
     }
 }
