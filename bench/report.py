@@ -119,6 +119,42 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     row("image ≤ 40 MB", f"{image['image_bytes'] / 1e6:.1f} MB (the executable {image['executable_bytes'] / 1e6:.1f} MB)",
         f"{image['image_bytes'] / 40e6:.2f}× the budget", image["image_bytes"] <= 40e6)
 
+    # The tap: the same upstream called directly and through the tap, alternating rounds.
+    rows.append("| **tap: calls through the tap vs the same calls direct (upstream answering at once)** | | | |")
+
+    def tap_rounds(prefix, stat):
+        return [results[name][stat] for name in sorted(results) if name.startswith(prefix)]
+
+    for kind, label in (("rest", "v2 REST"), ("grpc", "v2 gRPC")):
+        direct_p50, tapped_p50 = (statistics.median(tap_rounds(f"tap_{w}_{kind}_", "p50_ms")) for w in ("direct", "tapped"))
+        direct_p99, tapped_p99 = (statistics.median(tap_rounds(f"tap_{w}_{kind}_", "p99_ms")) for w in ("direct", "tapped"))
+        added_p99 = tapped_p99 - direct_p99
+        row(f"tap, {label} at 1,000 calls/s open loop: added p99 ≤ 0.2 ms",
+            f"p50 {direct_p50:.3f} → {tapped_p50:.3f} ms (+{tapped_p50 - direct_p50:.3f}), "
+            f"p99 {direct_p99:.3f} → {tapped_p99:.3f} ms (+{added_p99:.3f}); median of {len(tap_rounds(f'tap_direct_{kind}_', 'p99_ms'))} rounds",
+            f"{tapped_p99 / max(direct_p99, 1e-9):.2f}× the direct p99", added_p99 <= 0.2)
+    direct_ttft = statistics.median(tap_rounds("tap_direct_stream_", "p50_ms"))
+    tapped_ttft = statistics.median(tap_rounds("tap_tapped_stream_", "p50_ms"))
+    row("tap, streamed chat completion: added time to first token (p50) ≤ 0.2 ms",
+        f"{direct_ttft:.3f} → {tapped_ttft:.3f} ms (+{tapped_ttft - direct_ttft:.3f}); p99 "
+        f"{statistics.median(tap_rounds('tap_direct_stream_', 'p99_ms')):.3f} → {statistics.median(tap_rounds('tap_tapped_stream_', 'p99_ms')):.3f} ms",
+        f"{tapped_ttft / max(direct_ttft, 1e-9):.2f}×", tapped_ttft - direct_ttft <= 0.2)
+    flat_direct, flat_tapped = results["tap_flat_direct"]["calls_per_second"], results["tap_flat_tapped"]["calls_per_second"]
+    flat_forward = results["tap_forward_only_flat"]["calls_per_second"]
+    row("tap, v2 REST flat out (32 callers): throughput ≥ 0.9× direct",
+        f"{flat_tapped:,.0f} calls/s vs {flat_direct:,.0f}; forwarding alone (observation off) {flat_forward:,.0f}",
+        f"{flat_tapped / flat_direct:.2f}×", flat_tapped >= 0.9 * flat_direct)
+    forward = results["tap_forward_only_rest"]
+    row("tap, forwarding alone (observation off) at 1,000 calls/s (stated)",
+        f"p50 {forward['p50_ms']:.3f} ms, p99 {forward['p99_ms']:.3f} ms", "—", None)
+    tap_cpu = results["tap_cpu"]
+    tap_per_k = tap_cpu["cpu_seconds"] / tap_cpu["load"]["seconds"] / (tap_cpu["load"]["calls_per_second"] / 1000)
+    row("tap, sidecar CPU per 1,000 calls/s (v2 REST, observed; stated)",
+        f"{tap_per_k:.3f} core ({tap_cpu['cpu_seconds']:.2f} s of CPU over {tap_cpu['load']['seconds']:.1f} s, 2,000 warm-up calls included)", "—", None)
+    observed = results["tap_observed"]
+    row("tap, every call observed or its skip counted (stated)",
+        f"{observed['events']:,.0f} events + {observed['skipped']:,.0f} skipped of {observed['calls']:,.0f} calls", "—", None)
+
     bdn_tables = {}
     for path in bdn_paths:
         if path:
@@ -192,6 +228,13 @@ the no-op server and the sidecar sharing the same cores.
   the first 200 of `/readyz` (polled every millisecond on a raw socket), scrapes once and reads `VmRSS` 5 s later.
   Load: each build started fresh, given the warm-up above, 10 s flat out over streams (`VmHWM` after it), then
   10 s at 20,000 events/s (CPU time); two rounds, builds alternating.
+- **Tap.** `bench/MlMonitoring.TapBench serve` is an upstream that answers at once (a small v2 REST answer, a small
+  `ModelInfer` answer, an 8-chunk SSE stream); `load` calls it directly and through a tapping sidecar (the shipped
+  build, observation on, the iris calls unmapped). Open loop at 1,000 calls/s for 10 s, each call timed from its
+  own send to its answer, direct and tapped alternating, 2 rounds; time to first token: 200 streamed chat
+  completions one after another, from the send to the first chunk with text; flat out: 32 callers for 10 s. Then a
+  sidecar whose protocol filter lets the v2 calls pass unobserved: forwarding's share of the cost. The client, the
+  upstream and the sidecar share the machine's cores.
 - **Per-event path.** BenchmarkDotNet (short job, memory diagnoser) on `BatchIngestor.Ingest` through the real
   services of the host with the OpenTelemetry SDK listening.
 

@@ -2,8 +2,9 @@
 # Runs every benchmark side by side on this machine and writes BENCHMARKS.md:
 #   the load generator against the no-op server (the gRPC transport floor) and against the sidecar, for streams,
 #   batches and unary calls; the sidecar with drift off; open-loop unary at 5,000 calls/s; CPU per 1,000 events/s;
-#   resident memory at peak; the time of a scrape of 10,000 series; BenchmarkDotNet on the per-event path; and
-#   the client overhead benchmarks (Python and .NET) against in-process instrumentation.
+#   resident memory at peak; the time of a scrape of 10,000 series; the tap's added latency, time to first token,
+#   throughput and CPU against direct calls; BenchmarkDotNet on the per-event path; and the client overhead
+#   benchmarks (Python and .NET) against in-process instrumentation.
 # Usage: bench/run.sh [--smoke]   (--smoke: one second per run, no BenchmarkDotNet; for CI, writes nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -197,6 +198,51 @@ times=$(for _ in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' "http
 median=$(echo "$times" | sed -n 11p)
 record scrape "{\"series\": $series, \"median_seconds\": $median, \"first_seconds\": $first}"
 stop "$scrape_pid"
+
+# --- the tap: what standing in front of a model server costs its callers --------------------------------------
+# An upstream that answers at once (small v2 REST and gRPC answers, a short SSE stream), called directly and through
+# the tap in alternating rounds; then flat out; then the tap with observation off (its protocol filter lets the v2
+# calls pass unobserved), to tell forwarding's share from observation's.
+tapbench="dotnet $root/bench/MlMonitoring.TapBench/bin/$bin/MlMonitoring.TapBench.dll"
+up_http=$(free_port); up_grpc=$(free_port)
+(cd "$work" && exec $tapbench serve --http-port "$up_http" --grpc-port "$up_grpc" >"$work/upstream.log" 2>&1) &
+pids+=("$!")
+wait_http "http://127.0.0.1:$up_http/v2/health/ready"
+# tap_settings PROTOCOL: the environment of a sidecar tapping the upstream; sets tap_port and tap_grpc_port
+tap_settings() {
+  tap_port=$(free_port); tap_grpc_port=$(free_port)
+  tap_env=(Monitoring__Tap__Listen="http://127.0.0.1:$tap_port" Monitoring__Tap__Upstream="http://127.0.0.1:$up_http"
+    Monitoring__Tap__GrpcListen="http://127.0.0.1:$tap_grpc_port" Monitoring__Tap__GrpcUpstream="http://127.0.0.1:$up_grpc"
+    Monitoring__Tap__Protocol="$1")
+}
+tap_seconds=10; tap_calls=200; tap_rounds=2
+$smoke && { tap_seconds=1; tap_calls=20; tap_rounds=1; }
+tapload() { $tapbench load --duration "$tap_seconds" --calls "$tap_calls" "$@"; }
+tap_settings Auto
+start_sidecar tapped "${tap_env[@]}"
+for round in $(seq 1 $tap_rounds); do
+  record "tap_direct_rest_$round" "$(tapload --target "http://127.0.0.1:$up_http" --kind rest --rate 1000)"
+  record "tap_tapped_rest_$round" "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)"
+  record "tap_direct_grpc_$round" "$(tapload --target "http://127.0.0.1:$up_grpc" --kind grpc --rate 1000)"
+  record "tap_tapped_grpc_$round" "$(tapload --target "http://127.0.0.1:$tap_grpc_port" --kind grpc --rate 1000)"
+  record "tap_direct_stream_$round" "$(tapload --target "http://127.0.0.1:$up_http" --kind stream)"
+  record "tap_tapped_stream_$round" "$(tapload --target "http://127.0.0.1:$tap_port" --kind stream)"
+done
+record tap_flat_direct "$(tapload --target "http://127.0.0.1:$up_http" --kind rest --concurrency 32)"
+record tap_flat_tapped "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)"
+# The sidecar's CPU time over a tapped open-loop run at 1,000 calls/s (its 2,000 warm-up calls included).
+ticks0=$(cpu_ticks "$tapped_pid")
+r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)
+ticks1=$(cpu_ticks "$tapped_pid")
+record tap_cpu "{\"load\": $r, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $(getconf CLK_TCK) }")}"
+# Every tapped call observed, or its skip counted.
+record tap_observed "{\"events\": $(metric_total "http://127.0.0.1:$tapped_http/metrics" ml_sidecar_events_received_total), \"skipped\": $(metric_total "http://127.0.0.1:$tapped_http/metrics" ml_sidecar_tap_skipped_total), \"calls\": $(metric_total "http://127.0.0.1:$tapped_http/metrics" ml_sidecar_tap_calls_total)}"
+stop "$tapped_pid"
+tap_settings OpenAi
+start_sidecar tappass "${tap_env[@]}"
+record tap_forward_only_rest "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)"
+record tap_forward_only_flat "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)"
+stop "$tappass_pid"
 
 # --- client overhead ------------------------------------------------------------------------------------------
 start_sidecar overhead
