@@ -75,19 +75,28 @@ internal sealed class WriteTimeline
 {
     public const int Capacity = 256;
 
-    private readonly long[] _offsets = new long[Capacity];
-    private readonly long[] _timestamps = new long[Capacity];
+    // Most responses are written in one or two writes; only a stream grows these.
+    private long[] _offsets = new long[4];
+    private long[] _timestamps = new long[4];
 
     public int Count { get; private set; }
 
     public void Mark(long offset, long timestamp)
     {
-        if (Count < Capacity)
+        if (Count == Capacity)
         {
-            _offsets[Count] = offset;
-            _timestamps[Count] = timestamp;
-            Count++;
+            return;
         }
+
+        if (Count == _offsets.Length)
+        {
+            Array.Resize(ref _offsets, Math.Min(Capacity, Count * 4));
+            Array.Resize(ref _timestamps, _offsets.Length);
+        }
+
+        _offsets[Count] = offset;
+        _timestamps[Count] = timestamp;
+        Count++;
     }
 
     /// <summary>The <see cref="Stopwatch"/> time at which the byte at <paramref name="offset"/> was written; 0 when not kept.</summary>

@@ -15,12 +15,19 @@ internal sealed class ObservedEvents(int maxEvents)
 
     public int Count { get; private set; }
 
+    /// <summary>The call had more instances than <c>Monitoring:MaxBatchSize</c>; the first that many were kept.</summary>
+    public bool Truncated { get; private set; }
+
     public ReadOnlyMemory<IncomingPrediction> Memory => _events.AsMemory(0, Count);
 
     public Span<IncomingPrediction> Span => _events.AsSpan(0, Count);
 
     /// <summary>No events: a call that could not be attributed to a model.</summary>
-    public void Clear() => Count = 0;
+    public void Clear()
+    {
+        Count = 0;
+        Truncated = false;
+    }
 
     /// <summary>
     /// Starts <paramref name="instances"/> events (at most <c>Monitoring:MaxBatchSize</c>) of one model version with
@@ -29,6 +36,7 @@ internal sealed class ObservedEvents(int maxEvents)
     public void Start(int instances, string model, string version, double latencySeconds, string? predictionId)
     {
         Count = Math.Clamp(instances, 1, maxEvents);
+        Truncated = instances > maxEvents;
         if (_events.Length < Count)
         {
             var larger = new IncomingPrediction[Math.Max(Count, _events.Length * 2)];

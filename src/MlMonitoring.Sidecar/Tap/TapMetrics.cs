@@ -24,6 +24,9 @@ internal enum SkipReason
 
     /// <summary>A binary tensor (Open Inference Protocol binary data extension or raw contents) the mapping needed.</summary>
     BinaryTensor,
+
+    /// <summary>A call of more instances than <c>Monitoring:MaxBatchSize</c>: the first that many were recorded, the rest not.</summary>
+    BatchTooLarge,
 }
 
 /// <summary>The tap's self-metrics: calls forwarded by operation, and observations skipped by reason.</summary>
@@ -67,6 +70,7 @@ internal sealed class TapMetrics
         SkipReason.ObserverBehind => "observer_behind",
         SkipReason.ClientDisconnected => "client_disconnected",
         SkipReason.Compressed => "compressed",
-        _ => "binary_tensor",
+        SkipReason.BinaryTensor => "binary_tensor",
+        _ => "batch_too_large",
     };
 }

@@ -68,6 +68,11 @@ internal sealed partial class TapObserver(
                 break;
         }
 
+        if (events.Truncated)
+        {
+            metrics.CountSkipped(SkipReason.BatchTooLarge);
+        }
+
         // No events: the call could not be attributed to a model; the readers counted why.
         if (events.Count > 0)
         {

@@ -50,13 +50,14 @@ public sealed class InferenceProtocolTapTests
         Assert.Equal(1, metrics.Value("ml_prediction_errors_total", ("model_name", "picky"), ("model_version", "unknown"), ("error_type", "http_400"), ("error_kind", "invalid_input")));
         Assert.Equal(1, metrics.Value("ml_prediction_errors_total", ("model_name", "picky"), ("model_version", "unknown"), ("error_type", "grpc_invalid_argument"), ("error_kind", "invalid_input")));
 
-        // Features: the rows of version 3 with a readable request (the 1.2 MB one was forwarded, not observed, counted).
+        // Features: the rows of version 3 with a readable request (the two of 1.2 MB, JSON and binary, were
+        // forwarded whole and their requests not observed, counted; their answers were).
         double[] sepalLengths = [0.5, 1.5, 2.5, 4.2, 0.2, 1.7, 2.2, 0.1, 1.1];
         Assert.Equal(sepalLengths.Length, metrics.Value("ml_feature_value",
             ("model_name", "iris"), ("model_version", "3"), ("feature_name", "sepal_length"), ("statistic", "count")));
         Assert.Equal(sepalLengths.Average(), metrics.Value("ml_feature_value",
             ("model_name", "iris"), ("model_version", "3"), ("feature_name", "sepal_length"), ("statistic", "mean")), 1e-6);
-        Assert.Equal(1, metrics.Value("ml_sidecar_tap_skipped_total", ("reason", "body_too_large")));
+        Assert.Equal(2, metrics.Value("ml_sidecar_tap_skipped_total", ("reason", "body_too_large")));
         // Everything else was read: the failures' bodies (JSON errors, trailers-only gRPC answers) included.
         Assert.Single(metrics.All("ml_sidecar_tap_skipped_total"));
         // Health, the server's own /metrics and ServerLive were passed through unobserved.

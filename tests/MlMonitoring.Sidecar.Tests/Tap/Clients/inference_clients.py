@@ -112,6 +112,8 @@ def grpc_infer(model, rows, request_id, raw=False):
 
 grpc_infer("iris", [[0.2, 3.0, 1.4, 0.2], [1.7, 2.9, 4.3, 1.3]], "grpc-1")
 grpc_infer("iris", [[2.2, 3.0, 5.0, 2.0], [0.1, 3.1, 1.5, 0.2], [1.1, 2.5, 3.9, 1.1]], "grpc-raw", raw=True)
+# A 1.2 MB binary tensor: forwarded whole, its request not observed (counted); the answer still is.
+grpc_infer("iris", [[2.0] + [0.001] * 300_000], "grpc-large", raw=True)
 grpc_infer("broken", [[1.0, 1.0, 1.0, 1.0]], "grpc-broken")
 grpc_infer("picky", [[1.0, 1.0, 1.0, 1.0]], "grpc-picky")
 assert grpc_call("ServerLive", pb.ServerLiveRequest())[0] == "ok"
