@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
+using Google.Protobuf.Collections;
 using MlMonitoring.Inference.V2;
 using MlMonitoring.Sidecar.Core;
 
@@ -22,29 +23,11 @@ internal static class OpenInferenceGrpc
             return;
         }
 
-        var mapping = context.MappingOf(model);
-        var inputs = request is null ? [] : Inputs(request);
-        var outputs = response is null ? [] : Outputs(response);
         var version = NonEmpty(response?.ModelVersion) ?? context.VersionOf(model, request?.ModelVersion);
         var id = call.PredictionIdHeader ?? NonEmpty(request?.Id) ?? NonEmpty(response?.Id);
-
-        var events = context.Events;
-        events.Start(TensorMapping.InstanceCount(mapping, outputs, inputs), model, version, call.Duration.TotalSeconds, id);
-        if (CallOutcome.FailureOf(call, grpc: true) is { } failure)
-        {
-            events.Fail(failure.Kind, failure.ErrorType);
-            return;
-        }
-
-        if (mapping is not null)
-        {
-            var fitted = (response is null || TensorMapping.ApplyOutputs(mapping, outputs, events.Span))
-                & (request is null || TensorMapping.ApplyFeatures(mapping, inputs, events.Span));
-            if (!fitted)
-            {
-                context.Skip(SkipReason.Unparsable);
-            }
-        }
+        var inputs = request is null ? [] : Tensors(request.Inputs, request.RawInputContents, i => (i.Name, i.Datatype, i.Shape, i.Contents));
+        var outputs = response is null ? [] : Tensors(response.Outputs, response.RawOutputContents, o => (o.Name, o.Datatype, o.Shape, o.Contents));
+        TensorMapping.ToEvents(call, context, grpc: true, model, version, id, inputs, outputs, request is not null, response is not null);
     }
 
     /// <summary>The one message of a unary gRPC body: a flag byte (compressed or not), a 4-byte big-endian length, the message.</summary>
@@ -87,36 +70,21 @@ internal static class OpenInferenceGrpc
         }
     }
 
-    private static List<Tensor> Inputs(ModelInferRequest request)
+    /// <summary>The tensors of a message; the i-th takes the i-th raw contents when the message carries them there.</summary>
+    private static List<Tensor> Tensors<T>(
+        RepeatedField<T> tensors, RepeatedField<ByteString> raw, Func<T, (string Name, string Datatype, IReadOnlyList<long> Shape, InferTensorContents? Contents)> describe)
     {
-        var tensors = new List<Tensor>(request.Inputs.Count);
-        for (var i = 0; i < request.Inputs.Count; i++)
+        var read = new List<Tensor>(tensors.Count);
+        for (var i = 0; i < tensors.Count; i++)
         {
-            var input = request.Inputs[i];
-            var raw = i < request.RawInputContents.Count ? request.RawInputContents[i] : null;
-            if (Tensor.FromGrpc(input.Name, input.Datatype, input.Shape, input.Contents, raw) is { } tensor)
+            var (name, datatype, shape, contents) = describe(tensors[i]);
+            if (Tensor.FromGrpc(name, datatype, shape, contents, i < raw.Count ? raw[i] : null) is { } tensor)
             {
-                tensors.Add(tensor);
+                read.Add(tensor);
             }
         }
 
-        return tensors;
-    }
-
-    private static List<Tensor> Outputs(ModelInferResponse response)
-    {
-        var tensors = new List<Tensor>(response.Outputs.Count);
-        for (var i = 0; i < response.Outputs.Count; i++)
-        {
-            var output = response.Outputs[i];
-            var raw = i < response.RawOutputContents.Count ? response.RawOutputContents[i] : null;
-            if (Tensor.FromGrpc(output.Name, output.Datatype, output.Shape, output.Contents, raw) is { } tensor)
-            {
-                tensors.Add(tensor);
-            }
-        }
-
-        return tensors;
+        return read;
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

@@ -13,31 +13,13 @@ internal static class OpenInferenceRest
     public static void Read(TappedCall call, ObservationContext context)
     {
         var model = call.PathModel!;
-        var mapping = context.MappingOf(model);
         using var request = Parse(context.Observable(call.Request), call.RequestJsonLength, context);
         using var response = Parse(context.Observable(call.Response), call.ResponseJsonLength, context);
-        var inputs = Tensors(request, "inputs", context);
-        var outputs = Tensors(response, "outputs", context);
         var id = call.PredictionIdHeader ?? StringOf(request, "id") ?? StringOf(response, "id");
         var version = call.PathVersion ?? context.VersionOf(model, StringOf(response, "model_version"));
-
-        var events = context.Events;
-        events.Start(TensorMapping.InstanceCount(mapping, outputs, inputs), model, version, call.Duration.TotalSeconds, id);
-        if (CallOutcome.FailureOf(call, grpc: false) is { } failure)
-        {
-            events.Fail(failure.Kind, failure.ErrorType);
-            return;
-        }
-
-        if (mapping is not null)
-        {
-            var fitted = (response is null || TensorMapping.ApplyOutputs(mapping, outputs, events.Span))
-                & (request is null || TensorMapping.ApplyFeatures(mapping, inputs, events.Span));
-            if (!fitted)
-            {
-                context.Skip(SkipReason.Unparsable);
-            }
-        }
+        TensorMapping.ToEvents(
+            call, context, grpc: false, model, version, id,
+            Tensors(request, "inputs", context), Tensors(response, "outputs", context), request is not null, response is not null);
     }
 
     internal static JsonDocument? Parse(ReadOnlyMemory<byte>? body, int? jsonLength, ObservationContext context)

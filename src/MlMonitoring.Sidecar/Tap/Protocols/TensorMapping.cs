@@ -19,6 +19,34 @@ internal static class TensorMapping
         return tensor is null ? 1 : (int)Math.Clamp(tensor.Batch, 1, int.MaxValue);
     }
 
+    /// <summary>
+    /// The events of one Open Inference Protocol call (REST or gRPC): one per instance, failed with the call's error,
+    /// or given the mapped prediction and features of the bodies that could be read.
+    /// </summary>
+    public static void ToEvents(
+        TappedCall call, ObservationContext context, bool grpc, string model, string version, string? predictionId,
+        IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> outputs, bool requestRead, bool responseRead)
+    {
+        var mapping = context.MappingOf(model);
+        var events = context.Events;
+        events.Start(InstanceCount(mapping, outputs, inputs), model, version, call.Duration.TotalSeconds, predictionId);
+        if (CallOutcome.FailureOf(call, grpc) is { } failure)
+        {
+            events.Fail(failure.Kind, failure.ErrorType);
+            return;
+        }
+
+        if (mapping is not null)
+        {
+            var fitted = (!responseRead || ApplyOutputs(mapping, outputs, events.Span))
+                & (!requestRead || ApplyFeatures(mapping, inputs, events.Span));
+            if (!fitted)
+            {
+                context.Skip(SkipReason.Unparsable);
+            }
+        }
+    }
+
     /// <summary>Fills the prediction of each event from the outputs; false when a mapped output is missing or misshapen.</summary>
     public static bool ApplyOutputs(TapModelMapping mapping, IReadOnlyList<Tensor> outputs, Span<IncomingPrediction> events)
     {
