@@ -51,7 +51,7 @@ internal sealed class SidecarMetrics
         ];
         if (settings.Tap.Enabled)
         {
-            observeLimits = () => [.. ObserveAll(), new(settings.Tap.MaxObservedBodyBytes, Limit("tap_body_bytes")), new(settings.Tap.ObserverQueueCapacity, Limit("tap_observer_queue"))];
+            observeLimits = () => [.. ObserveAll(), new(settings.Tap.MaxObservedBodyBytes, Limit("tap_body_bytes")), new(settings.Tap.ObserverQueueCapacity, Limit("tap_observer_queue")), new(settings.Tap.MaxCapturedBytes, Limit("tap_captured_bytes"))];
         }
 
         meter.CreateObservableGauge(

@@ -34,6 +34,15 @@ public sealed class TapOptions
     [Range(1024, 256 * 1024 * 1024)]
     public int MaxObservedBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Most bytes held for observation at once, by every call in flight and waiting for the observer together. Past
+    /// it, a body's copy is given up (the call is forwarded all the same) and counted
+    /// (<c>ml_sidecar_tap_skipped_total{reason="memory_budget"}</c>): however many large calls arrive together, what
+    /// the tap holds for them stays within this. Default 64 MiB.
+    /// </summary>
+    [Range(1024 * 1024, 4L * 1024 * 1024 * 1024)]
+    public long MaxCapturedBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Calls waiting to be observed; past it, calls are forwarded unobserved and counted (<c>observer_behind</c>).</summary>
     [Range(1, 1_000_000)]
     public int ObserverQueueCapacity { get; set; } = 1024;

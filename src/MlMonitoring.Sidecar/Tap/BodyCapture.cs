@@ -6,10 +6,11 @@ using Microsoft.AspNetCore.Http.Features;
 namespace MlMonitoring.Sidecar.Tap;
 
 /// <summary>
-/// A bounded copy of one body, taken as its bytes pass through the tap. Past the bound the copy is given up (its
-/// buffer returned at once) and the body flows on untouched. Buffers come from the shared pool.
+/// A bounded copy of one body, taken as its bytes pass through the tap. Past the bound, or past what the budget of
+/// all copies allows, the copy is given up (its buffer returned at once) and the body flows on untouched. Buffers
+/// come from the shared pool.
 /// </summary>
-internal sealed class BodyCapture(int limit)
+internal sealed class BodyCapture(int limit, CaptureBudget budget)
 {
     private byte[] _buffer = [];
 
@@ -18,13 +19,16 @@ internal sealed class BodyCapture(int limit)
     /// <summary>The body was larger than the bound; nothing of it is kept.</summary>
     public bool Overflowed { get; private set; }
 
+    /// <summary>The copies of all calls held as much as <c>Monitoring:Tap:MaxCapturedBytes</c>; nothing of this body is kept.</summary>
+    public bool OverBudget { get; private set; }
+
     public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, Length);
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
     public void Append(ReadOnlySpan<byte> data)
     {
-        if (Overflowed || data.IsEmpty)
+        if (Overflowed || OverBudget || data.IsEmpty)
         {
             return;
         }
@@ -39,10 +43,20 @@ internal sealed class BodyCapture(int limit)
 
         if (needed > _buffer.Length)
         {
+            // The pool rounds sizes up: what is reserved is what the buffer holds.
             var larger = ArrayPool<byte>.Shared.Rent(Math.Min(limit, Math.Max(needed, Math.Max(4096, _buffer.Length * 2))));
+            if (!budget.TryReserve(larger.Length))
+            {
+                ArrayPool<byte>.Shared.Return(larger);
+                OverBudget = true;
+                Release();
+                return;
+            }
+
             Bytes.CopyTo(larger);
             ReturnBuffer();
             _buffer = larger;
+            _reserved = larger.Length;
         }
 
         data.CopyTo(_buffer.AsSpan(Length));
@@ -57,11 +71,49 @@ internal sealed class BodyCapture(int limit)
         Length = 0;
     }
 
+    private int _reserved;
+
     private void ReturnBuffer()
     {
         if (_buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
+        budget.Release(_reserved);
+        _reserved = 0;
+    }
+}
+
+/// <summary>
+/// The bytes all body copies may hold together (<c>Monitoring:Tap:MaxCapturedBytes</c>): a copy grows only by what it
+/// can reserve here, and gives it back when released.
+/// </summary>
+internal sealed class CaptureBudget(long maxBytes)
+{
+    private long _held;
+
+    /// <summary>Bytes reserved now.</summary>
+    public long Held => Interlocked.Read(ref _held);
+
+    /// <summary>Reserves <paramref name="bytes"/> if they fit under the budget.</summary>
+    public bool TryReserve(long bytes)
+    {
+        var held = Interlocked.Add(ref _held, bytes);
+        if (held <= maxBytes)
+        {
+            return true;
+        }
+
+        Interlocked.Add(ref _held, -bytes);
+        return false;
+    }
+
+    public void Release(long bytes)
+    {
+        if (bytes > 0)
+        {
+            Interlocked.Add(ref _held, -bytes);
         }
     }
 }

@@ -26,9 +26,12 @@ internal sealed partial class TapForwarder : IDisposable
     private readonly ForwarderRequestConfig _grpcConfig;
     private readonly string? _upstream;
     private readonly string? _grpcUpstream;
+    private readonly CaptureBudget _budget;
 
-    public TapForwarder(IHttpForwarder forwarder, IOptions<MonitoringOptions> options, TapMetrics metrics, TapObserverQueue queue, ILogger<TapForwarder> logger)
+    public TapForwarder(
+        IHttpForwarder forwarder, IOptions<MonitoringOptions> options, TapMetrics metrics, TapObserverQueue queue, CaptureBudget budget, ILogger<TapForwarder> logger)
     {
+        _budget = budget;
         _forwarder = forwarder;
         _options = options.Value.Tap;
         _metrics = metrics;
@@ -65,7 +68,7 @@ internal sealed partial class TapForwarder : IDisposable
             return;
         }
 
-        var call = new TappedCall(operation, model, version, _options.MaxObservedBodyBytes, Stopwatch.GetTimestamp());
+        var call = new TappedCall(operation, model, version, _options.MaxObservedBodyBytes, _budget, Stopwatch.GetTimestamp());
         if (request.Headers.TryGetValue(_options.PredictionIdHeader, out var id) && id.Count > 0)
         {
             call.PredictionIdHeader = id[0];

@@ -25,6 +25,9 @@ internal enum SkipReason
     /// <summary>A binary tensor (Open Inference Protocol binary data extension or raw contents) the mapping needed.</summary>
     BinaryTensor,
 
+    /// <summary>The copies of all calls already held <c>Monitoring:Tap:MaxCapturedBytes</c>.</summary>
+    MemoryBudget,
+
     /// <summary>A call of more instances than <c>Monitoring:MaxBatchSize</c>: the first that many were recorded, the rest not.</summary>
     BatchTooLarge,
 }
@@ -37,13 +40,23 @@ internal sealed class TapMetrics
     private readonly Tag[][] _callTags;
     private readonly Tag[][] _skipTags;
 
-    public TapMetrics(IMeterFactory meterFactory)
+    /// <summary>Creates the counters, and with a <paramref name="budget"/> the gauge of the bytes it holds.</summary>
+    /// <param name="meterFactory">Where the sidecar's meter comes from.</param>
+    /// <param name="budget">The bytes held for observation (<c>Monitoring:Tap:MaxCapturedBytes</c>).</param>
+    public TapMetrics(IMeterFactory meterFactory, CaptureBudget? budget = null)
     {
         var meter = meterFactory.Create(MeterNames.Sidecar);
         _calls = meter.CreateCounter<long>(
             "ml_sidecar_tap_calls", description: "Calls forwarded by the tap, by the operation recognised (none: passed through unobserved).");
         _skipped = meter.CreateCounter<long>(
             "ml_sidecar_tap_skipped", description: "Calls forwarded untouched whose observation was given up, by reason.");
+        if (budget is not null)
+        {
+            meter.CreateObservableGauge(
+                "ml_sidecar_tap_captured_bytes", () => budget.Held, unit: "By",
+                description: "Bytes held for observation by calls in flight and waiting for the observer (bounded by Monitoring:Tap:MaxCapturedBytes).");
+        }
+
         _callTags = [.. Enum.GetValues<TapOperation>().Select(o => new Tag[] { new("operation", OperationLabel(o)) })];
         _skipTags = [.. Enum.GetValues<SkipReason>().Select(r => new Tag[] { new("reason", ReasonLabel(r)) })];
     }
@@ -71,6 +84,7 @@ internal sealed class TapMetrics
         SkipReason.ClientDisconnected => "client_disconnected",
         SkipReason.Compressed => "compressed",
         SkipReason.BinaryTensor => "binary_tensor",
+        SkipReason.MemoryBudget => "memory_budget",
         _ => "batch_too_large",
     };
 }

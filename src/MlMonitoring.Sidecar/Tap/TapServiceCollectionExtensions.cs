@@ -39,6 +39,7 @@ internal static class TapServiceCollectionExtensions
         services.AddHttpForwarder();
         services.TryAddSingleton<TapMetrics>();
         services.TryAddSingleton<TapObserverQueue>();
+        services.TryAddSingleton(sp => new CaptureBudget(sp.GetRequiredService<IOptions<MonitoringOptions>>().Value.Tap.MaxCapturedBytes));
         services.TryAddSingleton<TapForwarder>();
         services.TryAddSingleton<GenAiInstruments>();
         services.AddHostedService<TapObserver>();

@@ -32,7 +32,7 @@ internal enum TapOperation
 /// One forwarded call as the observer gets it: what the path said, bounded copies of both bodies, when the response
 /// began and ended, and how the call ended. Filled on the forwarding path, read by the observer after the call.
 /// </summary>
-internal sealed class TappedCall(TapOperation operation, string? pathModel, string? pathVersion, int bodyLimit, long started)
+internal sealed class TappedCall(TapOperation operation, string? pathModel, string? pathVersion, int bodyLimit, CaptureBudget budget, long started)
 {
     public TapOperation Operation { get; } = operation;
 
@@ -52,9 +52,9 @@ internal sealed class TappedCall(TapOperation operation, string? pathModel, stri
 
     public int? ResponseJsonLength { get; set; }
 
-    public BodyCapture Request { get; } = new(bodyLimit);
+    public BodyCapture Request { get; } = new(bodyLimit, budget);
 
-    public BodyCapture Response { get; } = new(bodyLimit);
+    public BodyCapture Response { get; } = new(bodyLimit, budget);
 
     public WriteTimeline ResponseWrites { get; } = new();
 

@@ -14,6 +14,8 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 /// <summary>The protocol readers on calls built byte by byte: the awkward parts each protocol allows.</summary>
 public sealed class ProtocolReaderTests : IDisposable
 {
+    private static readonly CaptureBudget Budget = new(long.MaxValue);
+
     private readonly TestMeterFactory _meters = new();
     private readonly ObservationContext _context;
 
@@ -100,7 +102,7 @@ public sealed class ProtocolReaderTests : IDisposable
             Outputs = { new ModelInferResponse.Types.InferOutputTensor { Name = "label", Datatype = "INT64", Shape = { 2 } } },
             RawOutputContents = { ByteString.CopyFrom([.. BitConverter.GetBytes(2L), .. BitConverter.GetBytes(0L)]) },
         };
-        var call = new TappedCall(TapOperation.OpenInferenceGrpc, null, null, 1 << 20, Stopwatch.GetTimestamp());
+        var call = new TappedCall(TapOperation.OpenInferenceGrpc, null, null, 1 << 20, Budget, Stopwatch.GetTimestamp());
         call.Request.Append(Framed(request));
         call.Response.Append(Framed(response));
         call.Ended = Stopwatch.GetTimestamp();
@@ -120,7 +122,7 @@ public sealed class ProtocolReaderTests : IDisposable
     [Fact]
     public void A_compressed_grpc_message_is_skipped_and_counted_not_misread()
     {
-        var call = new TappedCall(TapOperation.OpenInferenceGrpc, null, null, 1 << 20, Stopwatch.GetTimestamp());
+        var call = new TappedCall(TapOperation.OpenInferenceGrpc, null, null, 1 << 20, Budget, Stopwatch.GetTimestamp());
         var framed = Framed(new ModelInferRequest { ModelName = "iris" });
         framed[0] = 1; // the compressed flag
         call.Request.Append(framed);
@@ -147,7 +149,7 @@ public sealed class ProtocolReaderTests : IDisposable
 
     private static TappedCall Call(TapOperation operation, string request, long started)
     {
-        var call = new TappedCall(operation, null, null, 1 << 20, started);
+        var call = new TappedCall(operation, null, null, 1 << 20, Budget, started);
         call.Request.Append(Encoding.UTF8.GetBytes(request));
         return call;
     }

@@ -9,10 +9,11 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 public sealed class TapObservationTests
 {
     [Fact]
-    public async Task An_observer_that_falls_behind_skips_observations_never_calls_and_counts_every_one()
+    public async Task An_observer_that_falls_behind_or_a_full_memory_budget_skips_observations_never_calls_and_counts_every_one()
     {
         await using var upstream = await UpstreamModelServer.StartAsync();
-        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl, ("Monitoring__Tap__ObserverQueueCapacity", "1"));
+        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(
+            upstream.HttpUrl, upstream.GrpcUrl, ("Monitoring__Tap__ObserverQueueCapacity", "1"), ("Monitoring__Tap__MaxCapturedBytes", "1048576"));
         await using var __ = sidecar;
 
         // 40,000 features a row: each call is a few hundred kilobytes for the observer to parse.
@@ -30,17 +31,23 @@ public sealed class TapObservationTests
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
         // Every call is either an event or a counted skip; once the queue has drained, the books balance exactly.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        double observed, behind;
+        double observed, behind, overBudget;
+        MetricsText metrics;
         do
         {
             await Task.Delay(200);
-            var metrics = await sidecar.ScrapeAsync();
+            metrics = await sidecar.ScrapeAsync();
             observed = metrics.Find("ml_sidecar_events_received_total", ("rpc", "tap")) ?? 0;
             behind = metrics.Find("ml_sidecar_tap_skipped_total", ("reason", "observer_behind")) ?? 0;
+            // A request whose copy did not fit in the 1 MiB budget is still observed from its answer.
+            overBudget = metrics.Find("ml_sidecar_tap_skipped_total", ("reason", "memory_budget")) ?? 0;
         }
         while (observed + behind < Calls && DateTime.UtcNow < deadline);
 
         Assert.Equal(Calls, observed + behind);
+        Assert.True(overBudget <= Calls, $"{overBudget} bodies over the budget");
+        // Everything held for observation is given back once the calls are observed or skipped.
+        Assert.Equal(0, metrics.Value("ml_sidecar_tap_captured_bytes"));
     }
 
     [Fact]

@@ -23,9 +23,9 @@ internal sealed class ObservationContext(TapOptions options, ObservedEvents even
     /// </summary>
     public ReadOnlyMemory<byte>? Observable(BodyCapture body)
     {
-        if (body.Overflowed)
+        if (body.Overflowed || body.OverBudget)
         {
-            Skip(SkipReason.BodyTooLarge);
+            Skip(body.Overflowed ? SkipReason.BodyTooLarge : SkipReason.MemoryBudget);
             return null;
         }
 
