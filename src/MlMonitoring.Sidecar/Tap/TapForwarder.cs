@@ -75,6 +75,7 @@ internal sealed partial class TapForwarder : IDisposable
         }
 
         call.RequestJsonLength = JsonHeaderLength(request.Headers);
+        call.RequestEncoded = Encoded(request.Headers);
         request.Body = new CapturingReadStream(request.Body, call.Request);
         context.Features.Set<IHttpResponseBodyFeature>(new CapturingResponseBodyFeature(
             context.Features.GetRequiredFeature<IHttpResponseBodyFeature>(), call.Response, call.ResponseWrites));
@@ -91,6 +92,7 @@ internal sealed partial class TapForwarder : IDisposable
         call.Error = error;
         call.StatusCode = context.Response.StatusCode;
         call.ResponseJsonLength = JsonHeaderLength(context.Response.Headers);
+        call.ResponseEncoded = Encoded(context.Response.Headers);
         if (grpc)
         {
             call.GrpcStatus = GrpcStatusOf(context);
@@ -197,6 +199,10 @@ internal sealed partial class TapForwarder : IDisposable
 
         return exception;
     }
+
+    private static bool Encoded(IHeaderDictionary headers) =>
+        headers.TryGetValue("Content-Encoding", out var encoding) && encoding.Count > 0 && encoding[0] is { Length: > 0 } value
+        && !value.Equals("identity", StringComparison.OrdinalIgnoreCase);
 
     private static int? JsonHeaderLength(IHeaderDictionary headers) =>
         headers.TryGetValue("Inference-Header-Content-Length", out var value)

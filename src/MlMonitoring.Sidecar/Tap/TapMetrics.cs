@@ -19,7 +19,7 @@ internal enum SkipReason
     /// <summary>The client went away before the response ended.</summary>
     ClientDisconnected,
 
-    /// <summary>A compressed gRPC message or HTTP body, which the tap does not decompress.</summary>
+    /// <summary>A compressed gRPC message, or an HTTP body with a Content-Encoding: the tap does not decompress.</summary>
     Compressed,
 
     /// <summary>A binary tensor (Open Inference Protocol binary data extension or raw contents) the mapping needed.</summary>

@@ -52,6 +52,11 @@ internal sealed class TappedCall(TapOperation operation, string? pathModel, stri
 
     public int? ResponseJsonLength { get; set; }
 
+    /// <summary>The request body had a <c>Content-Encoding</c> (gzip, deflate…), which the tap does not undo.</summary>
+    public bool RequestEncoded { get; set; }
+
+    public bool ResponseEncoded { get; set; }
+
     public BodyCapture Request { get; } = new(bodyLimit, budget);
 
     public BodyCapture Response { get; } = new(bodyLimit, budget);

@@ -26,7 +26,13 @@ public sealed class ProtocolReaderTests : IDisposable
         _context = new ObservationContext(options, new ObservedEvents(100), new TapMetrics(_meters));
     }
 
-    public void Dispose() => _meters.Dispose();
+    private readonly List<System.Diagnostics.Metrics.MeterListener> _listeners = [];
+
+    public void Dispose()
+    {
+        _listeners.ForEach(l => l.Dispose());
+        _meters.Dispose();
+    }
 
     [Fact]
     public void A_stream_read_across_writes_takes_the_first_token_time_from_the_write_that_completed_its_event()
@@ -128,8 +134,40 @@ public sealed class ProtocolReaderTests : IDisposable
         call.Request.Append(framed);
         call.Ended = Stopwatch.GetTimestamp();
 
+        var skipped = ListenToSkips();
+
+        OpenInferenceGrpc.Read(call, _context);
+
+        Assert.Equal(0, _context.Events.Count);
+        // The response was empty (a trailers-only answer): nothing to read, and nothing to count for it.
+        Assert.Equal(["compressed"], skipped);
+    }
+
+    [Fact]
+    public void A_gzipped_answer_is_counted_as_compressed_and_its_call_still_recorded_from_the_request()
+    {
+        var call = new TappedCall(TapOperation.OpenInferenceRest, "iris", "2", 1 << 20, Budget, Stopwatch.GetTimestamp());
+        call.Request.Append(Encoding.UTF8.GetBytes(
+            """{"id":"z","inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[0.5]},{"name":"colour","shape":[1],"datatype":"BYTES","data":["red"]}]}"""));
+        call.Response.Append([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+        call.ResponseEncoded = true;
+        call.StatusCode = 200;
+        call.Ended = Stopwatch.GetTimestamp();
+        var skipped = ListenToSkips();
+
+        OpenInferenceRest.Read(call, _context);
+
+        Assert.Equal(["compressed"], skipped);
+        var e = Assert.Single(_context.Events.Span.ToArray());
+        Assert.Equal(("z", "2", PredictionEvent.ResultOneofCase.None), (e.PredictionId, e.ModelVersion, e.ResultCase));
+        Assert.Equal(0.5, e.Features.Entries.ToArray().Single().Value);
+        Assert.Equal("red", e.CategoricalFeatures.Entries.ToArray().Single().Value);
+    }
+
+    private List<string> ListenToSkips()
+    {
         var skipped = new List<string>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (_meters.Meters.Contains(instrument.Meter) && instrument.Name == "ml_sidecar_tap_skipped")
@@ -139,12 +177,8 @@ public sealed class ProtocolReaderTests : IDisposable
         };
         listener.SetMeasurementEventCallback<long>((_, _, tags, _) => skipped.Add((string)tags[0].Value!));
         listener.Start();
-
-        OpenInferenceGrpc.Read(call, _context);
-
-        Assert.Equal(0, _context.Events.Count);
-        // The response was empty (a trailers-only answer): nothing to read, and nothing to count for it.
-        Assert.Equal(["compressed"], skipped);
+        _listeners.Add(listener);
+        return skipped;
     }
 
     private static TappedCall Call(TapOperation operation, string request, long started)

@@ -15,8 +15,8 @@ internal static class KServeV1
     {
         var model = call.PathModel!;
         var mapping = context.MappingOf(model);
-        using var request = OpenInferenceRest.Parse(context.Observable(call.Request), null, context);
-        using var response = OpenInferenceRest.Parse(context.Observable(call.Response), null, context);
+        using var request = OpenInferenceRest.Parse(context.Observable(call.Request, call.RequestEncoded), null, context);
+        using var response = OpenInferenceRest.Parse(context.Observable(call.Response, call.ResponseEncoded), null, context);
         var instances = ArrayOf(request, "instances") ?? ArrayOf(request, "inputs");
         var predictions = ArrayOf(response, "predictions");
         var count = predictions?.GetArrayLength() ?? instances?.GetArrayLength() ?? 1;

@@ -18,10 +18,11 @@ internal sealed class ObservationContext(TapOptions options, ObservedEvents even
         !string.IsNullOrEmpty(carried) ? carried : MappingOf(model)?.Version ?? string.Empty;
 
     /// <summary>
-    /// The observable part of a body: null, with the skip counted, when it overflowed the bound; an empty body is
-    /// null without a count (an error answered without one).
+    /// The observable part of a body: null, with the skip counted, when it overflowed a bound or was compressed
+    /// (<paramref name="encoded"/>: it had a <c>Content-Encoding</c>); an empty body is null without a count (an error
+    /// answered without one).
     /// </summary>
-    public ReadOnlyMemory<byte>? Observable(BodyCapture body)
+    public ReadOnlyMemory<byte>? Observable(BodyCapture body, bool encoded = false)
     {
         if (body.Overflowed || body.OverBudget)
         {
@@ -32,6 +33,12 @@ internal sealed class ObservationContext(TapOptions options, ObservedEvents even
         if (body.Length == 0)
         {
             // Not "cond ? null : body.Memory": null would convert to an empty ReadOnlyMemory, read as an unparsable body.
+            return null;
+        }
+
+        if (encoded)
+        {
+            Skip(SkipReason.Compressed);
             return null;
         }
 

@@ -20,7 +20,7 @@ internal static class OpenAiCompatible
 
     public static GenAiCall? Read(TappedCall call, ObservationContext context)
     {
-        using var request = OpenInferenceRest.Parse(context.Observable(call.Request), null, context);
+        using var request = OpenInferenceRest.Parse(context.Observable(call.Request, call.RequestEncoded), null, context);
         var operation = call.Operation switch
         {
             TapOperation.ChatCompletions => "chat",
@@ -32,7 +32,7 @@ internal static class OpenAiCompatible
         var failure = CallOutcome.FailureOf(call, grpc: false);
 
         var answer = new Answer();
-        if (context.Observable(call.Response) is { } body)
+        if (context.Observable(call.Response, call.ResponseEncoded) is { } body)
         {
             var read = IsEventStream(body.Span) ? ReadStream(body, call, answer) : ReadWhole(body, answer);
             if (!read)
