@@ -74,37 +74,46 @@ internal sealed partial class TapForwarder : IDisposable
             call.PredictionIdHeader = id[0];
         }
 
-        call.RequestJsonLength = JsonHeaderLength(request.Headers);
-        call.RequestEncoded = Encoded(request.Headers);
-        request.Body = new CapturingReadStream(request.Body, call.Request);
-        context.Features.Set<IHttpResponseBodyFeature>(new CapturingResponseBodyFeature(
-            context.Features.GetRequiredFeature<IHttpResponseBodyFeature>(), call.Response, call.ResponseWrites));
-        var error = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
-        call.Ended = Stopwatch.GetTimestamp();
-        if (error is ForwarderError.Request or ForwarderError.RequestTimedOut && call.Request.Length == 0 && !call.Request.Overflowed)
+        try
         {
-            // The upstream never took the request, so its body was not read: read it now (up to the bound) for the
-            // model it names, so that the failure is counted under that model.
-            await ReadUnsentBodyAsync(request.Body, call.Request, context.RequestAborted);
-        }
+            call.RequestJsonLength = JsonHeaderLength(request.Headers);
+            call.RequestEncoded = Encoded(request.Headers);
+            request.Body = new CapturingReadStream(request.Body, call.Request);
+            context.Features.Set<IHttpResponseBodyFeature>(new CapturingResponseBodyFeature(
+                context.Features.GetRequiredFeature<IHttpResponseBodyFeature>(), call.Response, call.ResponseWrites));
+            var error = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
+            call.Ended = Stopwatch.GetTimestamp();
+            if ((error is ForwarderError.Request or ForwarderError.RequestTimedOut) && call.Request.Length == 0 && !call.Request.Overflowed)
+            {
+                // The upstream never took the request, so its body was not read: read it now (up to the bound) for the
+                // model it names, so that the failure is counted under that model.
+                await ReadUnsentBodyAsync(request.Body, call.Request, context.RequestAborted);
+            }
 
-        await ExplainAsync(context, error, grpc);
-        call.Error = error;
-        call.StatusCode = context.Response.StatusCode;
-        call.ResponseJsonLength = JsonHeaderLength(context.Response.Headers);
-        call.ResponseEncoded = Encoded(context.Response.Headers);
-        if (grpc)
-        {
-            call.GrpcStatus = GrpcStatusOf(context);
-        }
+            await ExplainAsync(context, error, grpc);
+            call.Error = error;
+            call.StatusCode = context.Response.StatusCode;
+            call.ResponseJsonLength = JsonHeaderLength(context.Response.Headers);
+            call.ResponseEncoded = Encoded(context.Response.Headers);
+            if (grpc)
+            {
+                call.GrpcStatus = GrpcStatusOf(context);
+            }
 
-        if (ClientLeft(context, error))
-        {
-            Skip(call, SkipReason.ClientDisconnected);
+            if (ClientLeft(context, error))
+            {
+                Skip(call, SkipReason.ClientDisconnected);
+            }
+            else if (!_observer.TryWrite(call))
+            {
+                Skip(call, SkipReason.ObserverBehind);
+            }
         }
-        else if (!_observer.TryWrite(call))
+        catch
         {
-            Skip(call, SkipReason.ObserverBehind);
+            // Whatever failed, the copies go back to the pool and their bytes to the budget.
+            call.Release();
+            throw;
         }
     }
 
