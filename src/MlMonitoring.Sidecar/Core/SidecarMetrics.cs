@@ -33,8 +33,8 @@ internal sealed class SidecarMetrics
         var settings = options.Value;
         var limits = settings.Limits;
         Tag[] Limit(string name) => [new("limit", name)];
-        Func<IEnumerable<Measurement<long>>> observeLimits = ObserveAll;
-        IEnumerable<Measurement<long>> ObserveAll() =>
+        // Settings do not change while the process runs: the measurements are made once.
+        List<Measurement<long>> limitMeasurements =
         [
             new(limits.MaxModels, Limit("models")),
             new(limits.MaxVersionsPerModel, Limit("versions")),
@@ -51,11 +51,13 @@ internal sealed class SidecarMetrics
         ];
         if (settings.Tap.Enabled)
         {
-            observeLimits = () => [.. ObserveAll(), new(settings.Tap.MaxObservedBodyBytes, Limit("tap_body_bytes")), new(settings.Tap.ObserverQueueCapacity, Limit("tap_observer_queue")), new(settings.Tap.MaxCapturedBytes, Limit("tap_captured_bytes"))];
+            limitMeasurements.Add(new(settings.Tap.MaxObservedBodyBytes, Limit("tap_body_bytes")));
+            limitMeasurements.Add(new(settings.Tap.ObserverQueueCapacity, Limit("tap_observer_queue")));
+            limitMeasurements.Add(new(settings.Tap.MaxCapturedBytes, Limit("tap_captured_bytes")));
         }
 
         meter.CreateObservableGauge(
-            "ml_sidecar_limit", observeLimits, description: "Configured limits (Monitoring:Limits and batch bounds).");
+            "ml_sidecar_limit", () => limitMeasurements, description: "Configured limits (Monitoring:Limits and batch bounds).");
     }
 
     public void CountReceived(IngestRpc rpc, int events) => _received.Add(events, _receivedTags[(int)rpc]);

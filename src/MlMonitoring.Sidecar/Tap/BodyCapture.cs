@@ -22,13 +22,34 @@ internal sealed class BodyCapture(int limit, CaptureBudget budget)
     /// <summary>The copies of all calls held as much as <c>Monitoring:Tap:MaxCapturedBytes</c>; nothing of this body is kept.</summary>
     public bool OverBudget { get; private set; }
 
-    public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, Length);
+    /// <summary>The copy was given up, for either reason.</summary>
+    public bool GaveUp => Overflowed || OverBudget;
+
+    /// <summary>The body had a <c>Content-Encoding</c> (gzip, deflate…), which the tap does not undo.</summary>
+    public bool Encoded { get; private set; }
+
+    /// <summary>
+    /// Length of the JSON part of a v2 REST body that carries binary tensors after it (the binary data extension's
+    /// <c>Inference-Header-Content-Length</c>); null for a body that is all JSON.
+    /// </summary>
+    public int? JsonLength { get; private set; }
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
+    /// <summary>Notes what the body's headers say about how to read it.</summary>
+    public void ReadHeaders(IHeaderDictionary headers)
+    {
+        Encoded = headers.TryGetValue("Content-Encoding", out var encoding) && encoding.Count > 0 && encoding[0] is { Length: > 0 } value
+            && !value.Equals("identity", StringComparison.OrdinalIgnoreCase);
+        JsonLength = headers.TryGetValue("Inference-Header-Content-Length", out var header)
+            && int.TryParse(header.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var length) && length >= 0
+                ? length
+                : null;
+    }
+
     public void Append(ReadOnlySpan<byte> data)
     {
-        if (Overflowed || OverBudget || data.IsEmpty)
+        if (GaveUp || data.IsEmpty)
         {
             return;
         }
@@ -53,7 +74,7 @@ internal sealed class BodyCapture(int limit, CaptureBudget budget)
                 return;
             }
 
-            Bytes.CopyTo(larger);
+            _buffer.AsSpan(0, Length).CopyTo(larger);
             ReturnBuffer();
             _buffer = larger;
             _reserved = larger.Length;

@@ -80,9 +80,8 @@ internal sealed class GenAiInstruments
 
         if (call.ErrorType is { } errorType)
         {
-            var failed = tags;
-            failed.Add("error.type", Bounded(_errorTypes, errorType));
-            _requestDuration.Record(call.DurationSeconds, failed);
+            tags.Add("error.type", Bounded(_errorTypes, errorType));
+            _requestDuration.Record(call.DurationSeconds, tags);
             return;
         }
 
@@ -113,15 +112,15 @@ internal sealed class GenAiInstruments
 
         if (call.FinishReasons is { } reasons)
         {
+            var model = Bounded(_models, call.RequestModel ?? call.ResponseModel ?? string.Empty);
             foreach (var reason in reasons)
             {
-                var reasonTags = new TagList
+                _finishReasons.Add(1, new TagList
                 {
                     { "gen_ai.operation.name", call.Operation },
-                    { "gen_ai.request.model", Bounded(_models, call.RequestModel ?? call.ResponseModel ?? string.Empty) },
+                    { "gen_ai.request.model", model },
                     { "finish_reason", Bounded(_reasons, reason) },
-                };
-                _finishReasons.Add(1, reasonTags);
+                });
             }
         }
     }

@@ -76,14 +76,13 @@ internal sealed partial class TapForwarder : IDisposable
 
         try
         {
-            call.RequestJsonLength = JsonHeaderLength(request.Headers);
-            call.RequestEncoded = Encoded(request.Headers);
+            call.Request.ReadHeaders(request.Headers);
             request.Body = new CapturingReadStream(request.Body, call.Request);
             context.Features.Set<IHttpResponseBodyFeature>(new CapturingResponseBodyFeature(
                 context.Features.GetRequiredFeature<IHttpResponseBodyFeature>(), call.Response, call.ResponseWrites));
             var error = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
             call.Ended = Stopwatch.GetTimestamp();
-            if ((error is ForwarderError.Request or ForwarderError.RequestTimedOut) && call.Request.Length == 0 && !call.Request.Overflowed)
+            if ((error is ForwarderError.Request or ForwarderError.RequestTimedOut) && call.Request.Length == 0 && !call.Request.GaveUp)
             {
                 // The upstream never took the request, so its body was not read: read it now (up to the bound) for the
                 // model it names, so that the failure is counted under that model.
@@ -93,8 +92,7 @@ internal sealed partial class TapForwarder : IDisposable
             await ExplainAsync(context, error, grpc);
             call.Error = error;
             call.StatusCode = context.Response.StatusCode;
-            call.ResponseJsonLength = JsonHeaderLength(context.Response.Headers);
-            call.ResponseEncoded = Encoded(context.Response.Headers);
+            call.Response.ReadHeaders(context.Response.Headers);
             if (grpc)
             {
                 call.GrpcStatus = GrpcStatusOf(context);
@@ -147,28 +145,28 @@ internal sealed partial class TapForwarder : IDisposable
             return;
         }
 
-        var exception = context.GetForwarderErrorFeature()?.Exception;
+        var cause = Innermost(context.GetForwarderErrorFeature()?.Exception)?.Message;
         var timedOut = error == ForwarderError.RequestTimedOut;
-        LogForwardingFailed(_logger, error, context.Request.Path.Value ?? "/", Innermost(exception)?.Message ?? "");
+        LogForwardingFailed(_logger, error, context.Request.Path.Value ?? "/", cause ?? "");
         if (context.Response.HasStarted)
         {
             return;
         }
 
-        var cause = timedOut
+        var answer = timedOut
             ? $"upstream timed out: no answer within {_options.UpstreamTimeout.TotalSeconds:0.###} s (Monitoring:Tap:UpstreamTimeout)"
-            : $"upstream unavailable: {Innermost(exception)?.Message ?? error.ToString()}";
+            : $"upstream unavailable: {cause ?? error.ToString()}";
         if (grpc)
         {
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = "application/grpc";
             context.Response.Headers["grpc-status"] = timedOut ? "4" : "14";
-            context.Response.Headers["grpc-message"] = Uri.EscapeDataString(cause);
+            context.Response.Headers["grpc-message"] = Uri.EscapeDataString(answer);
             return;
         }
 
         context.Response.ContentType = "text/plain; charset=utf-8";
-        await context.Response.WriteAsync(cause + "\n");
+        await context.Response.WriteAsync(answer + "\n");
     }
 
     private static async Task ReadUnsentBodyAsync(Stream body, BodyCapture capture, CancellationToken cancellationToken)
@@ -176,7 +174,7 @@ internal sealed partial class TapForwarder : IDisposable
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            while (!capture.Overflowed && await body.ReadAsync(buffer, cancellationToken) > 0)
+            while (!capture.GaveUp && await body.ReadAsync(buffer, cancellationToken) > 0)
             {
                 // The capturing stream keeps what is read.
             }
@@ -208,16 +206,6 @@ internal sealed partial class TapForwarder : IDisposable
 
         return exception;
     }
-
-    private static bool Encoded(IHeaderDictionary headers) =>
-        headers.TryGetValue("Content-Encoding", out var encoding) && encoding.Count > 0 && encoding[0] is { Length: > 0 } value
-        && !value.Equals("identity", StringComparison.OrdinalIgnoreCase);
-
-    private static int? JsonHeaderLength(IHeaderDictionary headers) =>
-        headers.TryGetValue("Inference-Header-Content-Length", out var value)
-        && int.TryParse(value.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var length) && length >= 0
-            ? length
-            : null;
 
     private static int GrpcStatusOf(HttpContext context)
     {

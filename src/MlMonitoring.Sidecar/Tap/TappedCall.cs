@@ -44,19 +44,6 @@ internal sealed class TappedCall(TapOperation operation, string? pathModel, stri
     /// <summary>The configured prediction-id header's value, if the call had it.</summary>
     public string? PredictionIdHeader { get; set; }
 
-    /// <summary>
-    /// Length of the JSON part of a v2 REST body that carries binary tensors after it (the binary data extension's
-    /// <c>Inference-Header-Content-Length</c>); null for a body that is all JSON.
-    /// </summary>
-    public int? RequestJsonLength { get; set; }
-
-    public int? ResponseJsonLength { get; set; }
-
-    /// <summary>The request body had a <c>Content-Encoding</c> (gzip, deflate…), which the tap does not undo.</summary>
-    public bool RequestEncoded { get; set; }
-
-    public bool ResponseEncoded { get; set; }
-
     public BodyCapture Request { get; } = new(bodyLimit, budget);
 
     public BodyCapture Response { get; } = new(bodyLimit, budget);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Http;
 using MlMonitoring.Inference.V2;
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Tap;
@@ -150,7 +151,7 @@ public sealed class ProtocolReaderTests : IDisposable
         call.Request.Append(Encoding.UTF8.GetBytes(
             """{"id":"z","inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[0.5]},{"name":"colour","shape":[1],"datatype":"BYTES","data":["red"]}]}"""));
         call.Response.Append([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
-        call.ResponseEncoded = true;
+        call.Response.ReadHeaders(new HeaderDictionary { ["Content-Encoding"] = "gzip" });
         call.StatusCode = 200;
         call.Ended = Stopwatch.GetTimestamp();
         var skipped = ListenToSkips();

@@ -15,8 +15,8 @@ internal static class KServeV1
     {
         var model = call.PathModel!;
         var mapping = context.MappingOf(model);
-        using var request = OpenInferenceRest.Parse(context.Observable(call.Request, call.RequestEncoded), null, context);
-        using var response = OpenInferenceRest.Parse(context.Observable(call.Response, call.ResponseEncoded), null, context);
+        using var request = OpenInferenceRest.Parse(context.Observable(call.Request), null, context);
+        using var response = OpenInferenceRest.Parse(context.Observable(call.Response), null, context);
         var instances = ArrayOf(request, "instances") ?? ArrayOf(request, "inputs");
         var predictions = ArrayOf(response, "predictions");
         var count = predictions?.GetArrayLength() ?? instances?.GetArrayLength() ?? 1;
@@ -64,14 +64,7 @@ internal static class KServeV1
             case JsonValueKind.Object:
                 foreach (var feature in row.EnumerateObject())
                 {
-                    if (feature.Value.ValueKind == JsonValueKind.Number)
-                    {
-                        e.Features.Set(feature.Name, feature.Value.GetDouble());
-                    }
-                    else if (feature.Value.ValueKind == JsonValueKind.String)
-                    {
-                        e.CategoricalFeatures.Set(feature.Name, feature.Value.GetString()!);
-                    }
+                    SetFeature(e, feature.Name, feature.Value);
                 }
 
                 return true;
@@ -84,20 +77,25 @@ internal static class KServeV1
                 var c = 0;
                 foreach (var value in row.EnumerateArray())
                 {
-                    var name = names[c++];
-                    if (value.ValueKind == JsonValueKind.Number)
-                    {
-                        e.Features.Set(name, value.GetDouble());
-                    }
-                    else if (value.ValueKind == JsonValueKind.String)
-                    {
-                        e.CategoricalFeatures.Set(name, value.GetString()!);
-                    }
+                    SetFeature(e, names[c++], value);
                 }
 
                 return true;
             default:
                 return true;
+        }
+    }
+
+    /// <summary>A number is a numeric feature, a string a categorical one; anything else is not a feature.</summary>
+    private static void SetFeature(IncomingPrediction e, string name, JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            e.Features.Set(name, value.GetDouble());
+        }
+        else if (value.ValueKind == JsonValueKind.String)
+        {
+            e.CategoricalFeatures.Set(name, value.GetString()!);
         }
     }
 

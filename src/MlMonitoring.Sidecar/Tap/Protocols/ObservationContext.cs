@@ -18,11 +18,10 @@ internal sealed class ObservationContext(TapOptions options, ObservedEvents even
         !string.IsNullOrEmpty(carried) ? carried : MappingOf(model)?.Version ?? string.Empty;
 
     /// <summary>
-    /// The observable part of a body: null, with the skip counted, when it overflowed a bound or was compressed
-    /// (<paramref name="encoded"/>: it had a <c>Content-Encoding</c>); an empty body is null without a count (an error
-    /// answered without one).
+    /// The observable part of a body: null, with the skip counted, when it overflowed a bound or was compressed; an
+    /// empty body is null without a count (an error answered without one).
     /// </summary>
-    public ReadOnlyMemory<byte>? Observable(BodyCapture body, bool encoded = false)
+    public ReadOnlyMemory<byte>? Observable(BodyCapture body)
     {
         if (body.Overflowed || body.OverBudget)
         {
@@ -36,7 +35,7 @@ internal sealed class ObservationContext(TapOptions options, ObservedEvents even
             return null;
         }
 
-        if (encoded)
+        if (body.Encoded)
         {
             Skip(SkipReason.Compressed);
             return null;

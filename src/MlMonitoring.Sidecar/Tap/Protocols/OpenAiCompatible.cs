@@ -20,7 +20,7 @@ internal static class OpenAiCompatible
 
     public static GenAiCall? Read(TappedCall call, ObservationContext context)
     {
-        using var request = OpenInferenceRest.Parse(context.Observable(call.Request, call.RequestEncoded), null, context);
+        using var request = OpenInferenceRest.Parse(context.Observable(call.Request), null, context);
         var operation = call.Operation switch
         {
             TapOperation.ChatCompletions => "chat",
@@ -32,7 +32,7 @@ internal static class OpenAiCompatible
         var failure = CallOutcome.FailureOf(call, grpc: false);
 
         var answer = new Answer();
-        if (context.Observable(call.Response, call.ResponseEncoded) is { } body)
+        if (context.Observable(call.Response) is { } body)
         {
             var read = IsEventStream(body.Span) ? ReadStream(body, call, answer) : ReadWhole(body, answer);
             if (!read)
@@ -202,7 +202,9 @@ internal static class OpenAiCompatible
 
             if (root.TryGetProperty("error", out _) || (root.TryGetProperty("object", out var kind) && kind.ValueEquals("error")))
             {
-                StreamError = arrived != 0 || StreamError;
+                // Only a chunk of a stream (it has an arrival time) is an error inside a stream; a whole error answer
+                // carries its status code, which says how the call failed.
+                StreamError |= arrived != 0;
                 return;
             }
 

@@ -13,8 +13,8 @@ internal static class OpenInferenceRest
     public static void Read(TappedCall call, ObservationContext context)
     {
         var model = call.PathModel!;
-        using var request = Parse(context.Observable(call.Request, call.RequestEncoded), call.RequestJsonLength, context);
-        using var response = Parse(context.Observable(call.Response, call.ResponseEncoded), call.ResponseJsonLength, context);
+        using var request = Parse(context.Observable(call.Request), call.Request.JsonLength, context);
+        using var response = Parse(context.Observable(call.Response), call.Response.JsonLength, context);
         var id = call.PredictionIdHeader ?? StringOf(request, "id") ?? StringOf(response, "id");
         var version = call.PathVersion ?? context.VersionOf(model, StringOf(response, "model_version"));
         TensorMapping.ToEvents(
