@@ -20,11 +20,7 @@ public sealed class TapFailureTests
         await using var _ = sidecar;
         sidecar.Logs.Expected.Add("The tap could not forward a call");
 
-        using var http = new HttpClient();
-        using var response = await http.PostAsync(
-            new Uri($"http://127.0.0.1:{tapHttp}/v2/models/iris/infer"), new StringContent(IrisRequest, Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        Assert.Contains("upstream unavailable: Connection refused", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AssertInferAnswersAsync(tapHttp, "iris", HttpStatusCode.BadGateway, "upstream unavailable: Connection refused");
 
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{tapGrpc}");
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
@@ -45,11 +41,7 @@ public sealed class TapFailureTests
         await using var __ = sidecar;
         sidecar.Logs.Expected.Add("The tap could not forward a call");
 
-        using var http = new HttpClient();
-        using var response = await http.PostAsync(
-            new Uri($"http://127.0.0.1:{tapHttp}/v2/models/slow/infer"), new StringContent(IrisRequest, Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        Assert.Contains("upstream timed out", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AssertInferAnswersAsync(tapHttp, "slow", HttpStatusCode.GatewayTimeout, "upstream timed out");
 
         var metrics = await TapProcess.WaitForTapEventsAsync(sidecar, 1);
         Assert.Equal(1, metrics.Value("ml_prediction_errors_total",
@@ -89,5 +81,15 @@ public sealed class TapFailureTests
         Assert.EndsWith("data: [DONE]\n\n", await next.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var metrics = await TapProcess.WaitForTapEventsAsync(sidecar, 1);
         Assert.Equal(1, metrics.Value("ml_sidecar_tap_skipped_total", ("reason", "client_disconnected")));
+    }
+
+    /// <summary>A v2 REST call through the tap gets <paramref name="status"/> with <paramref name="cause"/> in its body.</summary>
+    private static async Task AssertInferAnswersAsync(int tapPort, string model, HttpStatusCode status, string cause)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(
+            new Uri($"http://127.0.0.1:{tapPort}/v2/models/{model}/infer"), new StringContent(IrisRequest, Encoding.UTF8, "application/json"));
+        Assert.Equal(status, response.StatusCode);
+        Assert.Contains(cause, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 }
