@@ -4,6 +4,7 @@ using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.Export;
 using MlMonitoring.Sidecar.GroundTruth;
+using MlMonitoring.Sidecar.Handover;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Ingest;
 using MlMonitoring.Sidecar.Metrics;
@@ -30,6 +31,7 @@ builder.Services
     .AddSharedState()                           // what replicas share: pending predictions, baselines
     .AddGroundTruth()                           // labels and outcomes joined to predictions; quality windows
     .AddDrift()                                 // drift against each version's baseline; estimated accuracy
+    .AddWindowHandover()                        // a stopping replica's windows, adopted by one that stays
     .AddSlo()                                   // SLO file: latency buckets, SLO status
     .AddModelStatus()                           // GetModelStatus
     .AddTap(builder.Configuration)              // the inference-protocol tap in front of an unchanged model server

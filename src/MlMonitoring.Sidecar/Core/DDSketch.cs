@@ -63,6 +63,47 @@ internal sealed class DDSketch
         Count += other.Count;
     }
 
+    /// <summary>The buckets as a record, to hand over to another process.</summary>
+    public Windows.SketchRecord ToRecord()
+    {
+        var record = new Windows.SketchRecord { ZeroCount = ZeroCount };
+        foreach (var (index, count) in _positive.Ascending())
+        {
+            record.PositiveIndexes.Add(index);
+            record.PositiveCounts.Add(count);
+        }
+
+        foreach (var (index, count) in _negative.Ascending())
+        {
+            record.NegativeIndexes.Add(index);
+            record.NegativeCounts.Add(count);
+        }
+
+        return record;
+    }
+
+    /// <summary>
+    /// Adds the buckets of <paramref name="record"/>, taken by <see cref="ToRecord"/> from a sketch of the same
+    /// relative accuracy.
+    /// </summary>
+    public void Merge(Windows.SketchRecord record)
+    {
+        for (var i = 0; i < Math.Min(record.PositiveIndexes.Count, record.PositiveCounts.Count); i++)
+        {
+            _positive.Add(record.PositiveIndexes[i], record.PositiveCounts[i]);
+            Count += record.PositiveCounts[i];
+        }
+
+        for (var i = 0; i < Math.Min(record.NegativeIndexes.Count, record.NegativeCounts.Count); i++)
+        {
+            _negative.Add(record.NegativeIndexes[i], record.NegativeCounts[i]);
+            Count += record.NegativeCounts[i];
+        }
+
+        ZeroCount += record.ZeroCount;
+        Count += record.ZeroCount;
+    }
+
     public void Clear()
     {
         _positive.Clear();
@@ -149,6 +190,12 @@ internal sealed class DDSketch
             // Slot may replace the array: take the position first.
             var slot = Slot(index);
             _counts[slot]++;
+        }
+
+        public void Add(int index, long count)
+        {
+            var slot = Slot(index);
+            _counts[slot] += count;
         }
 
         public void Merge(Store other)

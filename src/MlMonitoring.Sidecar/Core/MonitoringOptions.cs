@@ -65,6 +65,10 @@ public sealed class MonitoringOptions
     [ValidateObjectMembers]
     public TapOptions Tap { get; set; } = new();
 
+    /// <summary>Settings under <c>Monitoring:Handover</c>: a stopping replica's windows, taken over by one that stays.</summary>
+    [ValidateObjectMembers]
+    public HandoverOptions Handover { get; set; } = new();
+
     /// <summary>Authentication of the endpoints (checked by the endpoint exposure validator).</summary>
     public SecurityOptions Security { get; set; } = new();
 
@@ -206,6 +210,26 @@ public sealed class DriftOptions
     /// </summary>
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Settings under <c>Monitoring:Handover</c>.</summary>
+public sealed class HandoverOptions
+{
+    /// <summary>
+    /// How long windows handed over by a stopping replica wait before a replica that stays adopts them. At least
+    /// Prometheus' scrape interval: by then the stopped replica's series are stale, so no count is in two series
+    /// at once. Meanwhile the fleet figures lack them. Default 30 s (twice a 15 s scrape interval).
+    /// </summary>
+    [TimeSpanRange("00:00:00", "01:00:00")]
+    public TimeSpan AdoptAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a replica looks for handed-over windows to adopt. Default 10 s.</summary>
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a stopping replica waits for the store to take its windows. Default 3 s.</summary>
+    [TimeSpanRange("00:00:00.100", "00:01:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(3);
 }
 
 /// <summary>Settings of one model, under <c>Monitoring:Models:&lt;model_name&gt;</c>.</summary>

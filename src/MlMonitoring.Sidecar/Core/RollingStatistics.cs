@@ -1,3 +1,5 @@
+using MlMonitoring.Sidecar.Core.Windows;
+
 
 namespace MlMonitoring.Sidecar.Core;
 
@@ -134,6 +136,84 @@ internal sealed class RollingStatistics
         }
 
         return new WindowMoments(count, sum, sumOfSquares);
+    }
+
+    /// <summary>The slots inside the window ending at <paramref name="now"/>, to hand over to another replica.</summary>
+    public FeatureWindowRecord Export(string featureName, DateTimeOffset now)
+    {
+        var current = now.UtcTicks / _slotTicks;
+        var record = new FeatureWindowRecord { FeatureName = featureName, SlotTicks = _slotTicks };
+        lock (_gate)
+        {
+            foreach (ref readonly var slot in _slots.AsSpan())
+            {
+                if (slot.Count > 0 && slot.Epoch > current - SlotCount && slot.Epoch <= current)
+                {
+                    record.Slots.Add(new MomentsSlotRecord
+                    {
+                        Epoch = slot.Epoch, Count = slot.Count, Mean = slot.Mean, M2 = slot.M2, Min = slot.Min, Max = slot.Max,
+                        Sketch = slot.Sketch?.ToRecord(),
+                    });
+                }
+            }
+        }
+
+        return record;
+    }
+
+    /// <summary>
+    /// Adds the slots of another replica's window (<see cref="Export"/>) into the slots of the same time; those
+    /// already out of this window are left out. Returns the values added.
+    /// </summary>
+    public long Merge(FeatureWindowRecord record, DateTimeOffset now)
+    {
+        if (record.SlotTicks != _slotTicks)
+        {
+            return 0; // another window length: its slots are not this window's
+        }
+
+        var current = now.UtcTicks / _slotTicks;
+        long added = 0;
+        lock (_gate)
+        {
+            foreach (var other in record.Slots)
+            {
+                if (other.Count <= 0 || other.Epoch <= current - SlotCount || other.Epoch > current)
+                {
+                    continue;
+                }
+
+                ref var slot = ref _slots[(int)(other.Epoch % SlotCount)];
+                if (slot.Epoch > other.Epoch)
+                {
+                    continue;
+                }
+
+                if (slot.Epoch != other.Epoch)
+                {
+                    var sketch = slot.Sketch ?? new DDSketch(SketchAccuracy);
+                    sketch.Clear();
+                    slot = new Slot { Epoch = other.Epoch, Min = double.PositiveInfinity, Max = double.NegativeInfinity, Sketch = sketch };
+                }
+
+                // Chan's parallel formula, as at read time.
+                var total = slot.Count + other.Count;
+                var delta = other.Mean - slot.Mean;
+                slot.M2 += other.M2 + (delta * delta * slot.Count * other.Count / total);
+                slot.Mean += delta * other.Count / total;
+                slot.Count = total;
+                slot.Min = Math.Min(slot.Min, other.Min);
+                slot.Max = Math.Max(slot.Max, other.Max);
+                if (other.Sketch is { } sketchRecord)
+                {
+                    (slot.Sketch ??= new DDSketch(SketchAccuracy)).Merge(sketchRecord);
+                }
+
+                added += other.Count;
+            }
+        }
+
+        return added;
     }
 
     private struct Slot

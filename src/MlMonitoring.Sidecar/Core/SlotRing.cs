@@ -24,6 +24,9 @@ internal sealed class SlotRing<TSlot>
         }
     }
 
+    /// <summary>The length of one slot; a slot's epoch is a time divided by it.</summary>
+    public long SlotMs => _slotMs;
+
     /// <summary>What a slot accumulates.</summary>
     public interface ISlot
     {
@@ -58,15 +61,21 @@ internal sealed class SlotRing<TSlot>
         return _slots[index];
     }
 
+    /// <summary>The slot of <paramref name="epoch"/> (a time divided by <see cref="SlotMs"/>), as <see cref="SlotFor"/>.</summary>
+    public TSlot? SlotOfEpoch(long epoch, long nowMs) => SlotFor(epoch * _slotMs, nowMs);
+
     /// <summary>The slots inside the window ending at <paramref name="nowMs"/>.</summary>
-    public IEnumerable<TSlot> Live(long nowMs)
+    public IEnumerable<TSlot> Live(long nowMs) => LiveWithEpochs(nowMs).Select(live => live.Slot);
+
+    /// <summary>The slots inside the window ending at <paramref name="nowMs"/>, each with its epoch.</summary>
+    public IEnumerable<(long Epoch, TSlot Slot)> LiveWithEpochs(long nowMs)
     {
         var current = nowMs / _slotMs;
         for (var i = 0; i < _slots.Length; i++)
         {
             if (_epochs[i] > current - _slots.Length && _epochs[i] <= current + 1)
             {
-                yield return _slots[i];
+                yield return (_epochs[i], _slots[i]);
             }
         }
     }

@@ -1,4 +1,5 @@
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Core.Windows;
 using MlMonitoring.Sidecar.Drift.Persistence;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.SharedState;
@@ -223,6 +224,82 @@ internal sealed class DriftMonitor
         }
     }
 
+    /// <summary>
+    /// The slots inside the window ending at <paramref name="nowMs"/>, to hand over to another replica: the
+    /// estimate's terms always, the bin counts when they were counted against the fleet's (published) baseline.
+    /// </summary>
+    public DriftWindowRecord Export(long nowMs)
+    {
+        lock (_gate)
+        {
+            var baseline = _published ? _baseline : null;
+            var record = new DriftWindowRecord { SlotMs = _window.SlotMs, BaselineEpoch = _epoch, BaselinePublished = baseline is not null };
+            foreach (var (epoch, slot) in _window.LiveWithEpochs(nowMs))
+            {
+                var exported = new DriftSlotRecord { Epoch = epoch, ConfidenceSum = slot.ConfidenceSum, ConfidenceCount = slot.ConfidenceCount };
+                if (baseline is not null && slot.Generation == _baselineGeneration)
+                {
+                    exported.HasBins = true;
+                    exported.Classes.Add(slot.Classes);
+                    exported.Confidence.Add(slot.Confidence);
+                    foreach (var feature in baseline.Features)
+                    {
+                        if (At(slot.Numeric, feature.Ordinal) is { } numeric)
+                        {
+                            exported.Numeric[feature.FeatureName] = new BinCounts { Counts = { numeric } };
+                        }
+
+                        if (At(slot.Categorical, feature.Ordinal) is { } categorical)
+                        {
+                            exported.Categorical[feature.FeatureName] = new BinCounts { Counts = { categorical } };
+                        }
+                    }
+                }
+
+                record.Slots.Add(exported);
+            }
+
+            return record;
+        }
+    }
+
+    /// <summary>
+    /// Adds the slots of another replica's window (<see cref="Export"/>) into the slots of the same time: the
+    /// estimate's terms, and the bin counts when both count against the same published baseline. Returns the
+    /// slots added.
+    /// </summary>
+    public int Merge(DriftWindowRecord record, long nowMs)
+    {
+        if (record.SlotMs != _window.SlotMs)
+        {
+            return 0; // another window length: its slots are not this window's
+        }
+
+        var merged = 0;
+        lock (_gate)
+        {
+            var baseline = record.BaselinePublished && _published && _epoch == record.BaselineEpoch ? _baseline : null;
+            foreach (var other in record.Slots)
+            {
+                if (_window.SlotOfEpoch(other.Epoch, nowMs) is not { } slot)
+                {
+                    continue;
+                }
+
+                slot.ConfidenceSum += other.ConfidenceSum;
+                slot.ConfidenceCount += other.ConfidenceCount;
+                if (baseline is not null && other.HasBins)
+                {
+                    slot.Merge(other, baseline, _baselineGeneration, _model);
+                }
+
+                merged++;
+            }
+        }
+
+        return merged;
+    }
+
     private static T? At<T>(T?[] byOrdinal, int ordinal)
         where T : class => ordinal < byOrdinal.Length ? byOrdinal[ordinal] : null;
 
@@ -445,6 +522,50 @@ internal sealed class DriftMonitor
     /// <summary>Counts of one slot of the current window, in the bins of the baseline it was counted against.</summary>
     private sealed class WindowSlot : SlotRing<WindowSlot>.ISlot
     {
+        /// <summary>Adds another replica's counts of the same slot, counted against the same baseline.</summary>
+        public void Merge(DriftSlotRecord other, Baseline baseline, int generation, ModelVersionState model)
+        {
+            CountAgainst(baseline, generation);
+            AddInto(Classes, other.Classes);
+            AddInto(Confidence, other.Confidence);
+            foreach (var (name, counts) in other.Numeric)
+            {
+                if (model.FindFeature(name) is { } feature && At(baseline.Numeric, feature.Ordinal) is { } bins)
+                {
+                    AddInto(Numeric[feature.Ordinal] ??= new long[bins.BinCount], counts.Counts);
+                }
+            }
+
+            foreach (var (name, counts) in other.Categorical)
+            {
+                if (model.FindFeature(name) is { } feature && At(baseline.Categorical, feature.Ordinal) is { } bins)
+                {
+                    AddInto(Categorical[feature.Ordinal] ??= new long[bins.BinCount], counts.Counts);
+                }
+            }
+        }
+
+        private static void AddInto(long[] into, Google.Protobuf.Collections.RepeatedField<long> from)
+        {
+            for (var i = 0; i < Math.Min(into.Length, from.Count); i++)
+            {
+                into[i] += from[i];
+            }
+        }
+
+        /// <summary>Makes the slot count in the bins of <paramref name="baseline"/>, starting them at zero if it counted against another.</summary>
+        private void CountAgainst(Baseline baseline, int generation)
+        {
+            if (Generation != generation)
+            {
+                Generation = generation;
+                Classes = new long[baseline.Classes.BinCount];
+                Confidence = new long[baseline.Confidence?.BinCount ?? 0];
+                Numeric = new long[]?[baseline.Numeric.Length];
+                Categorical = new long[]?[baseline.Categorical.Length];
+            }
+        }
+
         public int Generation = -1;
         public double ConfidenceSum;
         public long ConfidenceCount;
@@ -464,14 +585,7 @@ internal sealed class DriftMonitor
 
         public void Count(in RecordedPrediction recorded, Baseline baseline, int generation)
         {
-            if (Generation != generation)
-            {
-                Generation = generation;
-                Classes = new long[baseline.Classes.BinCount];
-                Confidence = new long[baseline.Confidence?.BinCount ?? 0];
-                Numeric = new long[]?[baseline.Numeric.Length];
-                Categorical = new long[]?[baseline.Categorical.Length];
-            }
+            CountAgainst(baseline, generation);
 
             if (recorded.Class is { } predicted)
             {

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Core.Windows;
 using MlMonitoring.Sidecar.Drift.Persistence;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.SharedState;
@@ -85,6 +86,14 @@ internal sealed partial class DriftRegistry : IHostedService
 
         monitor.Observe(recorded, recorded.ReceivedMs);
     }
+
+    /// <summary>The drift window of a model version, to hand over; null when it has none.</summary>
+    public DriftWindowRecord? ExportWindow(ModelVersionState model, long nowMs) =>
+        _monitors.TryGetValue(model, out var monitor) ? monitor.Export(nowMs) : null;
+
+    /// <summary>Adds a drift window handed over by another replica; returns the slots added.</summary>
+    public int MergeWindow(ModelVersionState model, DriftWindowRecord record, long nowMs) =>
+        _options.Enabled ? _monitors.GetOrAdd(model, Create).Merge(record, nowMs) : 0;
 
     public DriftSnapshot? Read(ModelVersionState model) =>
         _monitors.TryGetValue(model, out var monitor) ? monitor.Read(_time.GetUtcNow().ToUnixTimeMilliseconds()) : null;

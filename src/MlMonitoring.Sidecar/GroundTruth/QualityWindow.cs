@@ -1,4 +1,5 @@
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Core.Windows;
 
 namespace MlMonitoring.Sidecar.GroundTruth;
 
@@ -97,6 +98,88 @@ internal sealed class QualityWindow(TimeSpan window)
             CalibrationError = ExpectedCalibrationError(calibrationCount, calibrationConfidence, calibrationCorrect),
             Calibration = new CalibrationCounts(calibrationCount, calibrationCorrect, calibrationConfidence),
         };
+    }
+
+    /// <summary>The slots inside the window ending at <paramref name="nowMs"/>, to hand over to another replica.</summary>
+    public QualityWindowRecord Export(long nowMs)
+    {
+        var record = new QualityWindowRecord { SlotMs = _slots.SlotMs };
+        lock (_gate)
+        {
+            foreach (var (epoch, slot) in _slots.LiveWithEpochs(nowMs))
+            {
+                var exported = new QualitySlotRecord
+                {
+                    Epoch = epoch,
+                    DelayCounts = { slot.DelayCounts },
+                    CalibrationLabels = { slot.CalibrationCount },
+                    CalibrationConfidence = { slot.CalibrationConfidence },
+                    CalibrationCorrect = { slot.CalibrationCorrect },
+                    RegressionLabels = slot.RegressionCount,
+                    AbsoluteErrorSum = slot.AbsoluteErrorSum,
+                    SquaredErrorSum = slot.SquaredErrorSum,
+                };
+                foreach (var ((predicted, actual), count) in slot.Cells)
+                {
+                    exported.Cells.Add(new ConfusionCell { Predicted = predicted.Name, Actual = actual.Name, Count = count });
+                }
+
+                record.Slots.Add(exported);
+            }
+        }
+
+        return record;
+    }
+
+    /// <summary>
+    /// Adds the slots of another replica's window of <paramref name="model"/> (<see cref="Export"/>) into the slots
+    /// of the same prediction time; those already out of this window are left out. Returns the labels added.
+    /// </summary>
+    public long Merge(QualityWindowRecord record, ModelVersionState model, long nowMs)
+    {
+        if (record.SlotMs != _slots.SlotMs)
+        {
+            return 0; // another window length: its slots are not this window's
+        }
+
+        long added = 0;
+        lock (_gate)
+        {
+            foreach (var other in record.Slots)
+            {
+                if (_slots.SlotOfEpoch(other.Epoch, nowMs) is not { } slot)
+                {
+                    continue;
+                }
+
+                foreach (var cell in other.Cells)
+                {
+                    var key = (model.GetClass(cell.Predicted), model.GetClass(cell.Actual));
+                    slot.Cells[key] = slot.Cells.GetValueOrDefault(key) + cell.Count;
+                    added += cell.Count;
+                }
+
+                AddInto(slot.DelayCounts, other.DelayCounts);
+                AddInto(slot.CalibrationCount, other.CalibrationLabels);
+                AddInto(slot.CalibrationConfidence, other.CalibrationConfidence);
+                AddInto(slot.CalibrationCorrect, other.CalibrationCorrect);
+                slot.RegressionCount += other.RegressionLabels;
+                slot.AbsoluteErrorSum += other.AbsoluteErrorSum;
+                slot.SquaredErrorSum += other.SquaredErrorSum;
+                added += other.RegressionLabels;
+            }
+        }
+
+        return added;
+    }
+
+    private static void AddInto<T>(T[] into, IReadOnlyList<T> from)
+        where T : System.Numerics.INumber<T>
+    {
+        for (var i = 0; i < Math.Min(into.Length, from.Count); i++)
+        {
+            into[i] += from[i];
+        }
     }
 
     /// <summary>ECE = Σ_b (n_b / N) |accuracy_b − mean confidence_b|; NaN without labelled confidences.</summary>

@@ -108,6 +108,18 @@ internal interface ISharedStateStore : IAsyncDisposable
 
     /// <summary>Expires what outlived the TTL, evicts the oldest past MaxPending, forgets old tombstones.</summary>
     ValueTask<SweepResult> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps a stopping replica's window counts (opaque to stores) for a replica that stays to take, so that they
+    /// stay in the fleet's figures until they age out of their windows.
+    /// </summary>
+    ValueTask HandOverWindowsAsync(byte[] windows, DateTimeOffset handedOverAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes the oldest windows handed over before <paramref name="handedOverBefore"/>, exactly once however many
+    /// replicas ask; those handed over before <paramref name="discardBefore"/> are dropped unread. Null when none.
+    /// </summary>
+    ValueTask<byte[]?> TakeHandedOverWindowsAsync(DateTimeOffset handedOverBefore, DateTimeOffset discardBefore, CancellationToken cancellationToken);
 }
 
 /// <summary>The states a remembered prediction goes through.</summary>

@@ -28,6 +28,7 @@ internal sealed class MemorySharedStateStore(GroundTruthOptions options) : IShar
     private readonly Dictionary<UInt128, long>[] _index = [.. Enumerable.Range(0, 16).Select(_ => new Dictionary<UInt128, long>())];
     private readonly List<Slot[]> _chunks = [];
     private readonly Lock _gate = new();
+    private readonly List<(DateTimeOffset At, byte[]? Windows)> _handedOver = [];
     private readonly long _ttlMs = (long)options.Ttl.TotalMilliseconds;
     private readonly int _maxPending = options.MaxPending;
     private long _firstChunk; // number of _chunks[0]
@@ -138,6 +139,28 @@ internal sealed class MemorySharedStateStore(GroundTruthOptions options) : IShar
         lock (_baselines)
         {
             return ValueTask.FromResult<IReadOnlyList<StoredBaseline>>([.. _baselines.Values]);
+        }
+    }
+
+    // One process: what it hands over is only found by this instance (the in-process tests share one).
+    public ValueTask HandOverWindowsAsync(byte[] windows, DateTimeOffset handedOverAt, CancellationToken cancellationToken)
+    {
+        lock (_handedOver)
+        {
+            _handedOver.Add((handedOverAt, windows));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<byte[]?> TakeHandedOverWindowsAsync(DateTimeOffset handedOverBefore, DateTimeOffset discardBefore, CancellationToken cancellationToken)
+    {
+        lock (_handedOver)
+        {
+            _handedOver.RemoveAll(h => h.At < discardBefore);
+            var oldest = _handedOver.Where(h => h.At < handedOverBefore).OrderBy(h => h.At).FirstOrDefault();
+            _handedOver.Remove(oldest);
+            return ValueTask.FromResult(oldest.Windows);
         }
     }
 

@@ -81,6 +81,24 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         return 1
         """;
 
+    /// <summary>
+    /// KEYS: the hash of handed-over windows, their index by time; ARGV: handed over before (ms), discard before
+    /// (ms). Drops the discarded, then takes (reads and deletes) the oldest of the others: nil when none.
+    /// </summary>
+    private const string TakeHandedOverScript = """
+        local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
+        for _, id in ipairs(old) do
+          redis.call('HDEL', KEYS[1], id)
+          redis.call('ZREM', KEYS[2], id)
+        end
+        local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1)
+        if #ids == 0 then return false end
+        local windows = redis.call('HGET', KEYS[1], ids[1])
+        redis.call('HDEL', KEYS[1], ids[1])
+        redis.call('ZREM', KEYS[2], ids[1])
+        return windows
+        """;
+
     /// <summary>Predictions written by one script.</summary>
     private const int WriteChunk = 500;
 
@@ -110,6 +128,8 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     private readonly RedisKey _index;
     private readonly RedisKey _baselines;
     private readonly RedisKey _baselineEpochs;
+    private readonly RedisKey _handedOver;
+    private readonly RedisKey _handedOverTimes;
     private readonly long _ttlMs;
     private readonly int _maxPending;
 
@@ -124,6 +144,8 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         _index = slot + "pending";
         _baselines = slot + "baselines";
         _baselineEpochs = slot + "baseline-epochs";
+        _handedOver = slot + "handed-over-windows";
+        _handedOverTimes = slot + "handed-over-times";
         var configuration = ConfigurationOptions.Parse(options.RedisConfiguration);
         // Start and keep serving while Redis is away; the store reconnects by itself.
         configuration.AbortOnConnectFail = false;
@@ -235,6 +257,22 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
             _health.ReportFailure("sweep", e);
             throw;
         }
+    }
+
+    public async ValueTask HandOverWindowsAsync(byte[] windows, DateTimeOffset handedOverAt, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var write = _redis.GetDatabase().CreateTransaction();
+        _ = write.HashSetAsync(_handedOver, id, windows);
+        _ = write.SortedSetAddAsync(_handedOverTimes, id, handedOverAt.ToUnixTimeMilliseconds());
+        await write.ExecuteAsync();
+    }
+
+    public async ValueTask<byte[]?> TakeHandedOverWindowsAsync(DateTimeOffset handedOverBefore, DateTimeOffset discardBefore, CancellationToken cancellationToken)
+    {
+        var taken = await _redis.GetDatabase().ScriptEvaluateAsync(
+            TakeHandedOverScript, [_handedOver, _handedOverTimes], [handedOverBefore.ToUnixTimeMilliseconds(), discardBefore.ToUnixTimeMilliseconds()]);
+        return taken.IsNull ? null : (byte[]?)taken;
     }
 
     public async ValueTask DisposeAsync()

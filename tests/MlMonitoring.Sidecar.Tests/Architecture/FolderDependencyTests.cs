@@ -21,6 +21,7 @@ public sealed class FolderDependencyTests
         ["SharedState"] = ["Core"],
         ["GroundTruth"] = ["Core", "Metrics", "SharedState"],
         ["Drift"] = ["Core", "Metrics", "SharedState"],
+        ["Handover"] = ["Core", "SharedState", "GroundTruth", "Drift"],
         ["Slo"] = ["Core", "GroundTruth"],
         ["Status"] = ["Core", "GroundTruth", "Drift", "Slo"],
         ["Ingest"] = ["Core", "Metrics", "GroundTruth", "Drift", "Status"],

@@ -19,8 +19,11 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
     public async Task Three_replicas_give_the_quality_and_feature_figures_of_their_union_and_alert_once()
     {
         await using var redis = await RedisServer.StartAsync();
+        // Prometheus scrapes every second here: a stopped replica's series are stale within 2 s, the handover
+        // waits 3 s before a replica that stays adopts its windows.
         var settings = SidecarProcess.ReplicaSettings(
-            redis.Configuration, ("Monitoring__GroundTruth__Window", "1.00:00:00"), ("Monitoring__FeatureWindow", "01:00:00"));
+            redis.Configuration, ("Monitoring__GroundTruth__Window", "1.00:00:00"), ("Monitoring__FeatureWindow", "01:00:00"),
+            ("Monitoring__Handover__AdoptAfter", "00:00:03"), ("Monitoring__Handover__PollInterval", "00:00:00.200"));
         await using var first = await SidecarProcess.StartAsync(settings);
         await using var second = await SidecarProcess.StartAsync(settings);
         await using var third = await SidecarProcess.StartAsync(settings);
@@ -111,6 +114,63 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         Assert.Equal(0, await prometheus.QueryOneAsync("sum(ml_business_outcomes_unattributed_total) or vector(0)", at));
 
         var classification = reference["classification"]!;
+        await AssertFleetFiguresAsync(prometheus, at, reference);
+
+        // A replica's own status says its figures are one replica's share.
+        var status = await second.CreateMonitorClient().GetModelStatusAsync(new ModelStatusRequest { ModelName = "fraud-detector", ModelVersion = "v1" });
+        Assert.Equal(FigureScope.Replica, status.Scope);
+        Assert.True(status.SampleSize < 900, $"one replica's share, not the fleet's 900: {status.SampleSize}");
+
+        // The dashboard's panels of these figures: one series per model version (and class or feature), not per pod.
+        foreach (var query in DashboardQueries())
+        {
+            var series = await prometheus.QueryAsync(query, at);
+            Assert.All(series, s => Assert.False(s.Labels.ContainsKey("instance"), $"{query} has a series per replica"));
+        }
+
+        // The fleet's accuracy is below 0.85 with 900 labels: MLModelAccuracyLow fires once for the model version.
+        if (Number(classification["accuracy"]) < 0.85)
+        {
+            var alerts = await prometheus.WaitForFiringAsync("MLModelAccuracyLow");
+            var alert = Assert.Single(alerts);
+            Assert.Equal(("fraud-detector", "v1"), (alert.Labels["model_name"], alert.Labels["model_version"]));
+        }
+        else
+        {
+            Assert.Fail($"the traffic was meant to give an accuracy below 0.85, not {classification["accuracy"]}");
+        }
+
+        // A replica stops (scaled down) and hands its windows over through the shared state: once its series are
+        // stale, a replica that stays adopts them, and the fleet's figures are again those of all the traffic. Meanwhile
+        // they lack the stopped replica's share, and never count it twice.
+        var thirdJoined = (await third.ScrapeAsync()).Value("ml_ground_truth_sample_size", ("model_name", "fraud-detector"), ("model_version", "v1"));
+        Assert.InRange(thirdJoined, 1, 899);
+        Assert.Equal(0, await third.Process.TerminateAsync(TimeSpan.FromSeconds(10)));
+        var seen = new List<double>();
+        var adopted = 0.0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        do
+        {
+            await Task.Delay(250);
+            seen.Add((await prometheus.QueryAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}")).Single().Value);
+            adopted = (await Task.WhenAll(first.ScrapeAsync(), second.ScrapeAsync())).Sum(scrape => scrape.Find("ml_sidecar_windows_adopted_total") ?? 0);
+        }
+        while (!(adopted > 0 && seen[^1] == 900) && DateTime.UtcNow < deadline);
+
+        output.WriteLine($"replica stopped: it had joined {thirdJoined} of 900 labels; the fleet sample size went through {string.Join(", ", seen.Distinct())}");
+        Assert.All(seen, size => Assert.True(size == 900 || size == 900 - thirdJoined, $"the fleet's sample size was {size}"));
+        Assert.Equal(900, seen[^1]);
+        // Both model versions it served (fraud-detector v1 and price v2), adopted by one replica that stays.
+        Assert.Equal(2, adopted);
+
+        at = await prometheus.WaitForRulesAsync("sum(model_version:ml_ground_truth_sample_size:fleet)", 1200, targetsDown: 1);
+        await AssertFleetFiguresAsync(prometheus, at, reference);
+    }
+
+    /// <summary>The fleet's quality and feature figures, by the project's rules, equal the reference on the union of the traffic.</summary>
+    private async Task AssertFleetFiguresAsync(PrometheusServer prometheus, DateTimeOffset at, System.Text.Json.Nodes.JsonNode reference)
+    {
+        var classification = reference["classification"]!;
         const string fraud = "{model_name='fraud-detector',model_version='v1'}";
         await CompareAsync(prometheus, $"model_version:ml_model_accuracy:fleet{fraud}", at, Number(classification["accuracy"]), 1e-9);
         await CompareAsync(prometheus, $"model_version:ml_model_precision_macro:fleet{fraud}", at, Number(classification["precision_macro"]), 1e-9);
@@ -140,47 +200,6 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
             await CompareAsync(prometheus, $"model_version_feature:ml_feature_mean:fleet{selector}", at, Number(expected["mean"]), Relative(Number(expected["mean"])));
             await CompareAsync(prometheus, $"model_version_feature:ml_feature_std:fleet{selector}", at, Number(expected["std"]), Relative(Number(expected["std"])));
         }
-
-        // A replica's own status says its figures are one replica's share.
-        var status = await second.CreateMonitorClient().GetModelStatusAsync(new ModelStatusRequest { ModelName = "fraud-detector", ModelVersion = "v1" });
-        Assert.Equal(FigureScope.Replica, status.Scope);
-        Assert.True(status.SampleSize < 900, $"one replica's share, not the fleet's 900: {status.SampleSize}");
-
-        // The dashboard's panels of these figures: one series per model version (and class or feature), not per pod.
-        foreach (var query in DashboardQueries())
-        {
-            var series = await prometheus.QueryAsync(query, at);
-            Assert.All(series, s => Assert.False(s.Labels.ContainsKey("instance"), $"{query} has a series per replica"));
-        }
-
-        // The fleet's accuracy is below 0.85 with 900 labels: MLModelAccuracyLow fires once for the model version.
-        if (Number(classification["accuracy"]) < 0.85)
-        {
-            var alerts = await prometheus.WaitForFiringAsync("MLModelAccuracyLow");
-            var alert = Assert.Single(alerts);
-            Assert.Equal(("fraud-detector", "v1"), (alert.Labels["model_name"], alert.Labels["model_version"]));
-        }
-        else
-        {
-            Assert.Fail($"the traffic was meant to give an accuracy below 0.85, not {classification["accuracy"]}");
-        }
-
-        // A replica stops (scaled down): its window's counts leave the fleet figures once its series go stale, and
-        // exactly those: the loss is the labels it had joined, the figures are those of the replicas still running.
-        var thirdJoined = (await third.ScrapeAsync()).Value("ml_ground_truth_sample_size", ("model_name", "fraud-detector"), ("model_version", "v1"));
-        Assert.InRange(thirdJoined, 1, 899);
-        Assert.Equal(0, await third.Process.TerminateAsync(TimeSpan.FromSeconds(10)));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        double remaining;
-        do
-        {
-            await Task.Delay(500);
-            remaining = (await prometheus.QueryAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}")).Single().Value;
-        }
-        while (remaining != 900 - thirdJoined && DateTime.UtcNow < deadline);
-
-        output.WriteLine($"replica stopped: it had joined {thirdJoined} of 900 labels; the fleet sample size went to {remaining}");
-        Assert.Equal(900 - thirdJoined, remaining);
     }
 
     /// <summary>Asserts a fleet figure equals its reference within <paramref name="tolerance"/>, and says both.</summary>

@@ -100,8 +100,11 @@ public sealed class PrometheusServer : IAsyncDisposable
             DateTimeOffset.Parse(t.GetProperty("lastScrape").GetString() ?? "", CultureInfo.InvariantCulture)))];
     }
 
-    /// <summary>Returns once every target has been scraped again after this call, and all are up.</summary>
-    public async Task WaitForNextScrapeAsync()
+    /// <summary>
+    /// Returns once every target has been scraped again after this call, and all are up (or, with
+    /// <paramref name="targetsDown"/>, that many are down: replicas stopped on purpose).
+    /// </summary>
+    public async Task WaitForNextScrapeAsync(int targetsDown = 0)
     {
         var before = (await TargetsAsync()).Select(t => t.LastScrape).ToArray();
         if (before.Length == 0)
@@ -119,7 +122,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             if (targets.Count == before.Length && targets.Select((t, i) => t.LastScrape > before[i]).All(x => x))
             {
                 var failed = targets.Where(t => t.Health != "up").ToList();
-                if (failed.Count > 0)
+                if (failed.Count != targetsDown)
                 {
                     throw new Xunit.Sdk.XunitException($"scrape failed: {string.Join("; ", failed.Select(t => t.LastError))}");
                 }
@@ -151,13 +154,14 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// <summary>
     /// Waits until <paramref name="promql"/> (one series) equals <paramref name="expected"/> after a scrape of every
     /// target and two rule evaluations; returns the time to read every rule at, so that all saw the same samples.
+    /// <paramref name="targetsDown"/> targets are expected down (replicas stopped on purpose).
     /// </summary>
-    public async Task<DateTimeOffset> WaitForRulesAsync(string promql, double expected)
+    public async Task<DateTimeOffset> WaitForRulesAsync(string promql, double expected, int targetsDown = 0)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {
-            await WaitForNextScrapeAsync();
+            await WaitForNextScrapeAsync(targetsDown);
             await Task.Delay(TimeSpan.FromSeconds(2.5));
             var at = DateTimeOffset.UtcNow.AddSeconds(-0.5);
             var result = await QueryAsync(promql, at);
