@@ -1,4 +1,6 @@
+using Google.Protobuf;
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Core.Windows;
 
 namespace MlMonitoring.Sidecar.Tests.Metrics;
 
@@ -30,6 +32,45 @@ public sealed class RollingStatisticsTests
         Assert.Equal(std, snapshot.StandardDeviation, 1e-6);
         Assert.Equal(values.Min(), snapshot.Min);
         Assert.Equal(values.Max(), snapshot.Max);
+    }
+
+    [Fact]
+    public void Another_replicas_window_merged_in_gives_the_statistics_of_all_the_values_and_skips_what_aged_out()
+    {
+        var window = TimeSpan.FromMinutes(5);
+        var stays = new RollingStatistics(window);
+        var stopped = new RollingStatistics(window);
+        var all = new RollingStatistics(window);
+        var random = new Random(11);
+        var values = new List<double>();
+        for (var i = 0; i < 6_000; i++)
+        {
+            var value = 50 + (random.NextDouble() * 20) - (i % 3 == 0 ? 40 : 0);
+            var at = Start + TimeSpan.FromMilliseconds(i * 60); // 360 s: the first minute ages out by the merge
+            (random.Next(3) == 0 ? stays : stopped).Add(value, at);
+            all.Add(value, at);
+            if (at > Start + TimeSpan.FromSeconds(60))
+            {
+                values.Add(value);
+            }
+        }
+
+        var now = Start + TimeSpan.FromSeconds(360);
+        // Through its bytes, as it travels between replicas.
+        var record = FeatureWindowRecord.Parser.ParseFrom(stopped.Export("x", now).ToByteArray());
+        var merged = stays.Merge(record, now);
+
+        var expected = all.Read(now);
+        var actual = stays.Read(now);
+        Assert.True(merged > 0);
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.InRange(values.Count - expected.Count, 0, values.Count / 10); // a read covers 9 to 10 tenths
+        Assert.Equal(expected.Mean, actual.Mean, 1e-9);
+        Assert.Equal(expected.StandardDeviation, actual.StandardDeviation, 1e-9);
+        Assert.Equal((expected.Min, expected.Max), (actual.Min, actual.Max));
+        // The sketches merge bucket by bucket: the quantiles are those of one sketch of all the values.
+        Assert.Equal((expected.P50, expected.P95, expected.P99), (actual.P50, actual.P95, actual.P99));
+        Assert.Equal(0, new RollingStatistics(TimeSpan.FromMinutes(1)).Merge(record, now)); // another window length
     }
 
     [Fact]

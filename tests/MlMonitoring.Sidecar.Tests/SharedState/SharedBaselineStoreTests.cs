@@ -8,7 +8,8 @@ namespace MlMonitoring.Sidecar.Tests.SharedState;
 
 /// <summary>
 /// The one-baseline-per-version rule of every store, against the real ones (a SQLite file, a redis-server): first
-/// complete baseline of an epoch wins, a pin announces the next epoch, nothing older overwrites anything newer.
+/// complete baseline of an epoch wins, a pin announces the next epoch, nothing older overwrites anything newer. And
+/// the handover of a stopping replica's windows: taken exactly once, oldest first, after their wait.
 /// </summary>
 public sealed class SharedBaselineStoreTests
 {
@@ -48,6 +49,40 @@ public sealed class SharedBaselineStoreTests
         var winner = Assert.Single(results, r => r.Written);
         Assert.Equal(($"replica-{winner.Replica}", 1L, true), Single(await fixture.Store.LoadBaselinesAsync(default)));
     }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Handed_over_windows_wait_their_time_and_are_taken_once_oldest_first(string kind)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(kind);
+        var store = fixture.Store;
+        var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
+        await store.HandOverWindowsAsync("aged out"u8.ToArray(), t0, default);
+        await store.HandOverWindowsAsync("second"u8.ToArray(), t0.AddMinutes(2), default);
+        await store.HandOverWindowsAsync("first"u8.ToArray(), t0.AddMinutes(1), default);
+
+        // Nothing handed over before the cut-off yet; what aged out of every window is dropped unread.
+        Assert.Null(await store.TakeHandedOverWindowsAsync(t0.AddMinutes(1), discardBefore: t0.AddSeconds(1), default));
+        Assert.Equal("first", Text(await store.TakeHandedOverWindowsAsync(t0.AddMinutes(5), t0.AddSeconds(1), default)));
+        Assert.Equal("second", Text(await store.TakeHandedOverWindowsAsync(t0.AddMinutes(5), t0.AddSeconds(1), default)));
+        Assert.Null(await store.TakeHandedOverWindowsAsync(t0.AddMinutes(5), t0, default));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Of_many_replicas_asking_at_once_exactly_one_takes_handed_over_windows(string kind)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(kind);
+        var at = DateTimeOffset.UtcNow;
+        await fixture.Store.HandOverWindowsAsync("windows"u8.ToArray(), at, default);
+
+        var taken = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+            Task.Run(async () => await fixture.Store.TakeHandedOverWindowsAsync(at.AddSeconds(1), at.AddDays(-1), default))));
+
+        Assert.Equal("windows", Text(Assert.Single(taken, t => t is not null)));
+    }
+
+    private static string Text(byte[]? data) => data is null ? "(none)" : System.Text.Encoding.UTF8.GetString(data);
 
     private static StoredBaseline Record(long epoch, bool complete, string data) =>
         new("fraud", "v1", epoch, complete, System.Text.Encoding.UTF8.GetBytes(data));
