@@ -8,7 +8,8 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// <summary>
 /// A replica scaled down hands its windows over through a real redis-server, and one replica that stays adopts
 /// them: every window count the fleet sums (labels, feature moments, drift bins, the estimate's terms) is, after
-/// the handover, what the two replicas held between them before it.
+/// the handover, what the two replicas held between them before it. With a SQLite file, a restarted sidecar takes
+/// back its own.
 /// </summary>
 public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
 {
@@ -75,6 +76,47 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
         {
             // Sums of doubles added in another order: equal to the last few bits.
             Assert.True(Math.Abs(after[series] - value) <= 1e-9 * Math.Max(1, Math.Abs(value)), $"{series}: {after[series]:R} after, {value:R} before");
+        }
+    }
+
+    [Fact]
+    public async Task A_sidecar_restarted_on_its_sqlite_file_takes_back_the_windows_it_handed_over()
+    {
+        // One replica, its store a file on a volume that outlives the container (an emptyDir): a restart of the
+        // sidecar keeps the pending predictions and, handed over to the next process, its windows.
+        var file = Path.Combine(Directory.CreateTempSubdirectory("mlmon-restart-").FullName, "state.db");
+        var settings = new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "sqlite",
+            ["Monitoring__GroundTruth__SqlitePath"] = file,
+            ["Monitoring__Drift__BaselineSize"] = "100",
+            ["Monitoring__Handover__AdoptAfter"] = "00:00:00",
+            ["Monitoring__Handover__PollInterval"] = "00:00:00.200",
+        };
+        var random = new Random(5);
+        Dictionary<string, double> before;
+        List<Label> labels;
+        await using (var first = await SidecarProcess.StartAsync(settings))
+        {
+            labels = await SendAsync(first, random, 400, "a");
+            Assert.Equal(0UL, (await first.CreateMonitorClient().RecordGroundTruthAsync(new GroundTruthBatch { Labels = { labels.Take(300) } })).Rejected);
+            await Task.Delay(300);
+            before = Sum(await first.ScrapeAsync());
+            Assert.Equal(0, await first.Process.TerminateAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        await using var restarted = await SidecarProcess.StartAsync(settings);
+        await WaitAsync(async () => (await restarted.ScrapeAsync()).Find("ml_sidecar_windows_adopted_total") == 1, "the windows taken back");
+        // The labels still to come join the predictions the file kept.
+        Assert.Equal(100UL, (await restarted.CreateMonitorClient().RecordGroundTruthAsync(new GroundTruthBatch { Labels = { labels.Skip(300) } })).Accepted);
+        await Task.Delay(300);
+        var after = Sum(await restarted.ScrapeAsync());
+
+        Assert.Equal(300, before.Where(s => s.Key.StartsWith("ml_ground_truth_window_labels", StringComparison.Ordinal)).Sum(s => s.Value));
+        Assert.Equal(400, after.Where(s => s.Key.StartsWith("ml_ground_truth_window_labels", StringComparison.Ordinal)).Sum(s => s.Value));
+        foreach (var series in before.Keys.Where(k => k.StartsWith("ml_feature_window", StringComparison.Ordinal) || k.StartsWith("ml_drift_window", StringComparison.Ordinal)))
+        {
+            Assert.True(Math.Abs(after[series] - before[series]) <= 1e-9 * Math.Max(1, Math.Abs(before[series])), $"{series}: {after[series]:R} after the restart, {before[series]:R} before");
         }
     }
 
