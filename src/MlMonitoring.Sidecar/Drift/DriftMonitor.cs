@@ -206,12 +206,17 @@ internal sealed class DriftMonitor
                 Compare(signals, "confidence", "", confidence.Edges, null, confidence.Counts, live.Select(s => s.Confidence));
             }
 
+            var quantiles = new List<FeatureQuantileCounts>();
             foreach (var feature in baseline.Features.OrderBy(f => f.FeatureName, StringComparer.Ordinal))
             {
                 var ordinal = feature.Ordinal;
                 if (At(baseline.Numeric, ordinal) is { } numeric)
                 {
                     Compare(signals, "feature", feature.FeatureName, numeric.Edges, null, numeric.Counts, live.Select(s => At(s.Numeric, ordinal)));
+                    if (_published && numeric.QuantileBucketCount > 0)
+                    {
+                        quantiles.Add(new FeatureQuantileCounts(feature.FeatureName, numeric.QuantileEdges, Sum(numeric.QuantileBucketCount, live.Select(s => At(s.Quantiles, ordinal)))));
+                    }
                 }
 
                 if (At(baseline.Categorical, ordinal) is { } categorical)
@@ -220,7 +225,12 @@ internal sealed class DriftMonitor
                 }
             }
 
-            return new DriftSnapshot(baseline.Events, true, estimated, signals) { ConfidenceSum = confidenceSum, ConfidenceCount = confidenceCount };
+            return new DriftSnapshot(baseline.Events, true, estimated, signals)
+            {
+                ConfidenceSum = confidenceSum,
+                ConfidenceCount = confidenceCount,
+                FeatureQuantiles = quantiles,
+            };
         }
     }
 
@@ -247,6 +257,11 @@ internal sealed class DriftMonitor
                         if (At(slot.Numeric, feature.Ordinal) is { } numeric)
                         {
                             exported.Numeric[feature.FeatureName] = new BinCounts { Counts = { numeric } };
+                        }
+
+                        if (At(slot.Quantiles, feature.Ordinal) is { } quantiles)
+                        {
+                            exported.Quantiles[feature.FeatureName] = new BinCounts { Counts = { quantiles } };
                         }
 
                         if (At(slot.Categorical, feature.Ordinal) is { } categorical)
@@ -311,10 +326,10 @@ internal sealed class DriftMonitor
         }
     }
 
-    private static void Compare(
-        List<DriftSignal> signals, string signal, string feature, double[]? edges, string[]? categories, long[] baselineCounts, IEnumerable<long[]?> windowCounts)
+    /// <summary>The window's counts per bin: the sum of its slots'.</summary>
+    private static long[] Sum(int bins, IEnumerable<long[]?> windowCounts)
     {
-        var current = new long[baselineCounts.Length];
+        var sum = new long[bins];
         foreach (var counts in windowCounts)
         {
             if (counts is null)
@@ -322,11 +337,19 @@ internal sealed class DriftMonitor
                 continue;
             }
 
-            for (var i = 0; i < current.Length; i++)
+            for (var i = 0; i < sum.Length; i++)
             {
-                current[i] += counts[i];
+                sum[i] += counts[i];
             }
         }
+
+        return sum;
+    }
+
+    private static void Compare(
+        List<DriftSignal> signals, string signal, string feature, double[]? edges, string[]? categories, long[] baselineCounts, IEnumerable<long[]?> windowCounts)
+    {
+        var current = Sum(baselineCounts.Length, windowCounts);
 
         if (current.Sum() == 0)
         {
@@ -536,6 +559,14 @@ internal sealed class DriftMonitor
                 }
             }
 
+            foreach (var (name, counts) in other.Quantiles)
+            {
+                if (model.FindFeature(name) is { } feature && At(baseline.Numeric, feature.Ordinal) is { QuantileBucketCount: > 0 } bins)
+                {
+                    AddInto(Quantiles[feature.Ordinal] ??= new long[bins.QuantileBucketCount], counts.Counts);
+                }
+            }
+
             foreach (var (name, counts) in other.Categorical)
             {
                 if (model.FindFeature(name) is { } feature && At(baseline.Categorical, feature.Ordinal) is { } bins)
@@ -563,6 +594,7 @@ internal sealed class DriftMonitor
                 Confidence = new long[baseline.Confidence?.BinCount ?? 0];
                 Numeric = new long[]?[baseline.Numeric.Length];
                 Categorical = new long[]?[baseline.Categorical.Length];
+                Quantiles = new long[]?[baseline.Numeric.Length];
             }
         }
 
@@ -574,6 +606,9 @@ internal sealed class DriftMonitor
         public long[]?[] Numeric = [];
         public long[]?[] Categorical = [];
 
+        /// <summary>Per numeric feature, counts in its quantile buckets (<see cref="NumericBins.QuantileEdges"/>).</summary>
+        public long[]?[] Quantiles = [];
+
         public void Reset()
         {
             Generation = -1;
@@ -581,6 +616,7 @@ internal sealed class DriftMonitor
             ConfidenceCount = 0;
             Array.Clear(Numeric);
             Array.Clear(Categorical);
+            Array.Clear(Quantiles);
         }
 
         public void Count(in RecordedPrediction recorded, Baseline baseline, int generation)
@@ -606,6 +642,10 @@ internal sealed class DriftMonitor
                 if (At(baseline.Numeric, ordinal) is { } bins)
                 {
                     (Numeric[ordinal] ??= new long[bins.BinCount])[bins.BinOf(values[i])]++;
+                    if (bins.QuantileBucketCount > 0)
+                    {
+                        (Quantiles[ordinal] ??= new long[bins.QuantileBucketCount])[bins.QuantileBucketOf(values[i])]++;
+                    }
                 }
             }
 
@@ -623,9 +663,18 @@ internal sealed class DriftMonitor
     }
 }
 
+/// <summary>A numeric feature's values in the drift window, counted in the quantile buckets of the fleet's baseline.</summary>
+/// <param name="FeatureName">The feature.</param>
+/// <param name="Edges">Upper bounds of every bucket but the last, which is open.</param>
+/// <param name="Counts">Values per bucket (not cumulative): one more than the edges.</param>
+internal sealed record FeatureQuantileCounts(string FeatureName, double[] Edges, long[] Counts);
+
 /// <summary>The drift picture of one model version at one moment.</summary>
 internal sealed record DriftSnapshot(long BaselineEvents, bool Pinned, double? EstimatedAccuracy, IReadOnlyList<DriftSignal> Signals)
 {
+    /// <summary>Numeric features' window values in the fleet baseline's quantile buckets; empty until the baseline is the fleet's.</summary>
+    public IReadOnlyList<FeatureQuantileCounts> FeatureQuantiles { get; init; } = [];
+
     /// <summary>Σ top-class confidence over the drift window: with <see cref="ConfidenceCount"/>, the estimate's terms.</summary>
     public double ConfidenceSum { get; init; }
 

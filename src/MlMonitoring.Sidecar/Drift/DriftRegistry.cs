@@ -66,6 +66,11 @@ internal sealed partial class DriftRegistry : IHostedService
             description: "Events of the drift window in each bin of the baseline (signal class, confidence or feature; bin: the bin's index).");
         meter.CreateObservableGauge("ml_drift_baseline_bin", () => ObserveBins(s => s.BaselineCounts),
             description: "Events of the baseline in each of its bins: the same on every replica that shares it.");
+
+        // A histogram of each numeric feature over the drift window, its bounds the fleet baseline's percentiles:
+        // summed across replicas by le, histogram_quantile gives the fleet's quantiles (ml-fleet.yaml).
+        meter.CreateObservableGauge("ml_feature_window_bucket", ObserveFeatureQuantileBuckets,
+            description: "Values of each numeric feature in Monitoring:Drift:Window at most le (cumulative), le the fleet baseline's minimum, percentiles 1, 5, 10, 20 … 90, 95, 99 and maximum.");
     }
 
     public bool Enabled => _options.Enabled;
@@ -314,6 +319,23 @@ internal sealed partial class DriftRegistry : IHostedService
                         ? [.. model.Tags, new("signal", signal.Signal), new(LabelNames.FeatureName, signal.FeatureName), new("bin", BinLabel(bin))]
                         : [.. model.Tags, new("signal", signal.Signal), new("bin", BinLabel(bin))];
                     yield return new((long)values[bin], tags);
+                }
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveFeatureQuantileBuckets()
+    {
+        foreach (var (model, drift) in _snapshots.Get())
+        {
+            foreach (var histogram in drift.FeatureQuantiles)
+            {
+                long cumulative = 0;
+                for (var bucket = 0; bucket < histogram.Counts.Length; bucket++)
+                {
+                    cumulative += histogram.Counts[bucket];
+                    var le = bucket < histogram.Edges.Length ? histogram.Edges[bucket].ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "+Inf";
+                    yield return new(cumulative, [.. model.Tags, new(LabelNames.FeatureName, histogram.FeatureName), new("le", le)]);
                 }
             }
         }

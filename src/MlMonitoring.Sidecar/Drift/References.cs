@@ -8,10 +8,14 @@ namespace MlMonitoring.Sidecar.Drift;
 /// </summary>
 internal sealed class NumericBins
 {
-    private NumericBins(double[] edges, long[] counts)
+    /// <summary>The levels of <see cref="QuantileEdges"/>: finer than the bins, and in the tails, where p95 and p99 lie.</summary>
+    private static readonly double[] QuantileLevels = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
+
+    private NumericBins(double[] edges, long[] counts, double[] quantileEdges)
     {
         Edges = edges;
         Counts = counts;
+        QuantileEdges = quantileEdges;
     }
 
     /// <summary>Inclusive upper bounds of every bin but the last, which is open.</summary>
@@ -20,6 +24,17 @@ internal sealed class NumericBins
     public long[] Counts { get; }
 
     public int BinCount => Counts.Length;
+
+    /// <summary>
+    /// Upper bounds of the buckets the window's values are also counted in, for the fleet's quantiles of a feature
+    /// (<c>histogram_quantile</c> over the replicas' sum): the baseline's minimum, percentiles and maximum. Shared by
+    /// the fleet with the baseline, so every replica's buckets have the same bounds. Empty for a baseline stored
+    /// before they existed.
+    /// </summary>
+    public double[] QuantileEdges { get; }
+
+    /// <summary>Buckets of <see cref="QuantileEdges"/>: one more than the edges (the last is open).</summary>
+    public int QuantileBucketCount => QuantileEdges.Length == 0 ? 0 : QuantileEdges.Length + 1;
 
     /// <summary>
     /// Bins at the quantiles 1/B … (B−1)/B of the sketch, each edge on a bucket boundary of the sketch, so that the
@@ -49,18 +64,27 @@ internal sealed class NumericBins
         }
 
         counts.Add(inBin);
-        return new NumericBins([.. edges], [.. counts]);
+        var quantileEdges = QuantileLevels.Select(sketch.Quantile).Where(double.IsFinite).Distinct().Order().ToArray();
+        return new NumericBins([.. edges], [.. counts], quantileEdges);
     }
 
     public static NumericBins FromPersisted(NumericReference persisted) =>
-        new([.. persisted.Edges], [.. persisted.Counts.Select(c => (long)c)]);
+        new([.. persisted.Edges], [.. persisted.Counts.Select(c => (long)c)], [.. persisted.QuantileEdges]);
 
     public NumericReference ToPersisted()
     {
         var persisted = new NumericReference();
         persisted.Edges.AddRange(Edges);
         persisted.Counts.AddRange(Counts.Select(c => (ulong)c));
+        persisted.QuantileEdges.AddRange(QuantileEdges);
         return persisted;
+    }
+
+    /// <summary>The quantile bucket of a value: the first whose edge is at least the value, else the last.</summary>
+    public int QuantileBucketOf(double value)
+    {
+        var index = Array.BinarySearch(QuantileEdges, value);
+        return index >= 0 ? index : ~index;
     }
 
     /// <summary>The bin of a value: the first whose edge is at least the value, else the last.</summary>

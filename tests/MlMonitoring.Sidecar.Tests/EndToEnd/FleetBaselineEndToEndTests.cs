@@ -73,6 +73,43 @@ public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
             Assert.Equal(figures["psi"]!.GetValue<double>(), psi, 1e-9);
             Assert.Equal(figures["js"]!.GetValue<double>(), js, 1e-9);
 
+            // The fleet's quantiles of x, from the histogram over the baseline's percentiles: its counts equal numpy's
+            // binning of the union at the same bounds, and each quantile lies within the bucket that holds numpy's.
+            var bounds = (await first.ScrapeAsync()).All("ml_feature_window_bucket")
+                .Where(b => b.Labels["feature_name"] == "x" && b.Labels["le"] != "+Inf")
+                .Select(b => double.Parse(b.Labels["le"], System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray();
+            Assert.True(bounds.Length >= 10, $"the baseline's minimum, percentiles and maximum: {string.Join(", ", bounds)}");
+            var quantileReference = await PythonReference.RunAsync("drift_reference.py", new
+            {
+                binning = new[] { new { edges = bounds, values = windows } },
+                quantiles = new { values = windows, q = new[] { 0.5, 0.95, 0.99 } },
+            });
+            var perBucket = quantileReference["binning"]![0]!.AsArray().Select(c => (long)c!.GetValue<double>()).ToArray();
+            long cumulative = 0;
+            for (var bucket = 0; bucket < perBucket.Length; bucket++)
+            {
+                cumulative += perBucket[bucket];
+                var le = bucket < bounds.Length ? bounds[bucket].ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "+Inf";
+                Assert.Equal(cumulative, await prometheus.QueryOneAsync($"sum(ml_feature_window_bucket{{model_name='fraud',feature_name='x',le='{le}'}})", at));
+            }
+
+            foreach (var (q, index) in new[] { ("0.5", 0), ("0.95", 1), ("0.99", 2) })
+            {
+                var expected = quantileReference["quantiles"]![index]!.GetValue<double>();
+                var fleet = await prometheus.QueryOneAsync($"model_version_feature:ml_feature_quantile:fleet{{model_name='fraud',feature_name='x',quantile='{q}'}}", at);
+                var bucket = Array.FindIndex(bounds, b => expected <= b);
+                output.WriteLine($"fleet p{q}(x) {fleet:R}, numpy {expected:R}, bucket {(bucket <= 0 ? "open" : $"({bounds[bucket - 1]}, {bounds[bucket]}]")}");
+                if (bucket > 0)
+                {
+                    Assert.InRange(fleet, bounds[bucket - 1], bounds[bucket]);
+                }
+                else if (bucket < 0)
+                {
+                    // Above the baseline's maximum: all a histogram can say is that the quantile lies beyond it.
+                    Assert.Equal(bounds[^1], fleet);
+                }
+            }
+
             // The estimated accuracy of the fleet: the mean confidence of every prediction of every replica.
             Assert.Equal(_confidences.Average(), await prometheus.QueryOneAsync("model_version:ml_model_estimated_accuracy:fleet{model_name='fraud'}", at), 1e-9);
 

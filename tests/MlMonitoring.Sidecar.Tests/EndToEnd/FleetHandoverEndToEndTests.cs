@@ -19,7 +19,7 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
         "ml_ground_truth_window_labels", "ml_ground_truth_window_regression_labels", "ml_ground_truth_window_absolute_error",
         "ml_ground_truth_window_squared_error", "ml_ground_truth_window_calibration_labels", "ml_ground_truth_window_calibration_correct",
         "ml_ground_truth_window_calibration_confidence", "ml_feature_window_values", "ml_feature_window_sum_of_values",
-        "ml_feature_window_sum_of_squares", "ml_drift_window_bin", "ml_drift_window_confidence", "ml_drift_window_confident_predictions",
+        "ml_feature_window_sum_of_squares", "ml_feature_window_bucket", "ml_drift_window_bin", "ml_drift_window_confidence", "ml_drift_window_confident_predictions",
     ];
 
     [Fact]
