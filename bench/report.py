@@ -86,6 +86,12 @@ def main(results_path, dotnet_client_path, *bdn_paths):
         f"{cost['commands_per_label']:.3f} commands and {cost['bytes_per_label']:.0f} bytes per label (batches of 500); "
         f"{cost['memory_per_pending']:.0f} bytes of Redis memory per pending prediction ({cost['predictions']:,} predictions)",
         "—", None)
+    handover = results["redis_handover"]
+    row("a replica stopped (SIGTERM) after that run (stated)",
+        f"exited {handover['stop_ms']:,} ms after the signal, having handed {handover['records']} record of "
+        f"{handover['bytes']:,} bytes of windows to Redis for a replica that stays; its pending predictions stay in Redis. "
+        f"Killed instead, it would lose its windows' share of the fleet figures",
+        "—", None)
     row("series per replica for the load generator's traffic (stated)",
         f"{results['replica_series']['series']:,}; a fleet of N replicas stores N times these", "—", None)
 

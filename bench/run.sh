@@ -170,7 +170,11 @@ start_sidecar redisfleet Monitoring__GroundTruth__Store=redis Monitoring__Ground
 shared_n=20000
 $smoke && shared_n=2000
 record redis_cost "$(PYTHONPATH=clients/python /usr/bin/python3 bench/shared_state_cost.py "$redisfleet_grpc" "$redis_port" "$shared_n")"
+# What stopping costs a replica: SIGTERM to exit, its windows handed over to the fleet through Redis on the way.
+stop_started=$(date +%s%N)
 stop "$redisfleet_pid"
+stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
+record redis_handover "{\"stop_ms\": $stop_ms, \"records\": $(redis-cli -p "$redis_port" hlen '{mlmon:}handed-over-windows'), \"bytes\": $(redis-cli -p "$redis_port" --raw hvals '{mlmon:}handed-over-windows' | head -c -1 | wc -c)}"
 stop "$redis_pid"
 
 # --- a scrape of 10,000 series --------------------------------------------------------------------------------
