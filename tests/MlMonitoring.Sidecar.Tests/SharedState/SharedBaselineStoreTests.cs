@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 
@@ -13,13 +10,13 @@ namespace MlMonitoring.Sidecar.Tests.SharedState;
 /// </summary>
 public sealed class SharedBaselineStoreTests
 {
-    public static TheoryData<string> Stores => ["memory", "sqlite", "redis"];
+    public static TheoryData<string> Stores => SharedStateStores.Kinds;
 
     [Theory]
     [MemberData(nameof(Stores))]
     public async Task The_first_baseline_of_an_epoch_wins_and_a_pin_announces_the_next(string kind)
     {
-        await using var fixture = await StoreFixture.CreateAsync(kind);
+        await using var fixture = await SharedStateStores.CreateAsync(kind);
         var store = fixture.Store;
 
         Assert.True(await store.PublishBaselineAsync(Record(1, complete: true, "first"), default));
@@ -41,7 +38,7 @@ public sealed class SharedBaselineStoreTests
     [MemberData(nameof(Stores))]
     public async Task Of_many_replicas_completing_the_same_epoch_at_once_exactly_one_is_kept(string kind)
     {
-        await using var fixture = await StoreFixture.CreateAsync(kind);
+        await using var fixture = await SharedStateStores.CreateAsync(kind);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
             Task.Run(async () => (Replica: i, Written: await fixture.Store.PublishBaselineAsync(Record(1, complete: true, $"replica-{i}"), default)))));
@@ -54,7 +51,7 @@ public sealed class SharedBaselineStoreTests
     [MemberData(nameof(Stores))]
     public async Task Handed_over_windows_wait_their_time_and_are_taken_once_oldest_first(string kind)
     {
-        await using var fixture = await StoreFixture.CreateAsync(kind);
+        await using var fixture = await SharedStateStores.CreateAsync(kind);
         var store = fixture.Store;
         var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
         await store.HandOverWindowsAsync("aged out"u8.ToArray(), t0, default);
@@ -72,7 +69,7 @@ public sealed class SharedBaselineStoreTests
     [MemberData(nameof(Stores))]
     public async Task Of_many_replicas_asking_at_once_exactly_one_takes_handed_over_windows(string kind)
     {
-        await using var fixture = await StoreFixture.CreateAsync(kind);
+        await using var fixture = await SharedStateStores.CreateAsync(kind);
         var at = DateTimeOffset.UtcNow;
         await fixture.Store.HandOverWindowsAsync("windows"u8.ToArray(), at, default);
 
@@ -92,38 +89,5 @@ public sealed class SharedBaselineStoreTests
         var baseline = Assert.Single(baselines);
         Assert.Equal(("fraud", "v1"), (baseline.ModelName, baseline.ModelVersion));
         return (System.Text.Encoding.UTF8.GetString(baseline.Data), baseline.Epoch, baseline.Complete);
-    }
-
-    private sealed class StoreFixture(ISharedStateStore store, RedisServer? redis) : IAsyncDisposable
-    {
-        public ISharedStateStore Store => store;
-
-        public static async Task<StoreFixture> CreateAsync(string kind)
-        {
-            var monitoring = Options.Create(new MonitoringOptions());
-            var meters = new TestMeterFactory();
-            var registry = new ModelVersionRegistry(monitoring, new SidecarMetrics(meters, monitoring));
-            var health = new SharedStateHealth(meters, NullLogger<SharedStateHealth>.Instance);
-            switch (kind)
-            {
-                case "sqlite":
-                    var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-baselines-").FullName, "shared.db");
-                    return new(new SqliteSharedStateStore(new GroundTruthOptions { SqlitePath = path }, registry, health), null);
-                case "redis":
-                    var redis = await RedisServer.StartAsync();
-                    return new(new RedisSharedStateStore(new GroundTruthOptions { RedisConfiguration = redis.Configuration }, registry, health), redis);
-                default:
-                    return new(new MemorySharedStateStore(new GroundTruthOptions()), null);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await store.DisposeAsync();
-            if (redis is not null)
-            {
-                await redis.DisposeAsync();
-            }
-        }
     }
 }
