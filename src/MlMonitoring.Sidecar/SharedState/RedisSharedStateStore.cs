@@ -9,8 +9,8 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// exactly once, because the claim is one Lua script that Redis runs atomically.
 /// </summary>
 /// <remarks>
-/// Each prediction is a hash <c>{prefix}p:id</c> living two TTLs (the second as a tombstone), indexed by time in
-/// the sorted set <c>{prefix}pending</c> while it waits. The prefix (<c>Monitoring:GroundTruth:RedisKeyPrefix</c>)
+/// Each prediction is a string <c>{prefix}q:id</c> (<see cref="PackedPrediction"/>) living two TTLs (the second as
+/// a tombstone), indexed by time in the sorted set <c>{prefix}pending</c> while it waits. The prefix (<c>Monitoring:GroundTruth:RedisKeyPrefix</c>)
 /// is a hash tag: every key of the store hashes to one slot, so that in a Redis Cluster each script's keys are on
 /// one node (the cluster routes every replica's commands there, whichever node it connected to); the store's keys
 /// are not spread over the masters. The sweep takes expired and excess members off the index
@@ -18,33 +18,35 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// </remarks>
 internal sealed class RedisSharedStateStore : ISharedStateStore
 {
-    // KEYS[1] hash, KEYS[2] index; ARGV[1] id, ARGV[2] label is class (1/0), ARGV[3] expire-before ms.
-    // Returns {state, model, version, class, value, confidence, time}; state: 0 claimed, 1 duplicate, 2 expired,
-    // 3 unknown, 4 mismatch.
+    // KEYS[1] prediction, KEYS[2] index; ARGV[1] id, ARGV[2] label is class (1/0), ARGV[3] expire-before ms.
+    // Returns {outcome, packed prediction}; outcome: 0 claimed, 1 duplicate, 2 expired, 3 unknown, 4 mismatch.
     private const string ClaimScript = """
-        local p = redis.call('HMGET', KEYS[1], 'm', 'v', 'c', 'x', 'f', 't', 's')
-        if not p[1] then return {3} end
-        local result = {0, p[1], p[2], p[3] or '', p[4], p[5] or '', p[6]}
-        if p[7] == '1' then result[1] = 1 return result end
-        if p[7] == '2' then result[1] = 2 return result end
-        if tonumber(p[6]) < tonumber(ARGV[3]) then
-          redis.call('HSET', KEYS[1], 's', '2')
+        local p = redis.call('GET', KEYS[1])
+        if not p then return {3} end
+        local state = string.sub(p, 1, 1)
+        if state == '1' then return {1, p} end
+        if state == '2' then return {2, p} end
+        if tonumber(string.match(p, '^..(%d+)')) < tonumber(ARGV[3]) then
+          redis.call('SETRANGE', KEYS[1], 0, '2')
           redis.call('ZREM', KEYS[2], ARGV[1])
-          result[1] = 2
-          return result
+          return {2, p}
         end
-        if (p[3] and '1' or '0') ~= ARGV[2] then result[1] = 4 return result end
-        redis.call('HSET', KEYS[1], 's', '1')
+        if ((string.sub(p, 2, 2) == 'c') and '1' or '0') ~= ARGV[2] then return {4, p} end
+        redis.call('SETRANGE', KEYS[1], 0, '1')
         redis.call('ZREM', KEYS[2], ARGV[1])
-        return result
+        return {0, p}
         """;
 
-    // KEYS[1] index; ARGV[1] prefix of hashes, ARGV[2] expire-before ms, ARGV[3] max pending.
-    // Returns {expired, evicted, pending}.
+    // KEYS[1] index; ARGV[1] prefix of predictions, ARGV[2] expire-before ms, ARGV[3] max pending.
+    // Returns {expired, evicted, pending}. A prediction's state is its first byte; SETRANGE keeps its TTL, and
+    // is only applied to one that exists (it would create a key without one).
     private const string SweepScript = """
+        local function expire(id)
+          if redis.call('EXISTS', ARGV[1] .. id) == 1 then redis.call('SETRANGE', ARGV[1] .. id, 0, '2') end
+        end
         local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, 10000)
         for _, id in ipairs(expired) do
-          redis.call('HSET', ARGV[1] .. id, 's', '2')
+          expire(id)
           redis.call('ZREM', KEYS[1], id)
         end
         local evicted = 0
@@ -52,7 +54,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         if excess > 0 then
           local oldest = redis.call('ZPOPMIN', KEYS[1], math.min(excess, 10000))
           for i = 1, #oldest, 2 do
-            redis.call('HSET', ARGV[1] .. oldest[i], 's', '2')
+            expire(oldest[i])
             evicted = evicted + 1
           end
         end
@@ -103,19 +105,15 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     private const int WriteChunk = 500;
 
     /// <summary>
-    /// KEYS[1] index, KEYS[2..] the predictions' hashes; ARGV[1] hash lifetime ms, then per prediction: id, time ms,
-    /// field count, fields and values. A repeated id keeps its first prediction, as in the other stores.
+    /// KEYS[1] index, KEYS[2..] the predictions; ARGV[1] their lifetime ms, then per prediction: id, time ms, packed
+    /// prediction. A repeated id keeps its first prediction, as in the other stores.
     /// </summary>
     private const string RememberScript = """
-        local at = 2
         for k = 2, #KEYS do
-          local fields = tonumber(ARGV[at + 2])
-          if redis.call('EXISTS', KEYS[k]) == 0 then
-            redis.call('HSET', KEYS[k], unpack(ARGV, at + 3, at + 2 + fields * 2))
-            redis.call('PEXPIRE', KEYS[k], ARGV[1])
+          local at = (k - 2) * 3 + 2
+          if redis.call('SET', KEYS[k], ARGV[at + 2], 'PX', ARGV[1], 'NX') then
             redis.call('ZADD', KEYS[1], ARGV[at + 1], ARGV[at])
           end
-          at = at + 3 + fields * 2
         end
         return 1
         """;
@@ -124,7 +122,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     private readonly ModelVersionRegistry _registry;
     private readonly SharedStateHealth _health;
     private readonly WriteQueue<(string Id, PendingPrediction Prediction)> _writes;
-    private readonly string _hashPrefix;
+    private readonly string _predictionPrefix;
     private readonly RedisKey _index;
     private readonly RedisKey _baselines;
     private readonly RedisKey _baselineEpochs;
@@ -140,7 +138,9 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         _ttlMs = (long)options.Ttl.TotalMilliseconds;
         _maxPending = options.MaxPending;
         var slot = "{" + options.RedisKeyPrefix + "}";
-        _hashPrefix = slot + "p:";
+        // "q:", not the "p:" of the hashes kept before PackedPrediction: those are not read (a label of a prediction
+        // pending at the upgrade joins as unknown) and expire by themselves.
+        _predictionPrefix = slot + "q:";
         _index = slot + "pending";
         _baselines = slot + "baselines";
         _baselineEpochs = slot + "baseline-epochs";
@@ -168,7 +168,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         {
             result = await _redis.GetDatabase().ScriptEvaluateAsync(
                 ClaimScript,
-                [_hashPrefix + predictionId, _index],
+                [_predictionPrefix + predictionId, _index],
                 [predictionId, labelIsClass ? "1" : "0", now.ToUnixTimeMilliseconds() - _ttlMs]);
             _health.ReportSuccess();
         }
@@ -189,15 +189,15 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         };
         return outcome == ClaimOutcome.Unknown
             ? new Claim(outcome, default)
-            : new Claim(outcome, Hydrate((string)fields[1]!, (string)fields[2]!, (string)fields[3]!, (string)fields[4]!, (string)fields[5]!, (string)fields[6]!));
+            : new Claim(outcome, PackedPrediction.Read((byte[])fields[1]!, _registry));
     }
 
     public async ValueTask<PendingPrediction?> FindAsync(string predictionId, CancellationToken cancellationToken)
     {
-        RedisValue[] fields;
+        RedisValue packed;
         try
         {
-            fields = await _redis.GetDatabase().HashGetAsync(_hashPrefix + predictionId, ["m", "v", "c", "x", "f", "t"]);
+            packed = await _redis.GetDatabase().StringGetAsync(_predictionPrefix + predictionId);
             _health.ReportSuccess();
         }
         catch (RedisException e)
@@ -206,7 +206,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
             throw;
         }
 
-        return fields[0].IsNull ? null : Hydrate(fields[0]!, fields[1]!, fields[2].IsNull ? "" : (string)fields[2]!, fields[3]!, fields[4].IsNull ? "" : (string)fields[4]!, fields[5]!);
+        return packed.IsNull ? null : PackedPrediction.Read((byte[])packed!, _registry);
     }
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _writes.FlushAsync(cancellationToken);
@@ -248,7 +248,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         try
         {
             var result = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(
-                SweepScript, [_index], [_hashPrefix, now.ToUnixTimeMilliseconds() - _ttlMs, _maxPending]))!;
+                SweepScript, [_index], [_predictionPrefix, now.ToUnixTimeMilliseconds() - _ttlMs, _maxPending]))!;
             _health.ReportSuccess();
             return new SweepResult((long)result[0], (long)result[1], (long)result[2]);
         }
@@ -285,60 +285,39 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     {
         // One script per chunk, not per prediction: a round trip and a task per 500 predictions instead of one each,
         // which is what let the write queue keep up. The keys share a slot (the hash tag), so a chunk is one script
-        // in a cluster too.
+        // in a cluster too. The packed predictions of a batch are written into one buffer, each argument a slice; a
+        // new buffer per batch, since a command that timed out may still be sent after this method has returned.
         var database = _redis.GetDatabase();
         var lifetimeMs = 2 * _ttlMs;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(batch.Count * 64);
+        var slices = new (int Start, int Length)[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            slices[i] = PackedPrediction.Write(buffer, batch[i].Prediction);
+        }
+
+        var packed = buffer.WrittenMemory;
         var writes = new List<Task>((batch.Count / WriteChunk) + 1);
         for (var start = 0; start < batch.Count; start += WriteChunk)
         {
             var count = Math.Min(WriteChunk, batch.Count - start);
             var keys = new RedisKey[count + 1];
             keys[0] = _index;
-            var values = new List<RedisValue>(1 + (count * 15)) { lifetimeMs };
+            var values = new RedisValue[1 + (count * 3)];
+            values[0] = lifetimeMs;
             for (var i = 0; i < count; i++)
             {
                 var (id, prediction) = batch[start + i];
-                keys[i + 1] = _hashPrefix + id;
-                var hasClass = prediction.PredictedClass is not null;
-                var hasConfidence = !float.IsNaN(prediction.Confidence);
-                values.Add(id);
-                values.Add(prediction.TimeMs);
-                values.Add(4 + (hasClass ? 1 : 0) + (hasConfidence ? 1 : 0));
-                values.Add("m");
-                values.Add(prediction.Model.ModelName);
-                values.Add("v");
-                values.Add(prediction.Model.ModelVersion);
-                values.Add("x");
-                values.Add(prediction.PredictedValue.ToString("R", CultureInfo.InvariantCulture));
-                values.Add("t");
-                values.Add(prediction.TimeMs);
-                if (hasClass)
-                {
-                    values.Add("c");
-                    values.Add(prediction.PredictedClass!.Name);
-                }
-
-                if (hasConfidence)
-                {
-                    values.Add("f");
-                    values.Add(prediction.Confidence.ToString("R", CultureInfo.InvariantCulture));
-                }
+                var (at, length) = slices[start + i];
+                keys[i + 1] = _predictionPrefix + id;
+                values[1 + (i * 3)] = id;
+                values[2 + (i * 3)] = prediction.TimeMs;
+                values[3 + (i * 3)] = packed.Slice(at, length);
             }
 
-            writes.Add(database.ScriptEvaluateAsync(RememberScript, keys, [.. values]));
+            writes.Add(database.ScriptEvaluateAsync(RememberScript, keys, values));
         }
 
         await Task.WhenAll(writes);
-    }
-
-    private PendingPrediction Hydrate(string model, string version, string predictedClass, string value, string confidence, string time)
-    {
-        var series = _registry.Get(model, version);
-        return new PendingPrediction(
-            series,
-            predictedClass.Length == 0 ? null : series.GetClass(predictedClass),
-            double.Parse(value, CultureInfo.InvariantCulture),
-            confidence.Length == 0 ? float.NaN : float.Parse(confidence, CultureInfo.InvariantCulture),
-            long.Parse(time, CultureInfo.InvariantCulture));
     }
 }

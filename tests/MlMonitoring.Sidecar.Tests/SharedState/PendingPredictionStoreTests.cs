@@ -21,7 +21,7 @@ public sealed class PendingPredictionStoreTests
     {
         await using var stores = await SharedStateStores.CreateAsync(kind);
         var store = stores.Store;
-        var model = stores.Registry.Get("fraud model", "v1.2");
+        var model = stores.Registry.Get("fraud model: é|1", "v1.2");  // separators and multi-byte characters in a name
         var price = stores.Registry.Get("price", "2024-06");
         store.Remember("c-1", new PendingPrediction(model, model.GetClass("fraud"), 0, 0.8125f, T0.ToUnixTimeMilliseconds()));
         store.Remember("c-1", new PendingPrediction(model, model.GetClass("legit"), 0, 0.5f, T0.ToUnixTimeMilliseconds() + 5)); // a repeated id keeps the first
