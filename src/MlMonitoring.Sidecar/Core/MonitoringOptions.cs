@@ -171,6 +171,14 @@ public sealed class GroundTruthOptions
     [Required]
     public string RedisKeyPrefix { get; set; } = "mlmon:";
 
+    /// <summary>
+    /// Partitions of the pending predictions in Redis, each with its own hash tag: against a Redis Cluster they
+    /// spread over the masters (a few per master is enough); against one Redis leave it at 1. MaxPending is kept
+    /// per partition, a share of it each. Replicas of one model must agree on it; changing it strands what is pending.
+    /// </summary>
+    [Range(1, 1024)]
+    public int RedisPartitions { get; set; } = 1;
+
     /// <summary>Most pending predictions waiting to be written to an external store before new ones are dropped.</summary>
     [Range(1, 10_000_000)]
     public int WriteQueueCapacity { get; set; } = 100_000;

@@ -122,26 +122,25 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     private readonly ModelVersionRegistry _registry;
     private readonly SharedStateHealth _health;
     private readonly WriteQueue<(string Id, PendingPrediction Prediction)> _writes;
-    private readonly string _predictionPrefix;
-    private readonly RedisKey _index;
+    private readonly Partition[] _partitions;
     private readonly RedisKey _baselines;
     private readonly RedisKey _baselineEpochs;
     private readonly RedisKey _handedOver;
     private readonly RedisKey _handedOverTimes;
     private readonly long _ttlMs;
-    private readonly int _maxPending;
+    private readonly int _maxPendingPerPartition;
 
     public RedisSharedStateStore(GroundTruthOptions options, ModelVersionRegistry registry, SharedStateHealth health)
     {
         _registry = registry;
         _health = health;
         _ttlMs = (long)options.Ttl.TotalMilliseconds;
-        _maxPending = options.MaxPending;
         var slot = "{" + options.RedisKeyPrefix + "}";
-        // "q:", not the "p:" of the hashes kept before PackedPrediction: those are not read (a label of a prediction
-        // pending at the upgrade joins as unknown) and expire by themselves.
-        _predictionPrefix = slot + "q:";
-        _index = slot + "pending";
+        // One partition keeps the keys of before partitions existed; more get a hash tag each, spread over a cluster.
+        _partitions = options.RedisPartitions == 1
+            ? [new Partition(slot)]
+            : [.. Enumerable.Range(0, options.RedisPartitions).Select(p => new Partition("{" + options.RedisKeyPrefix + p.ToString(CultureInfo.InvariantCulture) + "}"))];
+        _maxPendingPerPartition = (int)Math.Ceiling((double)options.MaxPending / _partitions.Length);
         _baselines = slot + "baselines";
         _baselineEpochs = slot + "baseline-epochs";
         _handedOver = slot + "handed-over-windows";
@@ -166,9 +165,10 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         RedisResult result;
         try
         {
+            var partition = PartitionOf(predictionId);
             result = await _redis.GetDatabase().ScriptEvaluateAsync(
                 ClaimScript,
-                [_predictionPrefix + predictionId, _index],
+                [partition.PredictionPrefix + predictionId, partition.Index],
                 [predictionId, labelIsClass ? "1" : "0", now.ToUnixTimeMilliseconds() - _ttlMs]);
             _health.ReportSuccess();
         }
@@ -197,7 +197,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         RedisValue packed;
         try
         {
-            packed = await _redis.GetDatabase().StringGetAsync(_predictionPrefix + predictionId);
+            packed = await _redis.GetDatabase().StringGetAsync(PartitionOf(predictionId).PredictionPrefix + predictionId);
             _health.ReportSuccess();
         }
         catch (RedisException e)
@@ -247,10 +247,18 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     {
         try
         {
-            var result = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(
-                SweepScript, [_index], [_predictionPrefix, now.ToUnixTimeMilliseconds() - _ttlMs, _maxPending]))!;
+            var database = _redis.GetDatabase();
+            var sweeps = await Task.WhenAll(_partitions.Select(p => database.ScriptEvaluateAsync(
+                SweepScript, [p.Index], [p.PredictionPrefix, now.ToUnixTimeMilliseconds() - _ttlMs, _maxPendingPerPartition])));
             _health.ReportSuccess();
-            return new SweepResult((long)result[0], (long)result[1], (long)result[2]);
+            long expired = 0, evicted = 0, pending = 0;
+            foreach (var sweep in sweeps)
+            {
+                var result = (RedisResult[])sweep!;
+                (expired, evicted, pending) = (expired + (long)result[0], evicted + (long)result[1], pending + (long)result[2]);
+            }
+
+            return new SweepResult(expired, evicted, pending);
         }
         catch (RedisException e)
         {
@@ -283,10 +291,11 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
 
     private async Task WriteBatchAsync(IReadOnlyList<(string Id, PendingPrediction Prediction)> batch, CancellationToken cancellationToken)
     {
-        // One script per chunk, not per prediction: a round trip and a task per 500 predictions instead of one each,
-        // which is what let the write queue keep up. The keys share a slot (the hash tag), so a chunk is one script
-        // in a cluster too. The packed predictions of a batch are written into one buffer, each argument a slice; a
-        // new buffer per batch, since a command that timed out may still be sent after this method has returned.
+        // One script per chunk of a partition, not per prediction: a round trip and a task per 500 predictions instead
+        // of one each, which is what let the write queue keep up. A partition's keys share a slot (its hash tag), so a
+        // chunk is one script in a cluster too. The packed predictions of a batch are written into one buffer, each
+        // argument a slice; a new buffer per batch, since a command that timed out may still be sent after this
+        // method has returned.
         var database = _redis.GetDatabase();
         var lifetimeMs = 2 * _ttlMs;
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(batch.Count * 64);
@@ -297,27 +306,58 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         }
 
         var packed = buffer.WrittenMemory;
-        var writes = new List<Task>((batch.Count / WriteChunk) + 1);
-        for (var start = 0; start < batch.Count; start += WriteChunk)
+        var writes = new List<Task>();
+        foreach (var members in Enumerable.Range(0, batch.Count).GroupBy(i => PartitionIndexOf(batch[i].Id)))
         {
-            var count = Math.Min(WriteChunk, batch.Count - start);
-            var keys = new RedisKey[count + 1];
-            keys[0] = _index;
-            var values = new RedisValue[1 + (count * 3)];
-            values[0] = lifetimeMs;
-            for (var i = 0; i < count; i++)
+            var partition = _partitions[members.Key];
+            foreach (var chunk in members.Chunk(WriteChunk))
             {
-                var (id, prediction) = batch[start + i];
-                var (at, length) = slices[start + i];
-                keys[i + 1] = _predictionPrefix + id;
-                values[1 + (i * 3)] = id;
-                values[2 + (i * 3)] = prediction.TimeMs;
-                values[3 + (i * 3)] = packed.Slice(at, length);
-            }
+                var keys = new RedisKey[chunk.Length + 1];
+                keys[0] = partition.Index;
+                var values = new RedisValue[1 + (chunk.Length * 3)];
+                values[0] = lifetimeMs;
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    var (id, prediction) = batch[chunk[i]];
+                    var (at, length) = slices[chunk[i]];
+                    keys[i + 1] = partition.PredictionPrefix + id;
+                    values[1 + (i * 3)] = id;
+                    values[2 + (i * 3)] = prediction.TimeMs;
+                    values[3 + (i * 3)] = packed.Slice(at, length);
+                }
 
-            writes.Add(database.ScriptEvaluateAsync(RememberScript, keys, values));
+                writes.Add(database.ScriptEvaluateAsync(RememberScript, keys, values));
+            }
         }
 
         await Task.WhenAll(writes);
+    }
+
+    private Partition PartitionOf(string predictionId) => _partitions[PartitionIndexOf(predictionId)];
+
+    /// <summary>The partition of an id: the same on every replica (a hash of its UTF-16 code units, not the process-seeded string hash).</summary>
+    private int PartitionIndexOf(string predictionId)
+    {
+        if (_partitions.Length == 1)
+        {
+            return 0;
+        }
+
+        var hash = System.IO.Hashing.XxHash32.HashToUInt32(System.Runtime.InteropServices.MemoryMarshal.AsBytes(predictionId.AsSpan()));
+        return (int)(hash % (uint)_partitions.Length);
+    }
+
+    /// <summary>The keys of one partition of the pending predictions: its hash tag, so one slot in a cluster.</summary>
+    /// <param name="Tag">The hash tag, braces included.</param>
+    private sealed record Partition(string Tag)
+    {
+        /// <summary>
+        /// Prefix of the predictions' keys: "q:", not the "p:" of the hashes kept before PackedPrediction; those are
+        /// not read (a label of a prediction pending at the upgrade joins as unknown) and expire by themselves.
+        /// </summary>
+        public string PredictionPrefix { get; } = Tag + "q:";
+
+        /// <summary>The sorted set of the partition's pending ids by prediction time.</summary>
+        public RedisKey Index { get; } = Tag + "pending";
     }
 }

@@ -66,6 +66,64 @@ public sealed class RedisClusterJoinTests
         }
     }
 
+    [Fact]
+    public async Task With_partitions_the_pending_predictions_spread_over_every_master_and_join_exactly_once()
+    {
+        await using var cluster = await RedisCluster.StartAsync();
+        var replicas = new List<SidecarProcess>();
+        try
+        {
+            foreach (var port in cluster.Ports)
+            {
+                replicas.Add(await SidecarProcess.StartAsync(
+                    SidecarProcess.ReplicaSettings($"127.0.0.1:{port}", ("Monitoring__GroundTruth__RedisPartitions", "12"))));
+            }
+
+            // 600 predictions over the three replicas, their labels each sent to another replica than its prediction.
+            for (var r = 0; r < 3; r++)
+            {
+                var predictions = new PredictionBatch();
+                for (var i = r; i < 600; i += 3)
+                {
+                    var e = Events.Classified("fraud", "v1", i % 4 == 0 ? "fraud" : "legit", 0.9);
+                    e.PredictionId = $"tx-{i}";
+                    predictions.Events.Add(e);
+                }
+
+                Assert.Equal(200UL, (await replicas[r].CreateMonitorClient().RecordPredictionsAsync(predictions)).Accepted);
+            }
+
+            var perMaster = await cluster.KeysPerMasterAsync();
+            Assert.All(perMaster, master => Assert.True(master.Value >= 50, $"master on {master.Key} holds {master.Value} keys: {string.Join(", ", perMaster)}"));
+
+            for (var r = 0; r < 3; r++)
+            {
+                var labels = new GroundTruthBatch();
+                labels.Labels.AddRange(Enumerable.Range(0, 600).Where(i => i % 3 == r).Select(i => new Label { PredictionId = $"tx-{i}", ActualClass = "legit" }));
+                Assert.Equal(200UL, (await replicas[(r + 1) % 3].CreateMonitorClient().RecordGroundTruthAsync(labels)).Accepted);
+                Assert.Equal(200UL, (await replicas[(r + 2) % 3].CreateMonitorClient().RecordGroundTruthAsync(labels)).Accepted); // duplicates now
+            }
+
+            double joined = 0, duplicates = 0, unknown = 0;
+            foreach (var replica in replicas)
+            {
+                var metrics = await replica.ScrapeAsync();
+                joined += metrics.Find("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")) ?? 0;
+                duplicates += metrics.Find("ml_ground_truth_unmatched_total", ("reason", "duplicate")) ?? 0;
+                unknown += metrics.Find("ml_ground_truth_unmatched_total", ("reason", "unknown")) ?? 0;
+            }
+
+            Assert.Equal((600.0, 600.0, 0.0), (joined, duplicates, unknown));
+        }
+        finally
+        {
+            foreach (var replica in replicas)
+            {
+                await replica.DisposeAsync();
+            }
+        }
+    }
+
     private static async Task<ModelStatus> WaitForPinnedAsync(SidecarProcess replica)
     {
         // A status names a version the replica has seen events of: one event, then the fleet's baseline arrives at

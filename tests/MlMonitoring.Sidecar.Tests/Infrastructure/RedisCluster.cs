@@ -94,6 +94,20 @@ public sealed class RedisCluster : IAsyncDisposable
         throw new InvalidOperationException($"no node serves {key}");
     }
 
+    /// <summary>How many keys each master holds, by port.</summary>
+    public async Task<IReadOnlyDictionary<int, long>> KeysPerMasterAsync()
+    {
+        var cli = ExternalProcess.Require("redis-cli", "redis-tools");
+        var keys = new Dictionary<int, long>();
+        foreach (var port in Ports)
+        {
+            var (_, output) = await ExternalProcess.RunAsync(cli, ["-p", port.ToString(CultureInfo.InvariantCulture), "dbsize"]);
+            keys[port] = long.Parse(output.Trim(), CultureInfo.InvariantCulture);
+        }
+
+        return keys;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var node in _nodes)

@@ -20,8 +20,8 @@ internal sealed class SharedStateStores : IAsyncDisposable
         _redis = redis;
     }
 
-    /// <summary>The kinds, for a theory's data.</summary>
-    public static TheoryData<string> Kinds => ["memory", "sqlite", "redis"];
+    /// <summary>The kinds, for a theory's data; "redis-partitioned" is the redis store with four partitions.</summary>
+    public static TheoryData<string> Kinds => ["memory", "sqlite", "redis", "redis-partitioned"];
 
     public ISharedStateStore Store { get; }
 
@@ -39,8 +39,9 @@ internal sealed class SharedStateStores : IAsyncDisposable
             case "sqlite":
                 options.SqlitePath = Path.Combine(Directory.CreateTempSubdirectory("mlmon-store-").FullName, "shared.db");
                 return new(new SqliteSharedStateStore(options, registry, health), registry, null);
-            case "redis":
+            case "redis" or "redis-partitioned":
                 var redis = await RedisServer.StartAsync();
+                options.RedisPartitions = kind == "redis" ? 1 : 4;
                 options.RedisConfiguration = redis.Configuration;
                 return new(new RedisSharedStateStore(options, registry, health), registry, redis);
             default:

@@ -68,8 +68,11 @@ public sealed class PendingPredictionStoreTests
         Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync("new", labelIsClass: true, later, default)).Outcome);
     }
 
+    /// <summary>The stores that keep MaxPending as one bound; a partitioned one keeps a share of it per partition.</summary>
+    public static TheoryData<string> UnpartitionedStores => ["memory", "sqlite", "redis"];
+
     [Theory]
-    [MemberData(nameof(Stores))]
+    [MemberData(nameof(UnpartitionedStores))]
     public async Task Past_max_pending_a_sweep_evicts_the_oldest_and_counts_them(string kind)
     {
         await using var stores = await SharedStateStores.CreateAsync(kind, new GroundTruthOptions { MaxPending = 3 });
@@ -89,5 +92,26 @@ public sealed class PendingPredictionStoreTests
         Assert.Equal(ClaimOutcome.Expired, (await store.ClaimAsync("p-0", labelIsClass: true, now, default)).Outcome);
         Assert.Equal(ClaimOutcome.Expired, (await store.ClaimAsync("p-1", labelIsClass: true, now, default)).Outcome);
         Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync("p-2", labelIsClass: true, now, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task A_partitioned_store_keeps_a_share_of_max_pending_per_partition_and_evicts_the_oldest_of_each()
+    {
+        await using var stores = await SharedStateStores.CreateAsync("redis-partitioned", new GroundTruthOptions { MaxPending = 8 });
+        var store = stores.Store;
+        var model = stores.Registry.Get("fraud", "v1");
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 40; i++)
+        {
+            store.Remember($"p-{i}", new PendingPrediction(model, model.GetClass("fraud"), 0, 0.9f, now.ToUnixTimeMilliseconds() + i));
+        }
+
+        await store.FlushAsync(default);
+        var sweep = await store.SweepAsync(now, default);
+
+        // Four partitions of at most 2: 8 wait, 32 are evicted and counted, and the newest is one of those that wait.
+        Assert.Equal((32L, 8L), (sweep.EvictedForCapacity, sweep.Pending));
+        Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync("p-39", labelIsClass: true, now, default)).Outcome);
+        Assert.Equal(ClaimOutcome.Expired, (await store.ClaimAsync("p-0", labelIsClass: true, now, default)).Outcome);
     }
 }
