@@ -639,13 +639,20 @@ internal sealed class DriftMonitor
             for (var i = 0; i < numeric.Length; i++)
             {
                 var ordinal = numeric[i].Ordinal;
-                if (At(baseline.Numeric, ordinal) is { } bins)
+                if (At(baseline.Numeric, ordinal) is not { } bins)
+                {
+                    continue;
+                }
+
+                if (bins.QuantileBucketCount > 0)
+                {
+                    var bucket = bins.QuantileBucketOf(values[i]);
+                    (Quantiles[ordinal] ??= new long[bins.QuantileBucketCount])[bucket]++;
+                    (Numeric[ordinal] ??= new long[bins.BinCount])[bins.BinOfQuantileBucket(bucket)]++;
+                }
+                else
                 {
                     (Numeric[ordinal] ??= new long[bins.BinCount])[bins.BinOf(values[i])]++;
-                    if (bins.QuantileBucketCount > 0)
-                    {
-                        (Quantiles[ordinal] ??= new long[bins.QuantileBucketCount])[bins.QuantileBucketOf(values[i])]++;
-                    }
                 }
             }
 

@@ -8,14 +8,18 @@ namespace MlMonitoring.Sidecar.Drift;
 /// </summary>
 internal sealed class NumericBins
 {
-    /// <summary>The levels of <see cref="QuantileEdges"/>: finer than the bins, and in the tails, where p95 and p99 lie.</summary>
-    private static readonly double[] QuantileLevels = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
+    /// <summary>The levels of <see cref="QuantileEdges"/> besides the bins' edges: the tails, where p95 and p99 lie.</summary>
+    private static readonly double[] TailLevels = [0, 0.01, 0.05, 0.95, 0.99, 1];
+
+    private readonly int[] _binOfQuantileBucket;
 
     private NumericBins(double[] edges, long[] counts, double[] quantileEdges)
     {
         Edges = edges;
         Counts = counts;
         QuantileEdges = quantileEdges;
+        // Every bin edge is a quantile edge, so each quantile bucket lies inside one bin: the bin of its upper edge.
+        _binOfQuantileBucket = [.. Enumerable.Range(0, QuantileBucketCount).Select(b => b < quantileEdges.Length ? BinOf(quantileEdges[b]) : edges.Length)];
     }
 
     /// <summary>Inclusive upper bounds of every bin but the last, which is open.</summary>
@@ -27,9 +31,10 @@ internal sealed class NumericBins
 
     /// <summary>
     /// Upper bounds of the buckets the window's values are also counted in, for the fleet's quantiles of a feature
-    /// (<c>histogram_quantile</c> over the replicas' sum): the baseline's minimum, percentiles and maximum. Shared by
-    /// the fleet with the baseline, so every replica's buckets have the same bounds. Empty for a baseline stored
-    /// before they existed.
+    /// (<c>histogram_quantile</c> over the replicas' sum): the bins' edges (the baseline's deciles by default) and its
+    /// minimum, percentiles 1, 5, 95 and 99 and maximum, each on a bucket boundary of the sketch. Shared by the fleet
+    /// with the baseline, so every replica's buckets have the same bounds. Empty for a baseline stored before they
+    /// existed.
     /// </summary>
     public double[] QuantileEdges { get; }
 
@@ -45,12 +50,20 @@ internal sealed class NumericBins
     {
         var edges = new List<double>();
         var counts = new List<long>();
+        var quantileEdges = new SortedSet<double>();
         long cumulative = 0, inBin = 0;
         var next = 1;
+        var tail = 0;
         foreach (var (upperBound, count) in sketch.Buckets())
         {
             cumulative += count;
             inBin += count;
+            while (tail < TailLevels.Length && cumulative >= TailLevels[tail] * sketch.Count)
+            {
+                quantileEdges.Add(upperBound);
+                tail++;
+            }
+
             if (next < bins && cumulative >= (double)next * sketch.Count / bins)
             {
                 edges.Add(upperBound);
@@ -64,8 +77,8 @@ internal sealed class NumericBins
         }
 
         counts.Add(inBin);
-        var quantileEdges = QuantileLevels.Select(sketch.Quantile).Where(double.IsFinite).Distinct().Order().ToArray();
-        return new NumericBins([.. edges], [.. counts], quantileEdges);
+        quantileEdges.UnionWith(edges);
+        return new NumericBins([.. edges], [.. counts], [.. quantileEdges]);
     }
 
     public static NumericBins FromPersisted(NumericReference persisted) =>
@@ -86,6 +99,9 @@ internal sealed class NumericBins
         var index = Array.BinarySearch(QuantileEdges, value);
         return index >= 0 ? index : ~index;
     }
+
+    /// <summary>The bin that holds a quantile bucket (<see cref="QuantileBucketOf"/>): one search serves both.</summary>
+    public int BinOfQuantileBucket(int bucket) => _binOfQuantileBucket[bucket];
 
     /// <summary>The bin of a value: the first whose edge is at least the value, else the last.</summary>
     public int BinOf(double value)
