@@ -9,12 +9,13 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// exactly once, because the claim is one Lua script that Redis runs atomically.
 /// </summary>
 /// <remarks>
-/// Each prediction is a string <c>{prefix}q:id</c> (<see cref="PackedPrediction"/>) living two TTLs (the second as
-/// a tombstone), indexed by time in the sorted set <c>{prefix}pending</c> while it waits. The prefix (<c>Monitoring:GroundTruth:RedisKeyPrefix</c>)
-/// is a hash tag: every key of the store hashes to one slot, so that in a Redis Cluster each script's keys are on
-/// one node (the cluster routes every replica's commands there, whichever node it connected to); the store's keys
-/// are not spread over the masters. The sweep takes expired and excess members off the index
-/// (whichever replica removes one counts it, so sums across replicas are exact) and marks their hashes expired.
+/// Each prediction is a string <c>{tag}q:id</c> (<see cref="PackedPrediction"/>) living two TTLs (the second as a
+/// tombstone), indexed by time in the sorted set <c>{tag}pending</c> while it waits. The tag is a hash tag: the
+/// prefix (<c>Monitoring:GroundTruth:RedisKeyPrefix</c>), and with <c>RedisPartitions</c> above 1 the partition
+/// of the id, so that in a Redis Cluster each script's keys are on one node (the cluster routes every replica's
+/// commands there, whichever node it connected to) while the partitions spread over the masters. Baselines and
+/// handed-over windows sit under the prefix alone. The sweep takes expired and excess members off each index
+/// (whichever replica removes one counts it, so sums across replicas are exact) and marks their predictions expired.
 /// </remarks>
 internal sealed class RedisSharedStateStore : ISharedStateStore
 {
