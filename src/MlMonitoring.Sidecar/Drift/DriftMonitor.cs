@@ -210,12 +210,18 @@ internal sealed class DriftMonitor
             foreach (var feature in baseline.Features.OrderBy(f => f.FeatureName, StringComparer.Ordinal))
             {
                 var ordinal = feature.Ordinal;
-                if (At(baseline.Numeric, ordinal) is { } numeric)
+                if (At(baseline.Numeric, ordinal) is { QuantileBucketCount: 0 } numeric)
                 {
+                    // A baseline stored before quantile buckets: its window counts per bin.
                     Compare(signals, "feature", feature.FeatureName, numeric.Edges, null, numeric.Counts, live.Select(s => At(s.Numeric, ordinal)));
-                    if (_published && numeric.QuantileBucketCount > 0)
+                }
+                else if (At(baseline.Numeric, ordinal) is { } bucketed)
+                {
+                    var buckets = Sum(bucketed.QuantileBucketCount, live.Select(s => At(s.Quantiles, ordinal)));
+                    Compare(signals, "feature", feature.FeatureName, bucketed.Edges, null, bucketed.Counts, [bucketed.BinCountsOf(buckets)]);
+                    if (_published)
                     {
-                        quantiles.Add(new FeatureQuantileCounts(feature.FeatureName, numeric.QuantileEdges, Sum(numeric.QuantileBucketCount, live.Select(s => At(s.Quantiles, ordinal)))));
+                        quantiles.Add(new FeatureQuantileCounts(feature.FeatureName, bucketed.QuantileEdges, buckets));
                     }
                 }
 
@@ -549,13 +555,13 @@ internal sealed class DriftMonitor
         public void Merge(DriftSlotRecord other, Baseline baseline, int generation, ModelVersionState model)
         {
             CountAgainst(baseline, generation);
-            AddInto(Classes, other.Classes);
-            AddInto(Confidence, other.Confidence);
+            CountArrays.AddInto(Classes, other.Classes);
+            CountArrays.AddInto(Confidence, other.Confidence);
             foreach (var (name, counts) in other.Numeric)
             {
                 if (model.FindFeature(name) is { } feature && At(baseline.Numeric, feature.Ordinal) is { } bins)
                 {
-                    AddInto(Numeric[feature.Ordinal] ??= new long[bins.BinCount], counts.Counts);
+                    CountArrays.AddInto(Numeric[feature.Ordinal] ??= new long[bins.BinCount], counts.Counts);
                 }
             }
 
@@ -563,7 +569,7 @@ internal sealed class DriftMonitor
             {
                 if (model.FindFeature(name) is { } feature && At(baseline.Numeric, feature.Ordinal) is { QuantileBucketCount: > 0 } bins)
                 {
-                    AddInto(Quantiles[feature.Ordinal] ??= new long[bins.QuantileBucketCount], counts.Counts);
+                    CountArrays.AddInto(Quantiles[feature.Ordinal] ??= new long[bins.QuantileBucketCount], counts.Counts);
                 }
             }
 
@@ -571,16 +577,8 @@ internal sealed class DriftMonitor
             {
                 if (model.FindFeature(name) is { } feature && At(baseline.Categorical, feature.Ordinal) is { } bins)
                 {
-                    AddInto(Categorical[feature.Ordinal] ??= new long[bins.BinCount], counts.Counts);
+                    CountArrays.AddInto(Categorical[feature.Ordinal] ??= new long[bins.BinCount], counts.Counts);
                 }
-            }
-        }
-
-        private static void AddInto(long[] into, Google.Protobuf.Collections.RepeatedField<long> from)
-        {
-            for (var i = 0; i < Math.Min(into.Length, from.Count); i++)
-            {
-                into[i] += from[i];
             }
         }
 
@@ -644,11 +642,10 @@ internal sealed class DriftMonitor
                     continue;
                 }
 
+                // With quantile buckets the bins' counts are derived from them at read time (each bucket lies in one bin).
                 if (bins.QuantileBucketCount > 0)
                 {
-                    var bucket = bins.QuantileBucketOf(values[i]);
-                    (Quantiles[ordinal] ??= new long[bins.QuantileBucketCount])[bucket]++;
-                    (Numeric[ordinal] ??= new long[bins.BinCount])[bins.BinOfQuantileBucket(bucket)]++;
+                    (Quantiles[ordinal] ??= new long[bins.QuantileBucketCount])[bins.QuantileBucketOf(values[i])]++;
                 }
                 else
                 {

@@ -189,28 +189,8 @@ internal sealed partial class DriftRegistry : IHostedService
         return baselines.Count;
     }
 
-    private async Task SyncLoopAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(_options.SyncInterval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                try
-                {
-                    await SyncAsync(stopping);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogBaselinesUnavailable(_logger, e.GetType().Name, e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Stopped.
-        }
-    }
+    private Task SyncLoopAsync(CancellationToken stopping) => PeriodicWork.RunAsync(
+        _options.SyncInterval, _time, SyncAsync, e => LogBaselinesUnavailable(_logger, e.GetType().Name, e.Message), firstRoundNow: false, stopping);
 
     /// <summary>
     /// A monitor for a version first seen here: from the fleet's baseline when there is one of this generation,

@@ -100,8 +100,17 @@ internal sealed class NumericBins
         return index >= 0 ? index : ~index;
     }
 
-    /// <summary>The bin that holds a quantile bucket (<see cref="QuantileBucketOf"/>): one search serves both.</summary>
-    public int BinOfQuantileBucket(int bucket) => _binOfQuantileBucket[bucket];
+    /// <summary>Counts per bin from counts per quantile bucket (<see cref="QuantileBucketOf"/>): each bucket lies in one bin.</summary>
+    public long[] BinCountsOf(long[] quantileBucketCounts)
+    {
+        var bins = new long[BinCount];
+        for (var bucket = 0; bucket < quantileBucketCounts.Length; bucket++)
+        {
+            bins[_binOfQuantileBucket[bucket]] += quantileBucketCounts[bucket];
+        }
+
+        return bins;
+    }
 
     /// <summary>The bin of a value: the first whose edge is at least the value, else the last.</summary>
     public int BinOf(double value)

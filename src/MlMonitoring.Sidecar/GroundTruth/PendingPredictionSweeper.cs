@@ -25,30 +25,10 @@ internal sealed class PendingPredictionSweeper(
         instruments.Pending = result.Pending;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = TimeSpan.FromTicks(Math.Clamp(
             options.Value.GroundTruth.Ttl.Ticks / 10, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(10).Ticks));
-        using var timer = new PeriodicTimer(interval, time);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await SweepAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    health.ReportFailure("sweep", e);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping ends the loop. The host counts a cancelled task as a clean stop only once StopAsync was
-            // called; a host whose start failed is disposed without it and would log this service as failed.
-        }
+        return PeriodicWork.RunAsync(interval, time, SweepAsync, e => health.ReportFailure("sweep", e), firstRoundNow: true, stoppingToken);
     }
 }

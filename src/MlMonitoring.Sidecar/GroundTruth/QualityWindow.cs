@@ -159,10 +159,10 @@ internal sealed class QualityWindow(TimeSpan window)
                     added += cell.Count;
                 }
 
-                AddInto(slot.DelayCounts, other.DelayCounts);
-                AddInto(slot.CalibrationCount, other.CalibrationLabels);
-                AddInto(slot.CalibrationConfidence, other.CalibrationConfidence);
-                AddInto(slot.CalibrationCorrect, other.CalibrationCorrect);
+                CountArrays.AddInto(slot.DelayCounts, other.DelayCounts);
+                CountArrays.AddInto(slot.CalibrationCount, other.CalibrationLabels);
+                CountArrays.AddInto(slot.CalibrationConfidence, other.CalibrationConfidence);
+                CountArrays.AddInto(slot.CalibrationCorrect, other.CalibrationCorrect);
                 slot.RegressionCount += other.RegressionLabels;
                 slot.AbsoluteErrorSum += other.AbsoluteErrorSum;
                 slot.SquaredErrorSum += other.SquaredErrorSum;
@@ -171,15 +171,6 @@ internal sealed class QualityWindow(TimeSpan window)
         }
 
         return added;
-    }
-
-    private static void AddInto<T>(T[] into, IReadOnlyList<T> from)
-        where T : System.Numerics.INumber<T>
-    {
-        for (var i = 0; i < Math.Min(into.Length, from.Count); i++)
-        {
-            into[i] += from[i];
-        }
     }
 
     /// <summary>ECE = Σ_b (n_b / N) |accuracy_b − mean confidence_b|; NaN without labelled confidences.</summary>

@@ -118,28 +118,8 @@ internal sealed partial class WindowHandover : BackgroundService
         return (labels, featureValues);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(_options.Handover.PollInterval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await AdoptHandedOverAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogHandoverUnavailable(_logger, e.GetType().Name, e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => PeriodicWork.RunAsync(
+        _options.Handover.PollInterval, _time, AdoptHandedOverAsync, e => LogHandoverUnavailable(_logger, e.GetType().Name, e.Message), firstRoundNow: false, stoppingToken);
 
     /// <summary>Adopts every handed-over record that has waited long enough, one at a time.</summary>
     public async Task AdoptHandedOverAsync(CancellationToken cancellationToken)

@@ -28,7 +28,7 @@ internal sealed class MemorySharedStateStore(GroundTruthOptions options) : IShar
     private readonly Dictionary<UInt128, long>[] _index = [.. Enumerable.Range(0, 16).Select(_ => new Dictionary<UInt128, long>())];
     private readonly List<Slot[]> _chunks = [];
     private readonly Lock _gate = new();
-    private readonly List<(DateTimeOffset At, byte[]? Windows)> _handedOver = [];
+    private readonly List<(DateTimeOffset At, byte[] Windows)> _handedOver = [];
     private readonly long _ttlMs = (long)options.Ttl.TotalMilliseconds;
     private readonly int _maxPending = options.MaxPending;
     private long _firstChunk; // number of _chunks[0]
@@ -158,9 +158,15 @@ internal sealed class MemorySharedStateStore(GroundTruthOptions options) : IShar
         lock (_handedOver)
         {
             _handedOver.RemoveAll(h => h.At < discardBefore);
-            var oldest = _handedOver.Where(h => h.At < handedOverBefore).OrderBy(h => h.At).FirstOrDefault();
-            _handedOver.Remove(oldest);
-            return ValueTask.FromResult(oldest.Windows);
+            _handedOver.Sort((a, b) => a.At.CompareTo(b.At));
+            if (_handedOver.Count == 0 || _handedOver[0].At >= handedOverBefore)
+            {
+                return ValueTask.FromResult<byte[]?>(null);
+            }
+
+            var oldest = _handedOver[0].Windows;
+            _handedOver.RemoveAt(0);
+            return ValueTask.FromResult<byte[]?>(oldest);
         }
     }
 
