@@ -26,10 +26,13 @@ WORKDIR /app
 # - gen0 budget 4 MB (hexadecimal 400000) instead of one sized from the CPU's cache (25 MB on a 32 MB L3): the
 #   resident set holds at about 51 MB instead of 79 MB;
 # - ConserveMemory 5: full collections compact when a fifth of the heap is free, which takes the first seconds'
-#   garbage back at once: peak 67-69 MB instead of 92-103 MB.
+#   garbage back at once: peak 67-69 MB instead of 92-103 MB;
+# - regions of 1 MB (hexadecimal 100000) instead of 4 MB: each generation holds its memory in smaller pieces, 2 MB
+#   less resident idle and 6 MB less while ingesting (47.5 MB instead of 53.5), at the same events/s.
 # Under a container memory limit the GC caps its heap at 75% of it by itself.
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     DOTNET_GCgen0size=400000 \
-    DOTNET_GCConserveMemory=5
+    DOTNET_GCConserveMemory=5 \
+    DOTNET_GCRegionSize=100000
 EXPOSE 50051 9464
 ENTRYPOINT ["/app/MlMonitoring.Sidecar"]

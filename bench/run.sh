@@ -21,8 +21,9 @@ bin=Release/net10.0
 # The shipped executable runs with the environment its image sets (the GC's gen0 budget), as in a pod.
 source image/shipped.sh
 load_shipped_env
-# The JIT build of the same sources, measured beside the shipped one.
-jit=(dotnet "$root/src/MlMonitoring.Sidecar/bin/$bin/MlMonitoring.Sidecar.dll")
+# The JIT build of the same sources, measured beside the shipped one with the same GC settings (the image's
+# environment), so that the build is the only difference between them.
+jit=(env "${shipped_env[@]}" dotnet "$root/src/MlMonitoring.Sidecar/bin/$bin/MlMonitoring.Sidecar.dll")
 loadgen="dotnet bench/MlMonitoring.LoadGen/bin/$bin/MlMonitoring.LoadGen.dll"
 work=$(mktemp -d)
 pids=()
@@ -132,8 +133,10 @@ record startup_shipped "$(/usr/bin/python3 bench/startup.py --runs $startup_runs
 record startup_jit "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- "${jit[@]}")"
 # Flat out over streams with default settings (drift on, memory join store): throughput and the peak resident set
 # over the whole life of the process; then CPU at a steady 20,000 events/s. Each build is started fresh, warmed the
-# same way, and run twice in alternation so that both get the same share of the host's noise.
-for round in 1 2; do
+# same way, and run three times in alternation so that both get the same share of the host's noise.
+footprint_rounds=3
+$smoke && footprint_rounds=1
+for round in $(seq 1 $footprint_rounds); do
   for build in shipped jit; do
     SIDECAR_BUILD=$build start_sidecar "fp_$build"
     pid_var="fp_${build}_pid"; grpc_var="fp_${build}_grpc"

@@ -4,7 +4,8 @@ the first 200 of /readyz, and the resident memory once it has been idle for a wh
 Prometheus would make).
 
 Usage: /usr/bin/python3 bench/startup.py --runs 5 --idle-seconds 5 -- COMMAND [ARGS...]
-Prints one JSON object: ready_ms (each run, and the median), idle_rss_kb (each run, and the median).
+Prints one JSON object: ready_ms (each run, and the median), idle_rss_kb (each run, and the median), and the
+medians of its anonymous and file-backed parts.
 """
 import argparse
 import json
@@ -33,11 +34,17 @@ def ready(port):
 
 
 def rss_kb(pid):
+    """VmRSS, and its two parts: RssAnon (the process's own memory) and RssFile (pages of the mapped executable and
+    libraries, shared through the page cache)."""
+    fields = {}
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile"):
+                fields[name] = int(value.split()[0])
+    if "VmRSS" not in fields:
+        raise RuntimeError("no VmRSS")
+    return fields
 
 
 def one_run(command, idle_seconds):
@@ -79,9 +86,11 @@ def main():
     command = [os.path.abspath(a) if os.path.exists(a) else a for a in command]
     runs = [one_run(command, args.idle_seconds) for _ in range(args.runs)]
     ready_ms = [round(r[0], 1) for r in runs]
-    idle = [r[1] for r in runs]
+    idle = [r[1]["VmRSS"] for r in runs]
     print(json.dumps({"ready_ms": ready_ms, "ready_ms_median": statistics.median(ready_ms),
-                      "idle_rss_kb": idle, "idle_rss_kb_median": statistics.median(idle)}))
+                      "idle_rss_kb": idle, "idle_rss_kb_median": statistics.median(idle),
+                      "idle_anon_kb_median": statistics.median(r[1].get("RssAnon", 0) for r in runs),
+                      "idle_file_kb_median": statistics.median(r[1].get("RssFile", 0) for r in runs)}))
 
 
 if __name__ == "__main__":
