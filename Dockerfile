@@ -30,7 +30,12 @@ WORKDIR /app
 # - regions of 1 MB (hexadecimal 100000) instead of 4 MB: each generation holds its memory in smaller pieces, 2 MB
 #   less resident idle and 6 MB less while ingesting (47.5 MB instead of 53.5), at the same events/s.
 # Under a container memory limit the GC caps its heap at 75% of it by itself.
+# Socket completions run on the thread that polls the sockets instead of being queued to the thread pool: one
+# thread hop less per read and write. Measured through the tap flat out: 24,500 calls/s instead of 20,500, and the
+# same events/s on the gRPC ingest path. Nothing the sidecar runs in a completion blocks: Kestrel still hands the
+# request to the thread pool, and observation runs off the forwarding path.
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
     DOTNET_GCgen0size=400000 \
     DOTNET_GCConserveMemory=5 \
     DOTNET_GCRegionSize=100000

@@ -148,11 +148,23 @@ def main(results_path, dotnet_client_path, *bdn_paths):
         f"{direct_ttft:.3f} → {tapped_ttft:.3f} ms (+{tapped_ttft - direct_ttft:.3f}); p99 "
         f"{statistics.median(tap_rounds('tap_direct_stream_', 'p99_ms')):.3f} → {statistics.median(tap_rounds('tap_tapped_stream_', 'p99_ms')):.3f} ms",
         f"{tapped_ttft / max(direct_ttft, 1e-9):.2f}×", tapped_ttft - direct_ttft <= 0.2)
-    flat_direct, flat_tapped = results["tap_flat_direct"]["calls_per_second"], results["tap_flat_tapped"]["calls_per_second"]
+    direct_run, tapped_run = results["tap_flat_direct"], results["tap_flat_tapped"]
+    flat_direct, flat_tapped = direct_run["load"]["calls_per_second"], tapped_run["load"]["calls_per_second"]
     flat_forward = results["tap_forward_only_flat"]["calls_per_second"]
     row("tap, v2 REST flat out (32 callers): throughput ≥ 0.9× direct",
         f"{flat_tapped:,.0f} calls/s vs {flat_direct:,.0f}; forwarding alone (observation off) {flat_forward:,.0f}",
         f"{flat_tapped / flat_direct:.2f}×", flat_tapped >= 0.9 * flat_direct)
+    # CPU per call of each party: when client, upstream and tap share the cores, the tapped calls/s can be at most
+    # direct × (client + upstream) / (client + upstream + tap).
+    per_call_us = lambda run, key: run[key] / run["load"]["calls"] * 1e6
+    client_direct, upstream_direct = per_call_us(direct_run["load"], "client_cpu_seconds"), per_call_us(direct_run, "upstream_cpu_seconds")
+    client_tapped, upstream_tapped = per_call_us(tapped_run["load"], "client_cpu_seconds"), per_call_us(tapped_run, "upstream_cpu_seconds")
+    sidecar_tapped = per_call_us(tapped_run, "sidecar_cpu_seconds")
+    bound = (client_tapped + upstream_tapped) / (client_tapped + upstream_tapped + sidecar_tapped)
+    row("tap, CPU per call flat out (stated)",
+        f"direct: client {client_direct:.1f} µs + upstream {upstream_direct:.1f} µs; tapped: client {client_tapped:.1f} µs "
+        f"+ upstream {upstream_tapped:.1f} µs + tap {sidecar_tapped:.1f} µs. Sharing the cores, the tapped calls/s can be "
+        f"at most {bound:.2f}× direct", "—", None)
     forward = results["tap_forward_only_rest"]
     row("tap, forwarding alone (observation off) at 1,000 calls/s (stated)",
         f"p50 {forward['p50_ms']:.3f} ms, p99 {forward['p99_ms']:.3f} ms", "—", None)

@@ -213,7 +213,8 @@ stop "$scrape_pid"
 tapbench="dotnet $root/bench/MlMonitoring.TapBench/bin/$bin/MlMonitoring.TapBench.dll"
 up_http=$(free_port); up_grpc=$(free_port)
 (cd "$work" && exec $tapbench serve --http-port "$up_http" --grpc-port "$up_grpc" >"$work/upstream.log" 2>&1) &
-pids+=("$!")
+upstream_pid=$!
+pids+=("$upstream_pid")
 wait_http "http://127.0.0.1:$up_http/v2/health/ready"
 # tap_settings PROTOCOL: the environment of a sidecar tapping the upstream; sets tap_port and tap_grpc_port
 tap_settings() {
@@ -235,8 +236,15 @@ for round in $(seq 1 $tap_rounds); do
   record "tap_direct_stream_$round" "$(tapload --target "http://127.0.0.1:$up_http" --kind stream)"
   record "tap_tapped_stream_$round" "$(tapload --target "http://127.0.0.1:$tap_port" --kind stream)"
 done
-record tap_flat_direct "$(tapload --target "http://127.0.0.1:$up_http" --kind rest --concurrency 32)"
-record tap_flat_tapped "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)"
+# Flat out, with each party's CPU time (the client's own, the upstream's and the sidecar's from /proc), to tell
+# where a call's cost goes when all three share the machine's cores.
+cpu_seconds_since() { awk "BEGIN { print ($(cpu_ticks "$1") - $2) / $(getconf CLK_TCK) }"; }
+up_ticks=$(cpu_ticks "$upstream_pid")
+r=$(tapload --target "http://127.0.0.1:$up_http" --kind rest --concurrency 32)
+record tap_flat_direct "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks")}"
+up_ticks=$(cpu_ticks "$upstream_pid"); tap_ticks=$(cpu_ticks "$tapped_pid")
+r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)
+record tap_flat_tapped "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks"), \"sidecar_cpu_seconds\": $(cpu_seconds_since "$tapped_pid" "$tap_ticks")}"
 # The sidecar's CPU time over a tapped open-loop run at 1,000 calls/s (its 2,000 warm-up calls included).
 ticks0=$(cpu_ticks "$tapped_pid")
 r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)

@@ -174,6 +174,7 @@ internal static class Load
 
     private static async Task<LoadResult> ClosedLoopAsync(Func<Task> call, int concurrency, int seconds)
     {
+        var cpu = Environment.CpuUsage.TotalTime;
         var clock = Stopwatch.StartNew();
         var end = TimeSpan.FromSeconds(seconds);
         var counts = new int[concurrency];
@@ -195,7 +196,7 @@ internal static class Load
         }));
         var elapsed = clock.Elapsed.TotalSeconds;
         var calls = counts.Sum();
-        return new LoadResult(calls, elapsed, calls / elapsed, 0, 0, errors);
+        return new LoadResult(calls, elapsed, calls / elapsed, 0, 0, errors, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds);
     }
 
     /// <summary>Time to the first generated text of streamed chat completions, one after another, from the client's side.</summary>
@@ -234,14 +235,18 @@ internal static class Load
     private static double Percentile(double[] sorted, double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
 }
 
-/// <summary>What a load run saw: calls, seconds, calls per second, latency (or time to first token) p50 and p99 in ms, errors.</summary>
+/// <summary>
+/// What a load run saw: calls, seconds, calls per second, latency (or time to first token) p50 and p99 in ms, errors;
+/// flat out, also the client's own CPU time over the measured calls.
+/// </summary>
 internal sealed record LoadResult(
     [property: System.Text.Json.Serialization.JsonPropertyName("calls")] int Calls,
     [property: System.Text.Json.Serialization.JsonPropertyName("seconds")] double Seconds,
     [property: System.Text.Json.Serialization.JsonPropertyName("calls_per_second")] double CallsPerSecond,
     [property: System.Text.Json.Serialization.JsonPropertyName("p50_ms")] double P50Ms,
     [property: System.Text.Json.Serialization.JsonPropertyName("p99_ms")] double P99Ms,
-    [property: System.Text.Json.Serialization.JsonPropertyName("errors")] int Errors);
+    [property: System.Text.Json.Serialization.JsonPropertyName("errors")] int Errors,
+    [property: System.Text.Json.Serialization.JsonPropertyName("client_cpu_seconds")] double ClientCpuSeconds = 0);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(LoadResult))]
 internal sealed partial class LoadJson : System.Text.Json.Serialization.JsonSerializerContext;
