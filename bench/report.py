@@ -156,10 +156,12 @@ def main(results_path, dotnet_client_path, *bdn_paths):
         f"{flat_tapped / flat_direct:.2f}×", flat_tapped >= 0.9 * flat_direct)
     # CPU per call of each party: when client, upstream and tap share the cores, the tapped calls/s can be at most
     # direct × (client + upstream) / (client + upstream + tap).
-    per_call_us = lambda run, key: run[key] / run["load"]["calls"] * 1e6
-    client_direct, upstream_direct = per_call_us(direct_run["load"], "client_cpu_seconds"), per_call_us(direct_run, "upstream_cpu_seconds")
-    client_tapped, upstream_tapped = per_call_us(tapped_run["load"], "client_cpu_seconds"), per_call_us(tapped_run, "upstream_cpu_seconds")
-    sidecar_tapped = per_call_us(tapped_run, "sidecar_cpu_seconds")
+    per_call_us = lambda run, seconds: seconds / run["load"]["calls"] * 1e6
+    client_direct = per_call_us(direct_run, direct_run["load"]["client_cpu_seconds"])
+    upstream_direct = per_call_us(direct_run, direct_run["upstream_cpu_seconds"])
+    client_tapped = per_call_us(tapped_run, tapped_run["load"]["client_cpu_seconds"])
+    upstream_tapped = per_call_us(tapped_run, tapped_run["upstream_cpu_seconds"])
+    sidecar_tapped = per_call_us(tapped_run, tapped_run["sidecar_cpu_seconds"])
     bound = (client_tapped + upstream_tapped) / (client_tapped + upstream_tapped + sidecar_tapped)
     row("tap, CPU per call flat out (stated)",
         f"direct: client {client_direct:.1f} µs + upstream {upstream_direct:.1f} µs; tapped: client {client_tapped:.1f} µs "
