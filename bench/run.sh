@@ -58,17 +58,18 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # The process of a started sidecar (the subshell execs it, so it is the same pid).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_seconds_since PID TICKS: the process's CPU seconds since cpu_ticks gave TICKS.
+cpu_seconds_since() { awk "BEGIN { print ($(cpu_ticks "$1") - $2) / $(getconf CLK_TCK) }"; }
 peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 run() { $loadgen --json --duration "$duration" "$@"; }
 
 # cpu_at_20k PID GRPC_PORT: 20,000 events/s in batches of 500; the load and the sidecar's own CPU time over the run.
 cpu_at_20k() {
-  local ticks0 ticks1 r
-  ticks0=$(cpu_ticks "$1")
+  local ticks r
+  ticks=$(cpu_ticks "$1")
   r=$(run --target "http://127.0.0.1:$2" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
-  ticks1=$(cpu_ticks "$1")
-  echo "{\"load\": $r, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $(getconf CLK_TCK) }")}"
+  echo "{\"load\": $r, \"cpu_seconds\": $(cpu_seconds_since "$1" "$ticks")}"
 }
 
 # JIT tiering, connection set-up and the thread pool's ramp-up happen in the first seconds of a run; each server gets
@@ -238,7 +239,6 @@ for round in $(seq 1 $tap_rounds); do
 done
 # Flat out, with each party's CPU time (the client's own, the upstream's and the sidecar's from /proc), to tell
 # where a call's cost goes when all three share the machine's cores.
-cpu_seconds_since() { awk "BEGIN { print ($(cpu_ticks "$1") - $2) / $(getconf CLK_TCK) }"; }
 up_ticks=$(cpu_ticks "$upstream_pid")
 r=$(tapload --target "http://127.0.0.1:$up_http" --kind rest --concurrency 32)
 record tap_flat_direct "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks")}"
@@ -246,10 +246,9 @@ up_ticks=$(cpu_ticks "$upstream_pid"); tap_ticks=$(cpu_ticks "$tapped_pid")
 r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)
 record tap_flat_tapped "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks"), \"sidecar_cpu_seconds\": $(cpu_seconds_since "$tapped_pid" "$tap_ticks")}"
 # The sidecar's CPU time over a tapped open-loop run at 1,000 calls/s (its 2,000 warm-up calls included).
-ticks0=$(cpu_ticks "$tapped_pid")
+tap_ticks=$(cpu_ticks "$tapped_pid")
 r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)
-ticks1=$(cpu_ticks "$tapped_pid")
-record tap_cpu "{\"load\": $r, \"cpu_seconds\": $(awk "BEGIN { print ($ticks1 - $ticks0) / $(getconf CLK_TCK) }")}"
+record tap_cpu "{\"load\": $r, \"cpu_seconds\": $(cpu_seconds_since "$tapped_pid" "$tap_ticks")}"
 # Every tapped call observed, or its skip counted.
 record tap_observed "{\"events\": $(metric_total "http://127.0.0.1:$tapped_http/metrics" ml_sidecar_events_received_total), \"skipped\": $(metric_total "http://127.0.0.1:$tapped_http/metrics" ml_sidecar_tap_skipped_total), \"calls\": $(metric_total "http://127.0.0.1:$tapped_http/metrics" ml_sidecar_tap_calls_total)}"
 stop "$tapped_pid"

@@ -210,18 +210,21 @@ internal sealed class DriftMonitor
             foreach (var feature in baseline.Features.OrderBy(f => f.FeatureName, StringComparer.Ordinal))
             {
                 var ordinal = feature.Ordinal;
-                if (At(baseline.Numeric, ordinal) is { QuantileBucketCount: 0 } numeric)
+                if (At(baseline.Numeric, ordinal) is { } numeric)
                 {
-                    // A baseline stored before quantile buckets: its window counts per bin.
-                    Compare(signals, "feature", feature.FeatureName, numeric.Edges, null, numeric.Counts, live.Select(s => At(s.Numeric, ordinal)));
-                }
-                else if (At(baseline.Numeric, ordinal) is { } bucketed)
-                {
-                    var buckets = Sum(bucketed.QuantileBucketCount, live.Select(s => At(s.Quantiles, ordinal)));
-                    Compare(signals, "feature", feature.FeatureName, bucketed.Edges, null, bucketed.Counts, [bucketed.BinCountsOf(buckets)]);
-                    if (_published)
+                    if (numeric.QuantileBucketCount == 0)
                     {
-                        quantiles.Add(new FeatureQuantileCounts(feature.FeatureName, bucketed.QuantileEdges, buckets));
+                        // A baseline stored before quantile buckets: its window counts per bin.
+                        Compare(signals, "feature", feature.FeatureName, numeric.Edges, null, numeric.Counts, live.Select(s => At(s.Numeric, ordinal)));
+                    }
+                    else
+                    {
+                        var buckets = Sum(numeric.QuantileBucketCount, live.Select(s => At(s.Quantiles, ordinal)));
+                        Compare(signals, "feature", feature.FeatureName, numeric.Edges, null, numeric.Counts, [numeric.BinCountsOf(buckets)]);
+                        if (_published)
+                        {
+                            quantiles.Add(new FeatureQuantileCounts(feature.FeatureName, numeric.QuantileBucketLabels, buckets));
+                        }
                     }
                 }
 
@@ -669,9 +672,9 @@ internal sealed class DriftMonitor
 
 /// <summary>A numeric feature's values in the drift window, counted in the quantile buckets of the fleet's baseline.</summary>
 /// <param name="FeatureName">The feature.</param>
-/// <param name="Edges">Upper bounds of every bucket but the last, which is open.</param>
-/// <param name="Counts">Values per bucket (not cumulative): one more than the edges.</param>
-internal sealed record FeatureQuantileCounts(string FeatureName, double[] Edges, long[] Counts);
+/// <param name="UpperBounds">Each bucket's upper bound as its <c>le</c> label, the last <c>+Inf</c>.</param>
+/// <param name="Counts">Values per bucket (not cumulative), one per bound.</param>
+internal sealed record FeatureQuantileCounts(string FeatureName, string[] UpperBounds, long[] Counts);
 
 /// <summary>The drift picture of one model version at one moment.</summary>
 internal sealed record DriftSnapshot(long BaselineEvents, bool Pinned, double? EstimatedAccuracy, IReadOnlyList<DriftSignal> Signals)

@@ -314,8 +314,7 @@ internal sealed partial class DriftRegistry : IHostedService
                 for (var bucket = 0; bucket < histogram.Counts.Length; bucket++)
                 {
                     cumulative += histogram.Counts[bucket];
-                    var le = bucket < histogram.Edges.Length ? histogram.Edges[bucket].ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "+Inf";
-                    yield return new(cumulative, [.. model.Tags, new(LabelNames.FeatureName, histogram.FeatureName), new("le", le)]);
+                    yield return new(cumulative, [.. model.Tags, new(LabelNames.FeatureName, histogram.FeatureName), new("le", histogram.UpperBounds[bucket])]);
                 }
             }
         }

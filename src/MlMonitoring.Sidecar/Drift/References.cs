@@ -18,6 +18,9 @@ internal sealed class NumericBins
         Edges = edges;
         Counts = counts;
         QuantileEdges = quantileEdges;
+        QuantileBucketLabels = quantileEdges.Length == 0
+            ? []
+            : [.. quantileEdges.Select(e => e.ToString("R", System.Globalization.CultureInfo.InvariantCulture)), "+Inf"];
         // Every bin edge is a quantile edge, so each quantile bucket lies inside one bin: the bin of its upper edge.
         _binOfQuantileBucket = [.. Enumerable.Range(0, QuantileBucketCount).Select(b => b < quantileEdges.Length ? BinOf(quantileEdges[b]) : edges.Length)];
     }
@@ -37,6 +40,9 @@ internal sealed class NumericBins
     /// existed.
     /// </summary>
     public double[] QuantileEdges { get; }
+
+    /// <summary>The quantile buckets' upper bounds as <c>le</c> labels, the last <c>+Inf</c>; formatted once per baseline, not per scrape.</summary>
+    public string[] QuantileBucketLabels { get; }
 
     /// <summary>Buckets of <see cref="QuantileEdges"/>: one more than the edges (the last is open).</summary>
     public int QuantileBucketCount => QuantileEdges.Length == 0 ? 0 : QuantileEdges.Length + 1;

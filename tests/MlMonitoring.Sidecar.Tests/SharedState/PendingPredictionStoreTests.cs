@@ -77,15 +77,8 @@ public sealed class PendingPredictionStoreTests
     {
         await using var stores = await SharedStateStores.CreateAsync(kind, new GroundTruthOptions { MaxPending = 3 });
         var store = stores.Store;
-        var model = stores.Registry.Get("fraud", "v1");
         var now = DateTimeOffset.UtcNow;
-        for (var i = 0; i < 5; i++)
-        {
-            store.Remember($"p-{i}", new PendingPrediction(model, model.GetClass("fraud"), 0, 0.9f, now.ToUnixTimeMilliseconds() + i));
-        }
-
-        await store.FlushAsync(default);
-        var sweep = await store.SweepAsync(now, default);
+        var sweep = await RememberInTurnAndSweepAsync(stores, 5, now);
 
         // The memory store evicts as it goes; a shared store at its sweep. Either way the two oldest, counted once.
         Assert.Equal((2L, 3L), (sweep.EvictedForCapacity, sweep.Pending));
@@ -99,19 +92,25 @@ public sealed class PendingPredictionStoreTests
     {
         await using var stores = await SharedStateStores.CreateAsync("redis-partitioned", new GroundTruthOptions { MaxPending = 8 });
         var store = stores.Store;
-        var model = stores.Registry.Get("fraud", "v1");
         var now = DateTimeOffset.UtcNow;
-        for (var i = 0; i < 40; i++)
-        {
-            store.Remember($"p-{i}", new PendingPrediction(model, model.GetClass("fraud"), 0, 0.9f, now.ToUnixTimeMilliseconds() + i));
-        }
-
-        await store.FlushAsync(default);
-        var sweep = await store.SweepAsync(now, default);
+        var sweep = await RememberInTurnAndSweepAsync(stores, 40, now);
 
         // Four partitions of at most 2: 8 wait, 32 are evicted and counted, and the newest is one of those that wait.
         Assert.Equal((32L, 8L), (sweep.EvictedForCapacity, sweep.Pending));
         Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync("p-39", labelIsClass: true, now, default)).Outcome);
         Assert.Equal(ClaimOutcome.Expired, (await store.ClaimAsync("p-0", labelIsClass: true, now, default)).Outcome);
+    }
+
+    /// <summary>Remembers p-0 … p-(count−1), each a millisecond after the one before, writes them and sweeps once.</summary>
+    private static async Task<SweepResult> RememberInTurnAndSweepAsync(SharedStateStores stores, int count, DateTimeOffset now)
+    {
+        var model = stores.Registry.Get("fraud", "v1");
+        for (var i = 0; i < count; i++)
+        {
+            stores.Store.Remember($"p-{i}", new PendingPrediction(model, model.GetClass("fraud"), 0, 0.9f, now.ToUnixTimeMilliseconds() + i));
+        }
+
+        await stores.Store.FlushAsync(default);
+        return await stores.Store.SweepAsync(now, default);
     }
 }
