@@ -36,7 +36,11 @@ public sealed class RedisCluster : IAsyncDisposable
                 nodes.Add(ExternalProcess.Start(server,
                 [
                     "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                    "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(directory, $"nodes-{p}.conf"),
+                    // The cluster bus listens on a port of its own, by default the client port + 10000: from the free
+                    // ports' range that lands in the kernel's ephemeral range, where an outgoing connection of another
+                    // test can hold it ("address already in use", seen in CI). It gets a free port of its own instead.
+                    "--cluster-enabled", "yes", "--cluster-port", FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                    "--cluster-config-file", Path.Combine(directory, $"nodes-{p}.conf"),
                     "--cluster-node-timeout", "5000", "--dir", directory,
                 ]));
             }
