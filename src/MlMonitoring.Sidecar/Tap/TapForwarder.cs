@@ -61,9 +61,10 @@ internal sealed partial class TapForwarder : IDisposable
         var client = grpc ? _grpc : _http;
         var config = grpc ? _grpcConfig : _httpConfig;
 
+        var transformer = ArrivedBody.HasArrived(request) ? ArrivedBody.Transformer : HttpTransformer.Empty;
         if (operation == TapOperation.None)
         {
-            var passed = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
+            var passed = await _forwarder.SendAsync(context, destination, client, config, transformer);
             await ExplainAsync(context, passed, grpc);
             return;
         }
@@ -80,7 +81,7 @@ internal sealed partial class TapForwarder : IDisposable
             request.Body = new CapturingReadStream(request.Body, call.Request);
             context.Features.Set<IHttpResponseBodyFeature>(new CapturingResponseBodyFeature(
                 context.Features.GetRequiredFeature<IHttpResponseBodyFeature>(), call.Response, call.ResponseWrites));
-            var error = await _forwarder.SendAsync(context, destination, client, config, HttpTransformer.Empty);
+            var error = await _forwarder.SendAsync(context, destination, client, config, transformer);
             call.Ended = Stopwatch.GetTimestamp();
             if ((error is ForwarderError.Request or ForwarderError.RequestTimedOut) && call.Request.Length == 0 && !call.Request.GaveUp)
             {
@@ -216,7 +217,7 @@ internal sealed partial class TapForwarder : IDisposable
         return int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var status) ? status : -1;
     }
 
-    private static HttpMessageInvoker CreateClient() => new(new SocketsHttpHandler
+    private static HttpMessageInvoker CreateClient() => new(new ArrivedBody.Handler(new SocketsHttpHandler
     {
         // Bytes pass through as the model server sent them: no proxy, redirects, cookies or decompression of its own.
         UseProxy = false,
@@ -227,7 +228,7 @@ internal sealed partial class TapForwarder : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(10),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         ActivityHeadersPropagator = null,
-    });
+    }));
 
     [LoggerMessage(EventId = 60, EventName = "TapForwardingFailed", Level = LogLevel.Warning, Message = "The tap could not forward a call ({Error}) to {Path}: {Cause}")]
     private static partial void LogForwardingFailed(ILogger logger, ForwarderError error, string path, string cause);
