@@ -20,6 +20,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 # The Python client's committed stubs are checked against the contract with Debian's protoc and its gRPC plugin.
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v grpc_python_plugin >/dev/null 2>&1 || missing+=(protobuf-compiler-grpc)
+# The contract imports protobuf's well-known types (Timestamp, Duration), whose .proto files protoc only recommends.
+[ -f /usr/include/google/protobuf/duration.proto ] || missing+=(libprotobuf-dev)
 # The image is built with buildah and started with podman under runc (no container engine daemon runs here).
 for tool in buildah podman runc; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 # The image's root filesystem carries OpenSSL and the CA bundle from this machine.
