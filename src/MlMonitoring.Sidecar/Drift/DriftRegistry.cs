@@ -33,6 +33,7 @@ internal sealed partial class DriftRegistry : IHostedService
     private readonly ILogger<DriftRegistry> _logger;
     private readonly CollectionSnapshot<List<(ModelVersionState Model, DriftSnapshot Drift)>> _snapshots;
     private readonly Lock _savesGate = new();
+    private readonly DeferredInstruments _instruments;
     private Task _saves = Task.CompletedTask;
 
     public DriftRegistry(
@@ -45,7 +46,17 @@ internal sealed partial class DriftRegistry : IHostedService
         _time = time;
         _logger = logger;
         _snapshots = new(time, nowMs => [.. _monitors.Select(m => (m.Key, m.Value.Read(nowMs)))]);
-        var meter = meterFactory.Create(MeterNames.Predictions);
+        // Published with the first monitor, that is with the first event of a model version while drift is on.
+        _instruments = new(meterFactory.Create(MeterNames.Predictions), Publish);
+    }
+
+    public bool Enabled => _options.Enabled;
+
+    /// <summary>Whether the gauges have been published (with the first monitor).</summary>
+    public bool InstrumentsPublished => _instruments.Published;
+
+    private void Publish(Meter meter)
+    {
         meter.CreateObservableGauge("ml_prediction_drift", () => ObservePrediction(),
             description: "Drift of the predicted-class and confidence distributions against the baseline: method psi or js (Jensen–Shannon distance, base 2).");
         meter.CreateObservableGauge("ml_feature_drift", () => ObserveFeatures(),
@@ -72,8 +83,6 @@ internal sealed partial class DriftRegistry : IHostedService
         meter.CreateObservableGauge("ml_feature_window_bucket", ObserveFeatureQuantileBuckets,
             description: "Values of each numeric feature in Monitoring:Drift:Window at most le (cumulative), le the fleet baseline's minimum, percentiles 1, 5, 10, 20 … 90, 95, 99 and maximum.");
     }
-
-    public bool Enabled => _options.Enabled;
 
     /// <summary>Counts one recorded event against its model version's baseline and window.</summary>
     public void Observe(in RecordedPrediction recorded)
@@ -198,6 +207,7 @@ internal sealed partial class DriftRegistry : IHostedService
     /// </summary>
     private DriftMonitor Create(ModelVersionState model)
     {
+        _instruments.EnsurePublished();
         DriftMonitor monitor;
         if (_stored.GetValueOrDefault((model.ModelName, model.ModelVersion)) is not { } stored)
         {

@@ -18,12 +18,34 @@ internal sealed class QualityWindows
 
     private readonly ConcurrentDictionary<ModelVersionState, QualityWindow> _windows = new();
     private readonly CollectionSnapshot<List<(ModelVersionState Model, QualitySnapshot Quality)>> _snapshots;
+    private readonly DeferredInstruments _instruments;
 
     public QualityWindows(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, TimeProvider time)
     {
         Window = options.Value.GroundTruth.Window;
         _snapshots = new(time, nowMs => [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
-        var meter = meterFactory.Create(MeterNames.Predictions);
+        // Published with the first window, that is with the first label that joins.
+        _instruments = new(meterFactory.Create(MeterNames.Predictions), Publish);
+    }
+
+    /// <summary>How far back the windows reach.</summary>
+    public TimeSpan Window { get; }
+
+    /// <summary>Whether the gauges have been published (with the first label that joined).</summary>
+    public bool InstrumentsPublished => _instruments.Published;
+
+    /// <summary>The window of a model version, made on its first label.</summary>
+    public QualityWindow Of(ModelVersionState model)
+    {
+        _instruments.EnsurePublished();
+        return _windows.GetOrAdd(model, _ => new QualityWindow(Window));
+    }
+
+    /// <summary>The window of a model version; null until a label of it has joined.</summary>
+    public QualityWindow? Find(ModelVersionState model) => _windows.GetValueOrDefault(model);
+
+    private void Publish(Meter meter)
+    {
         meter.CreateObservableGauge("ml_model_accuracy", () => Observe(q => q.ClassificationCount > 0 ? q.Accuracy : null),
             description: "Accuracy over the ground-truth window.");
         meter.CreateObservableGauge("ml_ground_truth_sample_size", () => Observe(q => q.SampleSize),
@@ -67,15 +89,6 @@ internal sealed class QualityWindows
         meter.CreateObservableGauge("ml_ground_truth_window_calibration_confidence", () => ObserveCalibration((c, b) => c.ConfidenceSums[b]),
             description: "Sum of the confidences of the labelled classifications in the ground-truth window, by confidence bin.");
     }
-
-    /// <summary>How far back the windows reach.</summary>
-    public TimeSpan Window { get; }
-
-    /// <summary>The window of a model version, made on its first label.</summary>
-    public QualityWindow Of(ModelVersionState model) => _windows.GetOrAdd(model, _ => new QualityWindow(Window));
-
-    /// <summary>The window of a model version; null until a label of it has joined.</summary>
-    public QualityWindow? Find(ModelVersionState model) => _windows.GetValueOrDefault(model);
 
     private IEnumerable<Measurement<double>> Observe(Func<QualitySnapshot, double?> value)
     {

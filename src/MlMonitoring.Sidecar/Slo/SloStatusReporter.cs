@@ -24,6 +24,12 @@ internal sealed class SloStatusReporter
         _registry = registry;
         _quality = quality;
         _time = time;
+        if (_catalog.Objectives.Count == 0)
+        {
+            // No SLO file: nothing to report, and no series storage spent on it (see DeferredInstruments).
+            return;
+        }
+
         var meter = meterFactory.Create(MeterNames.Predictions);
         meter.CreateObservableGauge("ml_slo_objective", () => _catalog.Objectives.Select(o =>
             new Measurement<double>(o.Objective, [new(LabelNames.ModelName, o.ModelName), new("slo", o.Name)])),

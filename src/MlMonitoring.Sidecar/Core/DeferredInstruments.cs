@@ -1,0 +1,36 @@
+using System.Diagnostics.Metrics;
+
+namespace MlMonitoring.Sidecar.Core;
+
+/// <summary>
+/// Instruments published on the first use of what they report rather than at start. The OpenTelemetry SDK gives
+/// every published instrument storage for its series up front (at its default limit of 2,000 series, about 140 KB
+/// for the points alone); a sidecar that never receives a label, runs without drift or has no SLO file does not pay
+/// for the gauges of those. Until then the instruments have nothing to report, so a scrape shows the same either way.
+/// </summary>
+internal sealed class DeferredInstruments(Meter meter, Action<Meter> publish)
+{
+    private readonly Lock _gate = new();
+    private volatile bool _published;
+
+    /// <summary>Whether the instruments have been published.</summary>
+    public bool Published => _published;
+
+    /// <summary>Publishes the instruments, once; later calls cost one read.</summary>
+    public void EnsurePublished()
+    {
+        if (_published)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_published)
+            {
+                publish(meter);
+                _published = true;
+            }
+        }
+    }
+}
