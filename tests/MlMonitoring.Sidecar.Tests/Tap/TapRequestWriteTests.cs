@@ -38,24 +38,9 @@ public sealed class TapRequestWriteTests
 
         var request = await accepted;
         Assert.EndsWith("\r\n\r\n" + IrisRequest, request, StringComparison.Ordinal);
-        var answer = await ReadResponseAsync(stream);
+        var answer = await RawHttp.ReadUntilAsync(stream, IrisAnswer);
         Assert.StartsWith("HTTP/1.1 200 OK", answer, StringComparison.Ordinal);
         Assert.EndsWith(IrisAnswer, answer, StringComparison.Ordinal);
-    }
-
-    private static async Task<string> ReadResponseAsync(NetworkStream stream)
-    {
-        var received = new StringBuilder();
-        var buffer = new byte[4096];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!received.ToString().EndsWith(IrisAnswer, StringComparison.Ordinal))
-        {
-            var read = await stream.ReadAsync(buffer, timeout.Token);
-            Assert.True(read > 0, $"the connection closed after: {received}");
-            received.Append(Encoding.UTF8.GetString(buffer, 0, read));
-        }
-
-        return received.ToString();
     }
 
     /// <summary>A model server on a bare socket, which shows when the request's bytes arrive.</summary>
