@@ -13,9 +13,6 @@ internal sealed class DeferredInstruments(Meter meter, Action<Meter> publish)
     private readonly Lock _gate = new();
     private volatile bool _published;
 
-    /// <summary>Whether the instruments have been published.</summary>
-    public bool Published => _published;
-
     /// <summary>Publishes the instruments, once; later calls cost one read.</summary>
     public void EnsurePublished()
     {

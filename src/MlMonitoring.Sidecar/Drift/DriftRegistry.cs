@@ -52,9 +52,6 @@ internal sealed partial class DriftRegistry : IHostedService
 
     public bool Enabled => _options.Enabled;
 
-    /// <summary>Whether the gauges have been published (with the first monitor).</summary>
-    public bool InstrumentsPublished => _instruments.Published;
-
     private void Publish(Meter meter)
     {
         meter.CreateObservableGauge("ml_prediction_drift", () => ObservePrediction(),

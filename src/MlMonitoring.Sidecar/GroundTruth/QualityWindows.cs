@@ -31,9 +31,6 @@ internal sealed class QualityWindows
     /// <summary>How far back the windows reach.</summary>
     public TimeSpan Window { get; }
 
-    /// <summary>Whether the gauges have been published (with the first label that joined).</summary>
-    public bool InstrumentsPublished => _instruments.Published;
-
     /// <summary>The window of a model version, made on its first label.</summary>
     public QualityWindow Of(ModelVersionState model)
     {
