@@ -5,7 +5,7 @@ using Yarp.ReverseProxy.Forwarder;
 namespace MlMonitoring.Sidecar.Tap;
 
 /// <summary>
-/// Sends a forwarded request's headers together with its body when the whole body had already reached the tap, where
+/// Sends a forwarded HTTP/1.x request's headers together with its body when the whole body had already reached the tap, where
 /// YARP alone writes the headers first and the body after: two TCP segments, so two wake-ups of the model server and
 /// one more send here, on every call.
 /// </summary>
@@ -24,11 +24,18 @@ internal static class ArrivedBody
     public static HttpTransformer Transformer { get; } = new MarkingTransformer();
 
     /// <summary>
-    /// Whether the request's body has been received in full already. Must be asked before anything replaces
-    /// <c>Request.Body</c>: it looks into the server's own buffer without consuming it.
+    /// Whether an HTTP/1.x request's body has been received in full already. Must be asked before anything replaces
+    /// <c>Request.Body</c>: it looks into the server's own buffer without consuming it. HTTP/2 requests (gRPC) are
+    /// not looked into: looking starts the body, after which YARP can no longer lift Kestrel's request body limits for
+    /// a streamed call.
     /// </summary>
     public static bool HasArrived(HttpRequest request)
     {
+        if (!HttpProtocol.IsHttp11(request.Protocol) && !HttpProtocol.IsHttp10(request.Protocol))
+        {
+            return false;
+        }
+
         if (request.ContentLength == 0 || request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false)
         {
             return false;

@@ -1,13 +1,16 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Grpc.Net.Client;
+using MlMonitoring.Inference.V2;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Tap;
 
 /// <summary>
-/// A request whose body is still on its way through the tap reaches the model server headers first, as YARP forwards
-/// it, so that the model server can start on it (a body that has arrived goes with its headers: ArrivedBodyTests).
+/// What the tap's one-write forwarding of an arrived body (ArrivedBodyTests) leaves as YARP does it: a body still on
+/// its way reaches the model server headers first, so that the model server can start on it; a gRPC call's request
+/// body limits are YARP's to lift.
 /// </summary>
 public sealed class TapRequestWriteTests
 {
@@ -44,6 +47,33 @@ public sealed class TapRequestWriteTests
     }
 
     /// <summary>A model server on a bare socket, which shows when the request's bytes arrive.</summary>
+    [Fact]
+    public async Task A_grpc_call_through_the_tap_leaves_yarp_free_to_lift_the_request_body_limits_of_a_stream()
+    {
+        await using var upstream = await UpstreamModelServer.StartAsync();
+        // YARP's warnings shown: it warns when the request body has been started before it could lift the limits.
+        var (sidecar, _, tapGrpc) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl, ("Logging__LogLevel__Yarp", "Warning"));
+        await using var __ = sidecar;
+
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{tapGrpc}");
+        var request = new ModelInferRequest
+        {
+            ModelName = "iris",
+            Inputs =
+            {
+                new ModelInferRequest.Types.InferInputTensor
+                {
+                    Name = "features", Datatype = "FP32", Shape = { 1, 4 }, Contents = new InferTensorContents { Fp32Contents = { 5.1f, 3.5f, 1.4f, 0.2f } },
+                },
+            },
+        };
+        var answer = await new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request);
+
+        Assert.Equal("iris", answer.ModelName);
+        await TapProcess.WaitForTapEventsAsync(sidecar, 1);
+        // Disposing the sidecar fails the test on any warning it logged.
+    }
+
     private sealed class RawUpstream : IAsyncDisposable
     {
         private readonly TcpListener _listener;
