@@ -39,8 +39,9 @@ internal sealed partial class TapForwarder : IDisposable
         _logger = logger;
         _upstream = _options.Upstream?.TrimEnd('/');
         _grpcUpstream = _options.GrpcUpstream?.TrimEnd('/');
-        _http = CreateClient();
-        _grpc = CreateClient();
+        // Only HTTP/1.x requests are sent with their arrived bodies in one write (ArrivedBody); gRPC goes as YARP sends it.
+        _http = new HttpMessageInvoker(new ArrivedBody.Handler(CreateConnections()));
+        _grpc = new HttpMessageInvoker(CreateConnections());
         _httpConfig = new ForwarderRequestConfig { ActivityTimeout = _options.UpstreamTimeout };
         // The model server's gRPC port speaks HTTP/2 without TLS: prior knowledge, never a downgrade.
         _grpcConfig = new ForwarderRequestConfig
@@ -217,7 +218,7 @@ internal sealed partial class TapForwarder : IDisposable
         return int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var status) ? status : -1;
     }
 
-    private static HttpMessageInvoker CreateClient() => new(new ArrivedBody.Handler(new SocketsHttpHandler
+    private static SocketsHttpHandler CreateConnections() => new()
     {
         // Bytes pass through as the model server sent them: no proxy, redirects, cookies or decompression of its own.
         UseProxy = false,
@@ -228,7 +229,7 @@ internal sealed partial class TapForwarder : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(10),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         ActivityHeadersPropagator = null,
-    }));
+    };
 
     [LoggerMessage(EventId = 60, EventName = "TapForwardingFailed", Level = LogLevel.Warning, Message = "The tap could not forward a call ({Error}) to {Path}: {Cause}")]
     private static partial void LogForwardingFailed(ILogger logger, ForwarderError error, string path, string cause);
