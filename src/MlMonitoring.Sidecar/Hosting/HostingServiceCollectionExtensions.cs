@@ -2,7 +2,10 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace MlMonitoring.Sidecar.Hosting;
 
-/// <summary>Registers and maps what the process itself answers: readiness, liveness, the start report, the shutdown signal.</summary>
+/// <summary>
+/// Registers and maps what the process itself answers and does: readiness, liveness, the start report, the compaction
+/// after start, the shutdown signal.
+/// </summary>
 internal static class HostingServiceCollectionExtensions
 {
     public static IServiceCollection AddSidecarHosting(this IServiceCollection services)
@@ -10,6 +13,7 @@ internal static class HostingServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
         services.AddHostedService<ShutdownHealthNotifier>();
         services.AddHostedService<StartupReport>();
+        services.AddHostedService<PostStartCompaction>();
         return services;
     }
 

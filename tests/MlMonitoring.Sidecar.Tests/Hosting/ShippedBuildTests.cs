@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Hosting;
@@ -36,5 +38,27 @@ public sealed class ShippedBuildTests
         var metrics = await sidecar.ScrapeAsync();
         Assert.Equal(2, metrics.Value("ml_prediction_requests_total", ("model_name", "elsewhere"), ("model_version", "v1")));
         Assert.Equal(1, metrics.Value("ml_prediction_errors_total", ("model_name", "elsewhere"), ("model_version", "v1"), ("error_type", "TimeoutError"), ("error_kind", "timeout")));
+    }
+
+    [Fact]
+    public async Task Idle_after_start_it_compacts_its_heap_once_and_holds_less_memory_after_it()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Logging__LogLevel__MlMonitoring.Sidecar.Hosting.PostStartCompaction"] = "Debug",
+        });
+
+        var compacted = new Regex(@"Heap compacted after start: (\d+) KiB resident before, (\d+) KiB after");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!compacted.IsMatch(sidecar.Output) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var matches = compacted.Matches(sidecar.Output);
+        Assert.True(matches.Count == 1, $"one compaction after start expected, saw {matches.Count}:\n{sidecar.Output}");
+        var before = long.Parse(matches[0].Groups[1].Value, CultureInfo.InvariantCulture);
+        var after = long.Parse(matches[0].Groups[2].Value, CultureInfo.InvariantCulture);
+        Assert.True(after < before, $"resident {before} KiB before the compaction, {after} KiB after");
     }
 }
