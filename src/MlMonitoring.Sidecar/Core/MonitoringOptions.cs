@@ -288,6 +288,17 @@ public sealed class CardinalityLimits
     /// <summary>Most entries in one event's features, categorical features or class scores.</summary>
     [Range(1, 100_000)]
     public int MaxMapEntries { get; set; } = 1_000;
+
+    /// <summary>
+    /// Most series (label sets) one metric of the models holds: the OpenTelemetry SDK's cardinality limit of each
+    /// metric stream. Measurements of a further label set are added to one series labelled
+    /// <c>otel_metric_overflow="true"</c>. The limits above bound each label; this bounds their product, which
+    /// for the classes, features and categories of many model versions can be larger. The SDK reserves about 72
+    /// bytes per series of each metric as soon as the metric exists, so raising it costs memory before any series
+    /// does.
+    /// </summary>
+    [Range(10, 100_000)]
+    public int MaxSeriesPerMetric { get; set; } = 2_000;
 }
 
 [OptionsValidator]

@@ -46,6 +46,7 @@ internal sealed class SidecarMetrics
             new(settings.GroundTruth.MaxPending, Limit("pending_predictions")),
             new(limits.MaxNameLength, Limit("name_length")),
             new(limits.MaxMapEntries, Limit("map_entries")),
+            new(limits.MaxSeriesPerMetric, Limit("series_per_metric")),
             new(settings.MaxBatchSize, Limit("batch_events")),
             new(settings.MaxMessageBytes, Limit("message_bytes")),
         ];

@@ -23,6 +23,27 @@ public sealed class CardinalityTests
     }
 
     [Fact]
+    public async Task Label_sets_past_the_series_limit_of_a_metric_add_up_in_the_sdk_overflow_series_and_the_limit_is_shown()
+    {
+        using var sidecar = new SidecarFactory(("Monitoring:Limits:MaxSeriesPerMetric", "10"));
+        var client = sidecar.CreateMonitorClient();
+
+        // 4 versions x 5 classes: 20 label sets of ml_prediction_class_total, each label within its own limit.
+        await client.RecordPredictionsAsync(Events.Batch(
+            [.. Enumerable.Range(0, 20).Select(i => Events.Classified("m", $"v{i / 5}", $"class-{i % 5}", 0.9))]));
+
+        var metrics = await sidecar.ScrapeAsync();
+        var series = metrics.All("ml_prediction_class_total").ToArray();
+        var overflow = Assert.Single(series, s => s.Labels.GetValueOrDefault("otel_metric_overflow") == "true");
+        Assert.Equal(10, series.Length - 1);
+        Assert.Equal(10, overflow.Value);
+        Assert.Equal(20, series.Sum(s => s.Value));
+        Assert.Equal(10, metrics.Value("ml_sidecar_limit", ("limit", "series_per_metric")));
+        // Four label sets of the per-version metrics: within the limit, so no overflow series.
+        Assert.Equal(4, metrics.All("ml_prediction_requests_total").Count());
+    }
+
+    [Fact]
     public async Task Models_versions_features_and_error_types_past_their_limits_are_bounded()
     {
         using var sidecar = new SidecarFactory(
