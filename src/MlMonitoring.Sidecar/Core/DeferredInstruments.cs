@@ -6,7 +6,8 @@ namespace MlMonitoring.Sidecar.Core;
 /// Instruments published on the first use of what they report rather than at start. The OpenTelemetry SDK gives
 /// every published instrument storage for its series up front (at its default limit of 2,000 series, about 140 KB
 /// for the points alone); a sidecar that never receives a label, runs without drift or has no SLO file does not pay
-/// for the gauges of those. Until then the instruments have nothing to report, so a scrape shows the same either way.
+/// for the instruments of those. Until then the instruments have nothing to report, so a scrape shows the same
+/// either way.
 /// </summary>
 internal sealed class DeferredInstruments(Meter meter, Action<Meter> publish)
 {

@@ -20,9 +20,12 @@ internal sealed class PendingPredictionSweeper(
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
         var result = await store.SweepAsync(time.GetUtcNow(), cancellationToken);
-        instruments.Evicted.Add(result.ExpiredByTtl, TtlTags);
-        instruments.Evicted.Add(result.EvictedForCapacity, CapacityTags);
         instruments.Pending = result.Pending;
+        if (result.Pending > 0 || result.ExpiredByTtl > 0 || result.EvictedForCapacity > 0)
+        {
+            instruments.Evicted.Add(result.ExpiredByTtl, TtlTags);
+            instruments.Evicted.Add(result.EvictedForCapacity, CapacityTags);
+        }
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)

@@ -7,20 +7,22 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.Metrics;
 
 /// <summary>
-/// The gauges of what a sidecar may never be given (labels, drift, SLOs) are published with the first use of it, not
-/// at start: the OpenTelemetry SDK reserves each published instrument's series storage at once.
+/// The instruments of what a sidecar may never be given (labels, drift, SLOs) are published with the first use of it,
+/// not at start: the OpenTelemetry SDK reserves each published instrument's series storage at once.
 /// </summary>
 public sealed class DeferredInstrumentsTests
 {
     [Fact]
-    public async Task Drift_gauges_come_with_the_first_event_quality_gauges_with_the_first_label_and_no_slo_gauges_without_an_slo_file()
+    public async Task Drift_gauges_come_with_the_first_event_label_counters_and_quality_gauges_with_the_first_label_and_no_slo_gauges_without_an_slo_file()
     {
         await using var sidecar = new SidecarFactory();
         var client = sidecar.CreateMonitorClient();
         var meters = sidecar.Services.GetRequiredService<IMeterFactory>();
 
         var atStart = Published(meters);
-        Assert.Contains("ml_ground_truth", atStart);
+        Assert.Contains("ml_sidecar_events_received", atStart);
+        Assert.DoesNotContain("ml_ground_truth", atStart);
+        Assert.DoesNotContain("ml_ground_truth_pending", atStart);
         Assert.DoesNotContain("ml_prediction_drift", atStart);
         Assert.DoesNotContain("ml_model_accuracy", atStart);
         Assert.DoesNotContain("ml_slo_objective", atStart);
@@ -38,12 +40,15 @@ public sealed class DeferredInstrumentsTests
         await client.RecordGroundTruthAsync(labels);
         var afterLabel = Published(meters);
         Assert.Contains("ml_model_accuracy", afterLabel);
+        Assert.Contains("ml_ground_truth", afterLabel);
+        Assert.Contains("ml_ground_truth_pending", afterLabel);
         Assert.Contains("ml_ground_truth_window_labels", afterLabel);
         Assert.DoesNotContain("ml_slo_objective", afterLabel);
 
         // Published late, the gauges are read like any other: the label's accuracy is on /metrics.
         var metrics = await sidecar.ScrapeAsync();
         Assert.Equal(1, metrics.Value("ml_model_accuracy", ("model_name", "animals"), ("model_version", "v1")));
+        Assert.Equal(1, metrics.Value("ml_ground_truth_correct_total", ("model_name", "animals"), ("model_version", "v1")));
     }
 
     /// <summary>The names of the instruments published so far by the sidecar's own meters (not other tests' hosts).</summary>
