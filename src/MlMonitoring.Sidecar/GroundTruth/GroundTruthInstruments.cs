@@ -17,33 +17,11 @@ internal sealed class GroundTruthInstruments
 {
     private readonly ConcurrentDictionary<(ClassSeries Predicted, ClassSeries Actual), Tag[]> _confusionTags = new();
     private readonly DeferredInstruments _deferred;
-    private Published? _published;
+    private PublishedInstruments? _published;
     private long _pending;
 
     public GroundTruthInstruments(IMeterFactory meterFactory) =>
-        _deferred = new(meterFactory.Create(MeterNames.Predictions), meter => _published = new Published(meter, this));
-
-    public Counter<long> Labels => Instruments.Labels;
-
-    public Counter<long> CorrectLabels => Instruments.CorrectLabels;
-
-    public Counter<long> RegressionLabels => Instruments.RegressionLabels;
-
-    public Counter<double> AbsoluteError => Instruments.AbsoluteError;
-
-    public Counter<double> SquaredError => Instruments.SquaredError;
-
-    public Histogram<double> Delay => Instruments.Delay;
-
-    public Counter<long> Unmatched => Instruments.Unmatched;
-
-    public Counter<long> Evicted => Instruments.Evicted;
-
-    public Counter<long> Outcomes => Instruments.Outcomes;
-
-    public Counter<double> OutcomeValue => Instruments.OutcomeValue;
-
-    public Counter<long> UnattributedOutcomes => Instruments.UnattributedOutcomes;
+        _deferred = new(meterFactory.Create(MeterNames.Predictions), meter => _published = new PublishedInstruments(meter, this));
 
     /// <summary>Predictions waiting for their label at the last sweep; reading or setting it publishes nothing.</summary>
     public long Pending
@@ -52,7 +30,8 @@ internal sealed class GroundTruthInstruments
         set => Interlocked.Exchange(ref _pending, value);
     }
 
-    private Published Instruments
+    /// <summary>The instruments, published by the first use.</summary>
+    public PublishedInstruments Published
     {
         get
         {
@@ -66,7 +45,8 @@ internal sealed class GroundTruthInstruments
     public Tag[] ConfusionTags(ClassSeries predicted, ClassSeries actual) =>
         _confusionTags.GetOrAdd((predicted, actual), cell => [.. cell.Predicted.Tags, new("actual_class", cell.Actual.Name)]);
 
-    private sealed class Published(Meter meter, GroundTruthInstruments owner)
+    /// <summary>The counters, the delay histogram and the pending gauge, created together.</summary>
+    internal sealed class PublishedInstruments(Meter meter, GroundTruthInstruments owner)
     {
         public Counter<long> Labels { get; } = meter.CreateCounter<long>(
             "ml_ground_truth", description: "Joined labels by predicted and actual class: the confusion matrix.");

@@ -90,13 +90,13 @@ internal sealed class GroundTruthJoiner(
                     Record(claim.Prediction, label, now);
                     break;
                 case ClaimOutcome.Unknown:
-                    instruments.Unmatched.Add(1, UnknownTags);
+                    instruments.Published.Unmatched.Add(1, UnknownTags);
                     break;
                 case ClaimOutcome.Duplicate:
-                    instruments.Unmatched.Add(1, DuplicateTags);
+                    instruments.Published.Unmatched.Add(1, DuplicateTags);
                     break;
                 case ClaimOutcome.Expired:
-                    instruments.Unmatched.Add(1, ExpiredTags);
+                    instruments.Published.Unmatched.Add(1, ExpiredTags);
                     break;
                 case ClaimOutcome.Mismatch:
                     ContractLimits.Reject(response, i, claim.Prediction.IsClassification
@@ -160,13 +160,13 @@ internal sealed class GroundTruthJoiner(
 
             if (model is null)
             {
-                instruments.UnattributedOutcomes.Add(1);
+                instruments.Published.UnattributedOutcomes.Add(1);
             }
             else
             {
                 var tags = model.GetOutcomeTags(outcome.Kind);
-                instruments.Outcomes.Add(1, tags);
-                instruments.OutcomeValue.Add(outcome.Value, tags);
+                instruments.Published.Outcomes.Add(1, tags);
+                instruments.Published.OutcomeValue.Add(outcome.Value, tags);
             }
 
             response.Accepted++;
@@ -195,15 +195,15 @@ internal sealed class GroundTruthJoiner(
         var model = prediction.Model;
         var labelTime = label.Time is { } t ? t.ToDateTimeOffset() : now;
         var delaySeconds = Math.Max(0, (labelTime.ToUnixTimeMilliseconds() - prediction.TimeMs) / 1000.0);
-        instruments.Delay.Record(delaySeconds, model.Tags);
+        instruments.Published.Delay.Record(delaySeconds, model.Tags);
         var nowMs = now.ToUnixTimeMilliseconds();
         if (prediction.PredictedClass is { } predicted)
         {
             var actual = model.GetClass(label.ActualClass);
-            instruments.Labels.Add(1, instruments.ConfusionTags(predicted, actual));
+            instruments.Published.Labels.Add(1, instruments.ConfusionTags(predicted, actual));
             if (ReferenceEquals(predicted, actual))
             {
-                instruments.CorrectLabels.Add(1, model.Tags);
+                instruments.Published.CorrectLabels.Add(1, model.Tags);
             }
 
             qualityWindows.Of(model).AddClassification(predicted, actual, prediction.Confidence, prediction.TimeMs, delaySeconds, nowMs);
@@ -211,9 +211,9 @@ internal sealed class GroundTruthJoiner(
         else
         {
             var error = label.ActualValue - prediction.PredictedValue;
-            instruments.RegressionLabels.Add(1, model.Tags);
-            instruments.AbsoluteError.Add(Math.Abs(error), model.Tags);
-            instruments.SquaredError.Add(error * error, model.Tags);
+            instruments.Published.RegressionLabels.Add(1, model.Tags);
+            instruments.Published.AbsoluteError.Add(Math.Abs(error), model.Tags);
+            instruments.Published.SquaredError.Add(error * error, model.Tags);
             qualityWindows.Of(model).AddRegression(prediction.PredictedValue, label.ActualValue, prediction.TimeMs, delaySeconds, nowMs);
         }
     }

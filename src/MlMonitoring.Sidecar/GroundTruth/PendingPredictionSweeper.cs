@@ -23,8 +23,8 @@ internal sealed class PendingPredictionSweeper(
         instruments.Pending = result.Pending;
         if (result.Pending > 0 || result.ExpiredByTtl > 0 || result.EvictedForCapacity > 0)
         {
-            instruments.Evicted.Add(result.ExpiredByTtl, TtlTags);
-            instruments.Evicted.Add(result.EvictedForCapacity, CapacityTags);
+            instruments.Published.Evicted.Add(result.ExpiredByTtl, TtlTags);
+            instruments.Published.Evicted.Add(result.EvictedForCapacity, CapacityTags);
         }
     }
 
