@@ -115,11 +115,15 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     row("peak resident memory ≤ 64 MB flat out over streams (default settings)",
         f"{peak:.0f} MB, the highest of {len(shipped_rounds)} fresh starts (VmHWM, warm-up included); JIT build {peak_jit:.0f} MB",
         f"{peak / peak_jit:.2f}× the JIT build", peak <= 64)
-    stream = statistics.median(r["stream"]["events_per_second"] for r in shipped_rounds)
-    stream_jit = statistics.median(r["stream"]["events_per_second"] for r in jit_rounds)
+    # Each round runs the two builds one after the other; the ratio is taken within a round, where both saw the
+    # same state of the shared host, and the median of those ratios is the figure.
+    streams = [r["stream"]["events_per_second"] for r in shipped_rounds]
+    streams_jit = [r["stream"]["events_per_second"] for r in jit_rounds]
+    ratio = statistics.median(a / b for a, b in zip(streams, streams_jit))
     row("streaming throughput ≥ 0.9× the JIT build's",
-        f"{stream:,.0f} events/s vs {stream_jit:,.0f} (median of {len(shipped_rounds)} rounds each, alternating)",
-        f"{stream / stream_jit:.2f}×", stream >= 0.9 * stream_jit)
+        f"median of the ratios of {len(streams)} rounds, builds alternating; events/s by round: "
+        + ", ".join(f"{a:,.0f} vs {b:,.0f}" for a, b in zip(streams, streams_jit)),
+        f"{ratio:.2f}×", ratio >= 0.9)
     per_k_shipped = statistics.median(core_per_1000(r["cpu"]) for r in shipped_rounds)
     per_k_jit = statistics.median(core_per_1000(r["cpu"]) for r in jit_rounds)
     row("CPU per 1,000 events/s ≤ 0.01 core (native build)", f"{per_k_shipped:.4f} core; JIT build {per_k_jit:.4f}",
@@ -252,7 +256,7 @@ the no-op server and the sidecar sharing the same cores.
   millisecond on a raw socket), scrapes once and reads `VmRSS` 5 s later, with its two parts: `RssAnon` (the
   process's own memory) and `RssFile` (pages of the mapped executable and libraries, which the page cache holds
   and shares). Load: each build started fresh, given the warm-up above, 10 s flat out over streams (`VmHWM` after
-  it), then 10 s at 20,000 events/s (CPU time); three rounds, builds alternating.
+  it), then 10 s at 20,000 events/s (CPU time); five rounds, builds alternating.
 - **Tap.** `bench/MlMonitoring.TapBench serve` is an upstream that answers at once (a small v2 REST answer, a small
   `ModelInfer` answer, an 8-chunk SSE stream); `load` calls it directly and through a tapping sidecar (the shipped
   build, observation on, the iris calls unmapped). Open loop at 1,000 calls/s for 10 s, each call timed from its

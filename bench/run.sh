@@ -134,8 +134,8 @@ record startup_shipped "$(/usr/bin/python3 bench/startup.py --runs $startup_runs
 record startup_jit "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- "${jit[@]}")"
 # Flat out over streams with default settings (drift on, memory join store): throughput and the peak resident set
 # over the whole life of the process; then CPU at a steady 20,000 events/s. Each build is started fresh, warmed the
-# same way, and run three times in alternation so that both get the same share of the host's noise.
-footprint_rounds=3
+# same way, and run five times in alternation so that both get the same share of the host's noise.
+footprint_rounds=5
 $smoke && footprint_rounds=1
 for round in $(seq 1 $footprint_rounds); do
   for build in shipped jit; do
