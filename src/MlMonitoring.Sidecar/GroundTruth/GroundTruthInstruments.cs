@@ -10,18 +10,21 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 /// error sums). The rolling-window figures computed here are <see cref="QualityWindows"/>'.
 /// </summary>
 /// <remarks>
-/// Published with the first label, outcome, eviction or waiting prediction, not at start (see
-/// <see cref="DeferredInstruments"/>): a model that is never sent a label does not pay for them.
+/// Published with the first label, outcome, eviction or waiting prediction, not at start, for the reason
+/// <see cref="DeferredInstruments"/> gives: a model that is never sent a label does not pay for them. Unlike the
+/// gauges deferred there, these are recorded to, so the first use creates and hands them out (a <see cref="Lazy{T}"/>).
 /// </remarks>
 internal sealed class GroundTruthInstruments
 {
     private readonly ConcurrentDictionary<(ClassSeries Predicted, ClassSeries Actual), Tag[]> _confusionTags = new();
-    private readonly DeferredInstruments _deferred;
-    private PublishedInstruments? _published;
+    private readonly Lazy<PublishedInstruments> _published;
     private long _pending;
 
-    public GroundTruthInstruments(IMeterFactory meterFactory) =>
-        _deferred = new(meterFactory.Create(MeterNames.Predictions), meter => _published = new PublishedInstruments(meter, this));
+    public GroundTruthInstruments(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterNames.Predictions);
+        _published = new(() => new PublishedInstruments(meter, this), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
 
     /// <summary>Predictions waiting for their label at the last sweep; reading or setting it publishes nothing.</summary>
     public long Pending
@@ -31,15 +34,7 @@ internal sealed class GroundTruthInstruments
     }
 
     /// <summary>The instruments, published by the first use.</summary>
-    public PublishedInstruments Published
-    {
-        get
-        {
-            // The volatile read inside orders the read of _published after the publication's writes.
-            _deferred.EnsurePublished();
-            return _published!;
-        }
-    }
+    public PublishedInstruments Published => _published.Value;
 
     /// <summary>{model_name, model_version, predicted_class, actual_class}, built once per cell.</summary>
     public Tag[] ConfusionTags(ClassSeries predicted, ClassSeries actual) =>

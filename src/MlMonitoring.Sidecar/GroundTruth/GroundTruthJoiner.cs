@@ -165,8 +165,9 @@ internal sealed class GroundTruthJoiner(
             else
             {
                 var tags = model.GetOutcomeTags(outcome.Kind);
-                instruments.Published.Outcomes.Add(1, tags);
-                instruments.Published.OutcomeValue.Add(outcome.Value, tags);
+                var published = instruments.Published;
+                published.Outcomes.Add(1, tags);
+                published.OutcomeValue.Add(outcome.Value, tags);
             }
 
             response.Accepted++;
@@ -195,15 +196,16 @@ internal sealed class GroundTruthJoiner(
         var model = prediction.Model;
         var labelTime = label.Time is { } t ? t.ToDateTimeOffset() : now;
         var delaySeconds = Math.Max(0, (labelTime.ToUnixTimeMilliseconds() - prediction.TimeMs) / 1000.0);
-        instruments.Published.Delay.Record(delaySeconds, model.Tags);
+        var published = instruments.Published;
+        published.Delay.Record(delaySeconds, model.Tags);
         var nowMs = now.ToUnixTimeMilliseconds();
         if (prediction.PredictedClass is { } predicted)
         {
             var actual = model.GetClass(label.ActualClass);
-            instruments.Published.Labels.Add(1, instruments.ConfusionTags(predicted, actual));
+            published.Labels.Add(1, instruments.ConfusionTags(predicted, actual));
             if (ReferenceEquals(predicted, actual))
             {
-                instruments.Published.CorrectLabels.Add(1, model.Tags);
+                published.CorrectLabels.Add(1, model.Tags);
             }
 
             qualityWindows.Of(model).AddClassification(predicted, actual, prediction.Confidence, prediction.TimeMs, delaySeconds, nowMs);
@@ -211,9 +213,9 @@ internal sealed class GroundTruthJoiner(
         else
         {
             var error = label.ActualValue - prediction.PredictedValue;
-            instruments.Published.RegressionLabels.Add(1, model.Tags);
-            instruments.Published.AbsoluteError.Add(Math.Abs(error), model.Tags);
-            instruments.Published.SquaredError.Add(error * error, model.Tags);
+            published.RegressionLabels.Add(1, model.Tags);
+            published.AbsoluteError.Add(Math.Abs(error), model.Tags);
+            published.SquaredError.Add(error * error, model.Tags);
             qualityWindows.Of(model).AddRegression(prediction.PredictedValue, label.ActualValue, prediction.TimeMs, delaySeconds, nowMs);
         }
     }

@@ -23,8 +23,9 @@ internal sealed class PendingPredictionSweeper(
         instruments.Pending = result.Pending;
         if (result.Pending > 0 || result.ExpiredByTtl > 0 || result.EvictedForCapacity > 0)
         {
-            instruments.Published.Evicted.Add(result.ExpiredByTtl, TtlTags);
-            instruments.Published.Evicted.Add(result.EvictedForCapacity, CapacityTags);
+            var evicted = instruments.Published.Evicted;
+            evicted.Add(result.ExpiredByTtl, TtlTags);
+            evicted.Add(result.EvictedForCapacity, CapacityTags);
         }
     }
 
