@@ -22,7 +22,7 @@ COPY --from=rootfs /rootfs /
 USER 1654:1654
 WORKDIR /app
 # .NET finds the CA bundle through OpenSSL, whose default folders an empty base does not have.
-# GC (workstation, non-concurrent, compiled in), measured flat out over streams at the same events/s:
+# GC (workstation with background collections, compiled in), measured flat out over streams at the same events/s:
 # - gen0 budget 4 MB (hexadecimal 400000) instead of one sized from the CPU's cache (25 MB on a 32 MB L3): the
 #   resident set holds at about 51 MB instead of 79 MB;
 # - ConserveMemory 5: full collections compact when a fifth of the heap is free, which takes the first seconds'
