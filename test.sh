@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian machine: installs the real parts the tests drive
 # (Prometheus and promtool, Alertmanager and amtool, redis-server, Debian's python3 with scikit-learn, buildah and
-# podman, node with the openai npm package), builds what ships (./build.sh: the native executable and its image), builds the tests in Release and runs
-# the xunit suites: the process tests start the native executable, the image test the image. A missing part fails its tests.
+# podman, node with the openai npm package, HAProxy for the tap's benchmark), builds what ships (./build.sh: the
+# native executable and its image), builds the tests in Release and runs the xunit suites: the process tests start
+# the native executable, the image test the image. A missing part fails its tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,6 +28,8 @@ for tool in buildah podman runc; do command -v "$tool" >/dev/null 2>&1 || missin
 # The image's root filesystem carries OpenSSL and the CA bundle from this machine.
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 /sbin/ldconfig -p | grep 'libssl.so.3 ' >/dev/null || missing+=(libssl3)  # not grep -q: ldconfig would get SIGPIPE
+# The tap's benchmark measures a reference proxy beside it: Debian's HAProxy.
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 # The tap is tested with the official openai npm client, run by Debian's node.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)

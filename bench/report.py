@@ -178,6 +178,17 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     tap_per_k = tap_cpu["cpu_seconds"] / tap_cpu["load"]["seconds"] / (tap_cpu["load"]["calls_per_second"] / 1000)
     row("tap, sidecar CPU per 1,000 calls/s (v2 REST, observed; stated)",
         f"{tap_per_k:.3f} core ({tap_cpu['cpu_seconds']:.2f} s of CPU over {tap_cpu['load']['seconds']:.1f} s, 2,000 warm-up calls included)", "—", None)
+    # The reference proxy: what forwarding alone costs on this machine for a proxy in C (bench/haproxy.cfg).
+    proxy = {kind: {stat: statistics.median(tap_rounds(f"tap_haproxy_{kind}_", stat)) for stat in ("p50_ms", "p99_ms")}
+             for kind in ("rest", "grpc", "stream")}
+    added = lambda kind, stat: proxy[kind][stat] - statistics.median(tap_rounds(f"tap_direct_{kind}_", stat))
+    proxy_run = results["tap_flat_haproxy"]
+    row("reference proxy (HAProxy, forwarding only), same calls and rounds (stated)",
+        f"v2 REST p50 +{added('rest', 'p50_ms'):.3f} ms, p99 {added('rest', 'p99_ms'):+.3f} ms; "
+        f"v2 gRPC p50 +{added('grpc', 'p50_ms'):.3f} ms, p99 {added('grpc', 'p99_ms'):+.3f} ms; "
+        f"time to first token {added('stream', 'p50_ms'):+.3f} ms; flat out {proxy_run['load']['calls_per_second']:,.0f} calls/s "
+        f"({proxy_run['load']['calls_per_second'] / flat_direct:.2f}× direct), "
+        f"proxy {per_call_us(proxy_run, proxy_run['proxy_cpu_seconds']):.1f} µs of CPU per call", "—", None)
     observed = results["tap_observed"]
     row("tap, every call observed or its skip counted (stated)",
         f"{observed['events']:,.0f} events + {observed['skipped']:,.0f} skipped of {observed['calls']:,.0f} calls", "—", None)
@@ -263,7 +274,9 @@ the no-op server and the sidecar sharing the same cores.
   own send to its answer, direct and tapped alternating, 2 rounds; time to first token: 200 streamed chat
   completions one after another, from the send to the first chunk with text; flat out: 32 callers for 10 s. Then a
   sidecar whose protocol filter lets the v2 calls pass unobserved: forwarding's share of the cost. The client, the
-  upstream and the sidecar share the machine's cores.
+  upstream and the sidecar share the machine's cores. The same calls, in the same rounds, go through a reference
+  proxy too: Debian's HAProxy (`bench/haproxy.cfg`, HTTP mode, keep-alive to the upstream, HTTP/2 for gRPC), which
+  forwards and observes nothing: what any proxy costs on this machine.
 - **Per-event path.** BenchmarkDotNet (short job, memory diagnoser) on `BatchIngestor.Ingest` through the real
   services of the host with the OpenTelemetry SDK listening.
 

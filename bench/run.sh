@@ -3,8 +3,8 @@
 #   the load generator against the no-op server (the gRPC transport floor) and against the sidecar, for streams,
 #   batches and unary calls; the sidecar with drift off; open-loop unary at 5,000 calls/s; CPU per 1,000 events/s;
 #   resident memory at peak; the time of a scrape of 10,000 series; the tap's added latency, time to first token,
-#   throughput and CPU against direct calls; BenchmarkDotNet on the per-event path; and the client overhead
-#   benchmarks (Python and .NET) against in-process instrumentation.
+#   throughput and CPU against direct calls and a reference proxy (HAProxy); BenchmarkDotNet on the per-event
+#   path; and the client overhead benchmarks (Python and .NET) against in-process instrumentation.
 # Usage: bench/run.sh [--smoke]   (--smoke: one second per run, no BenchmarkDotNet; for CI, writes nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -227,15 +227,25 @@ tap_settings() {
 tap_seconds=10; tap_calls=200; tap_rounds=2
 $smoke && { tap_seconds=1; tap_calls=20; tap_rounds=1; }
 tapload() { $tapbench load --duration "$tap_seconds" --calls "$tap_calls" "$@"; }
+# The reference proxy (bench/haproxy.cfg): HAProxy in front of the same upstream, measured in the same rounds.
+haproxy_rest=$(free_port); haproxy_grpc=$(free_port)
+(cd "$work" && exec env HAPROXY_REST_PORT="$haproxy_rest" HAPROXY_GRPC_PORT="$haproxy_grpc" UPSTREAM_REST_PORT="$up_http" \
+   UPSTREAM_GRPC_PORT="$up_grpc" haproxy -db -f "$root/bench/haproxy.cfg" >"$work/haproxy.log" 2>&1) &
+haproxy_pid=$!
+pids+=("$haproxy_pid")
+wait_http "http://127.0.0.1:$haproxy_rest/v2/health/ready"
 tap_settings Auto
 start_sidecar tapped "${tap_env[@]}"
 for round in $(seq 1 $tap_rounds); do
   record "tap_direct_rest_$round" "$(tapload --target "http://127.0.0.1:$up_http" --kind rest --rate 1000)"
   record "tap_tapped_rest_$round" "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)"
+  record "tap_haproxy_rest_$round" "$(tapload --target "http://127.0.0.1:$haproxy_rest" --kind rest --rate 1000)"
   record "tap_direct_grpc_$round" "$(tapload --target "http://127.0.0.1:$up_grpc" --kind grpc --rate 1000)"
   record "tap_tapped_grpc_$round" "$(tapload --target "http://127.0.0.1:$tap_grpc_port" --kind grpc --rate 1000)"
+  record "tap_haproxy_grpc_$round" "$(tapload --target "http://127.0.0.1:$haproxy_grpc" --kind grpc --rate 1000)"
   record "tap_direct_stream_$round" "$(tapload --target "http://127.0.0.1:$up_http" --kind stream)"
   record "tap_tapped_stream_$round" "$(tapload --target "http://127.0.0.1:$tap_port" --kind stream)"
+  record "tap_haproxy_stream_$round" "$(tapload --target "http://127.0.0.1:$haproxy_rest" --kind stream)"
 done
 # Flat out, with each party's CPU time (the client's own, the upstream's and the sidecar's from /proc), to tell
 # where a call's cost goes when all three share the machine's cores.
@@ -245,6 +255,10 @@ record tap_flat_direct "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_s
 up_ticks=$(cpu_ticks "$upstream_pid"); tap_ticks=$(cpu_ticks "$tapped_pid")
 r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)
 record tap_flat_tapped "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks"), \"sidecar_cpu_seconds\": $(cpu_seconds_since "$tapped_pid" "$tap_ticks")}"
+up_ticks=$(cpu_ticks "$upstream_pid"); haproxy_ticks=$(cpu_ticks "$haproxy_pid")
+r=$(tapload --target "http://127.0.0.1:$haproxy_rest" --kind rest --concurrency 32)
+record tap_flat_haproxy "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks"), \"proxy_cpu_seconds\": $(cpu_seconds_since "$haproxy_pid" "$haproxy_ticks")}"
+stop "$haproxy_pid"
 # The sidecar's CPU time over a tapped open-loop run at 1,000 calls/s (its 2,000 warm-up calls included).
 tap_ticks=$(cpu_ticks "$tapped_pid")
 r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)
