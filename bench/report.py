@@ -184,8 +184,8 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     added = lambda kind, stat: proxy[kind][stat] - statistics.median(tap_rounds(f"tap_direct_{kind}_", stat))
     proxy_run = results["tap_flat_haproxy"]
     row("reference proxy (HAProxy, forwarding only), same calls and rounds (stated)",
-        f"v2 REST p50 +{added('rest', 'p50_ms'):.3f} ms, p99 {added('rest', 'p99_ms'):+.3f} ms; "
-        f"v2 gRPC p50 +{added('grpc', 'p50_ms'):.3f} ms, p99 {added('grpc', 'p99_ms'):+.3f} ms; "
+        f"v2 REST p50 {added('rest', 'p50_ms'):+.3f} ms, p99 {added('rest', 'p99_ms'):+.3f} ms; "
+        f"v2 gRPC p50 {added('grpc', 'p50_ms'):+.3f} ms, p99 {added('grpc', 'p99_ms'):+.3f} ms; "
         f"time to first token {added('stream', 'p50_ms'):+.3f} ms; flat out {proxy_run['load']['calls_per_second']:,.0f} calls/s "
         f"({proxy_run['load']['calls_per_second'] / flat_direct:.2f}× direct), "
         f"proxy {per_call_us(proxy_run, proxy_run['proxy_cpu_seconds']):.1f} µs of CPU per call", "—", None)
