@@ -178,6 +178,21 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     tap_per_k = tap_cpu["cpu_seconds"] / tap_cpu["load"]["seconds"] / (tap_cpu["load"]["calls_per_second"] / 1000)
     row("tap, sidecar CPU per 1,000 calls/s (v2 REST, observed; stated)",
         f"{tap_per_k:.3f} core ({tap_cpu['cpu_seconds']:.2f} s of CPU over {tap_cpu['load']['seconds']:.1f} s, 2,000 warm-up calls included)", "—", None)
+    # What the thread pool's spinning costs: the same runs on a sidecar whose idle workers sleep at once.
+    nospin = results["tap_cpu_nospin"]
+    nospin_per_k = nospin["cpu_seconds"] / nospin["load"]["seconds"] / (nospin["load"]["calls_per_second"] / 1000)
+    flat_nospin = results["tap_flat_nospin"]["calls_per_second"]
+    row("tap, with `DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0` (stated)",
+        f"sidecar CPU per 1,000 calls/s {nospin_per_k:.3f} core (default {tap_per_k:.3f}); p50 {nospin['load']['p50_ms']:.3f} ms, "
+        f"p99 {nospin['load']['p99_ms']:.3f} ms; flat out {flat_nospin:,.0f} calls/s ({flat_nospin / flat_direct:.2f}× direct)",
+        f"{nospin_per_k / tap_per_k:.2f}× the default's CPU", None)
+    # How far two runs of the same direct calls differ here: the resolution at which an added latency can be read.
+    for kind, label in (("rest", "v2 REST"), ("grpc", "v2 gRPC")):
+        spread = {stat: sorted(abs(a - b) for a, b in zip(tap_rounds(f"tap_direct_{kind}_", stat), tap_rounds(f"tap_direct2_{kind}_", stat)))
+                  for stat in ("p50_ms", "p99_ms")}
+        row(f"noise: {label} direct, measured twice in each round (stated)",
+            f"the two runs differ by p50 {statistics.median(spread['p50_ms']):.3f} ms, p99 {statistics.median(spread['p99_ms']):.3f} ms "
+            f"(median over {len(spread['p99_ms'])} rounds; largest p99 difference {spread['p99_ms'][-1]:.3f} ms)", "—", None)
     # The reference proxy: what forwarding alone costs on this machine for a proxy in C (bench/haproxy.cfg).
     proxy = {kind: {stat: statistics.median(tap_rounds(f"tap_haproxy_{kind}_", stat)) for stat in ("p50_ms", "p99_ms")}
              for kind in ("rest", "grpc", "stream")}
@@ -271,12 +286,15 @@ the no-op server and the sidecar sharing the same cores.
 - **Tap.** `bench/MlMonitoring.TapBench serve` is an upstream that answers at once (a small v2 REST answer, a small
   `ModelInfer` answer, an 8-chunk SSE stream); `load` calls it directly and through a tapping sidecar (the shipped
   build, observation on, the iris calls unmapped). Open loop at 1,000 calls/s for 10 s, each call timed from its
-  own send to its answer, direct and tapped alternating, 2 rounds; time to first token: 200 streamed chat
+  own send to its answer, direct and tapped alternating, 3 rounds, each round calling the upstream directly twice
+  (the difference between those two runs is the noise an added latency is read against); time to first token: 200 streamed chat
   completions one after another, from the send to the first chunk with text; flat out: 32 callers for 10 s. Then a
   sidecar whose protocol filter lets the v2 calls pass unobserved: forwarding's share of the cost. The client, the
   upstream and the sidecar share the machine's cores. The same calls, in the same rounds, go through a reference
   proxy too: Debian's HAProxy (`bench/haproxy.cfg`, HTTP mode, keep-alive to the upstream, HTTP/2 for gRPC), which
-  forwards and observes nothing: what any proxy costs on this machine.
+  forwards and observes nothing: what any proxy costs on this machine. Last, a tapping sidecar started with
+  `DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0`, whose idle thread-pool workers sleep at once instead of spinning
+  for the next call: the 1,000 calls/s run with its CPU time, and flat out.
 - **Per-event path.** BenchmarkDotNet (short job, memory diagnoser) on `BatchIngestor.Ingest` through the real
   services of the host with the OpenTelemetry SDK listening.
 

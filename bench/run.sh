@@ -224,7 +224,7 @@ tap_settings() {
     Monitoring__Tap__GrpcListen="http://127.0.0.1:$tap_grpc_port" Monitoring__Tap__GrpcUpstream="http://127.0.0.1:$up_grpc"
     Monitoring__Tap__Protocol="$1")
 }
-tap_seconds=10; tap_calls=200; tap_rounds=2
+tap_seconds=10; tap_calls=200; tap_rounds=3
 $smoke && { tap_seconds=1; tap_calls=20; tap_rounds=1; }
 tapload() { $tapbench load --duration "$tap_seconds" --calls "$tap_calls" "$@"; }
 # The reference proxy (bench/haproxy.cfg): HAProxy in front of the same upstream, measured in the same rounds.
@@ -243,6 +243,9 @@ for round in $(seq 1 $tap_rounds); do
   record "tap_direct_grpc_$round" "$(tapload --target "http://127.0.0.1:$up_grpc" --kind grpc --rate 1000)"
   record "tap_tapped_grpc_$round" "$(tapload --target "http://127.0.0.1:$tap_grpc_port" --kind grpc --rate 1000)"
   record "tap_haproxy_grpc_$round" "$(tapload --target "http://127.0.0.1:$haproxy_grpc" --kind grpc --rate 1000)"
+  # The same direct calls again: how far two runs of one thing differ here, against which an added p99 is read.
+  record "tap_direct2_rest_$round" "$(tapload --target "http://127.0.0.1:$up_http" --kind rest --rate 1000)"
+  record "tap_direct2_grpc_$round" "$(tapload --target "http://127.0.0.1:$up_grpc" --kind grpc --rate 1000)"
   record "tap_direct_stream_$round" "$(tapload --target "http://127.0.0.1:$up_http" --kind stream)"
   record "tap_tapped_stream_$round" "$(tapload --target "http://127.0.0.1:$tap_port" --kind stream)"
   record "tap_haproxy_stream_$round" "$(tapload --target "http://127.0.0.1:$haproxy_rest" --kind stream)"
@@ -271,6 +274,16 @@ start_sidecar tappass "${tap_env[@]}"
 record tap_forward_only_rest "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)"
 record tap_forward_only_flat "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)"
 stop "$tappass_pid"
+# The thread pool's idle workers spin (sched_yield) before they sleep, which at 1,000 calls/s is CPU spent waiting for
+# the next call: the same 1,000 calls/s and flat-out runs on a sidecar whose workers sleep at once.
+tap_settings Auto
+start_sidecar tapnospin "${tap_env[@]}" DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
+$tapbench load --duration 2 --calls "$tap_calls" --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000 >/dev/null
+tap_ticks=$(cpu_ticks "$tapnospin_pid")
+r=$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --rate 1000)
+record tap_cpu_nospin "{\"load\": $r, \"cpu_seconds\": $(cpu_seconds_since "$tapnospin_pid" "$tap_ticks")}"
+record tap_flat_nospin "$(tapload --target "http://127.0.0.1:$tap_port" --kind rest --concurrency 32)"
+stop "$tapnospin_pid"
 
 # --- client overhead ------------------------------------------------------------------------------------------
 start_sidecar overhead
