@@ -174,17 +174,25 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     forward = results["tap_forward_only_rest"]
     row("tap, forwarding alone (observation off) at 1,000 calls/s (stated)",
         f"p50 {forward['p50_ms']:.3f} ms, p99 {forward['p99_ms']:.3f} ms", "—", None)
-    tap_cpu = results["tap_cpu"]
-    tap_per_k = tap_cpu["cpu_seconds"] / tap_cpu["load"]["seconds"] / (tap_cpu["load"]["calls_per_second"] / 1000)
+    # The sidecar's CPU at 1,000 calls/s, and the same on a sidecar whose thread pool does not spin, alternating rounds.
+    per_k = lambda run: run["cpu_seconds"] / run["load"]["seconds"] / (run["load"]["calls_per_second"] / 1000)
+    cpu_rounds = lambda prefix: [results[name] for name in sorted(results) if name.startswith(prefix)]
+    default_runs, nospin_runs = cpu_rounds("tap_cpu_default_"), cpu_rounds("tap_cpu_nospin_")
+    tap_per_k = statistics.median(per_k(r) for r in default_runs)
     row("tap, sidecar CPU per 1,000 calls/s (v2 REST, observed; stated)",
-        f"{tap_per_k:.3f} core ({tap_cpu['cpu_seconds']:.2f} s of CPU over {tap_cpu['load']['seconds']:.1f} s, 2,000 warm-up calls included)", "—", None)
-    # What the thread pool's spinning costs: the same runs on a sidecar whose idle workers sleep at once.
-    nospin = results["tap_cpu_nospin"]
-    nospin_per_k = nospin["cpu_seconds"] / nospin["load"]["seconds"] / (nospin["load"]["calls_per_second"] / 1000)
-    flat_nospin = results["tap_flat_nospin"]["calls_per_second"]
-    row("tap, with `DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0` (stated)",
-        f"sidecar CPU per 1,000 calls/s {nospin_per_k:.3f} core (default {tap_per_k:.3f}); p50 {nospin['load']['p50_ms']:.3f} ms, "
-        f"p99 {nospin['load']['p99_ms']:.3f} ms; flat out {flat_nospin:,.0f} calls/s ({flat_nospin / flat_direct:.2f}× direct)",
+        f"{tap_per_k:.3f} core, median of {len(default_runs)} runs of {default_runs[0]['load']['seconds']:.0f} s "
+        "(2,000 warm-up calls each included): "
+        + ", ".join(f"{per_k(r):.3f}" for r in default_runs), "—", None)
+    nospin_per_k = statistics.median(per_k(r) for r in nospin_runs)
+    flat_nospin_run = results["tap_flat_nospin"]
+    flat_nospin = flat_nospin_run["load"]["calls_per_second"]
+    p50 = lambda runs: statistics.median(r["load"]["p50_ms"] for r in runs)
+    p99 = lambda runs: statistics.median(r["load"]["p99_ms"] for r in runs)
+    row("tap, with `DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0`, rounds alternating with the default (stated)",
+        f"sidecar CPU per 1,000 calls/s {nospin_per_k:.3f} core (" + ", ".join(f"{per_k(r):.3f}" for r in nospin_runs)
+        + f"); p50 {p50(nospin_runs):.3f} ms against {p50(default_runs):.3f}, p99 {p99(nospin_runs):.3f} ms against "
+        f"{p99(default_runs):.3f}; flat out {flat_nospin:,.0f} calls/s against {flat_tapped:,.0f}, "
+        f"{per_call_us(flat_nospin_run, flat_nospin_run['sidecar_cpu_seconds']):.1f} µs of CPU per call against {sidecar_tapped:.1f}",
         f"{nospin_per_k / tap_per_k:.2f}× the default's CPU", None)
     # How far two runs of the same direct calls differ here: the resolution at which an added latency can be read.
     for kind, label in (("rest", "v2 REST"), ("grpc", "v2 gRPC")):
@@ -292,9 +300,10 @@ the no-op server and the sidecar sharing the same cores.
   sidecar whose protocol filter lets the v2 calls pass unobserved: forwarding's share of the cost. The client, the
   upstream and the sidecar share the machine's cores. The same calls, in the same rounds, go through a reference
   proxy too: Debian's HAProxy (`bench/haproxy.cfg`, HTTP mode, keep-alive to the upstream, HTTP/2 for gRPC), which
-  forwards and observes nothing: what any proxy costs on this machine. Last, a tapping sidecar started with
-  `DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0`, whose idle thread-pool workers sleep at once instead of spinning
-  for the next call: the 1,000 calls/s run with its CPU time, and flat out.
+  forwards and observes nothing: what any proxy costs on this machine. Beside the tapping sidecar, a second one
+  started with `DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0`, whose idle thread-pool workers sleep at once instead
+  of spinning for the next call: flat out after the first, then 3 runs of each at 1,000 calls/s with their CPU
+  time, alternating.
 - **Per-event path.** BenchmarkDotNet (short job, memory diagnoser) on `BatchIngestor.Ingest` through the real
   services of the host with the OpenTelemetry SDK listening.
 
