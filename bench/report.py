@@ -135,8 +135,11 @@ def main(results_path, dotnet_client_path, *bdn_paths):
     # The tap: the same upstream called directly and through the tap, alternating rounds.
     rows.append("| **tap: calls through the tap vs the same calls direct (upstream answering at once)** | | | |")
 
+    def runs(prefix):
+        return [results[name] for name in sorted(results) if name.startswith(prefix)]
+
     def tap_rounds(prefix, stat):
-        return [results[name][stat] for name in sorted(results) if name.startswith(prefix)]
+        return [run[stat] for run in runs(prefix)]
 
     for kind, label in (("rest", "v2 REST"), ("grpc", "v2 gRPC")):
         direct_p50, tapped_p50 = (statistics.median(tap_rounds(f"tap_{w}_{kind}_", "p50_ms")) for w in ("direct", "tapped"))
@@ -176,8 +179,7 @@ def main(results_path, dotnet_client_path, *bdn_paths):
         f"p50 {forward['p50_ms']:.3f} ms, p99 {forward['p99_ms']:.3f} ms", "—", None)
     # The sidecar's CPU at 1,000 calls/s, and the same on a sidecar whose thread pool does not spin, alternating rounds.
     per_k = lambda run: run["cpu_seconds"] / run["load"]["seconds"] / (run["load"]["calls_per_second"] / 1000)
-    cpu_rounds = lambda prefix: [results[name] for name in sorted(results) if name.startswith(prefix)]
-    default_runs, nospin_runs = cpu_rounds("tap_cpu_default_"), cpu_rounds("tap_cpu_nospin_")
+    default_runs, nospin_runs = runs("tap_cpu_default_"), runs("tap_cpu_nospin_")
     tap_per_k = statistics.median(per_k(r) for r in default_runs)
     row("tap, sidecar CPU per 1,000 calls/s (v2 REST, observed; stated)",
         f"{tap_per_k:.3f} core, median of {len(default_runs)} runs of {default_runs[0]['load']['seconds']:.0f} s "

@@ -228,6 +228,22 @@ tap_settings() {
 tap_seconds=10; tap_calls=200; tap_rounds=3
 $smoke && { tap_seconds=1; tap_calls=20; tap_rounds=1; }
 tapload() { $tapbench load --duration "$tap_seconds" --calls "$tap_calls" "$@"; }
+# tapload_with_cpu NAME PORT LOAD_ARGS... -- FIELD PID [FIELD PID...]: one tapload against 127.0.0.1:PORT, recorded as
+# NAME with the CPU seconds each PID spent over it under its FIELD.
+tapload_with_cpu() {
+  local name=$1 port=$2 load=() ticks=() i run
+  shift 2
+  while [ "$1" != -- ]; do load+=("$1"); shift; done
+  shift
+  local fields=("$@")
+  for ((i = 1; i < ${#fields[@]}; i += 2)); do ticks+=("$(cpu_ticks "${fields[i]}")"); done
+  run=$(tapload --target "http://127.0.0.1:$port" "${load[@]}")
+  local json="{\"load\": $run"
+  for ((i = 0; i < ${#fields[@]}; i += 2)); do
+    json+=", \"${fields[i]}\": $(cpu_seconds_since "${fields[i + 1]}" "${ticks[i / 2]}")"
+  done
+  record "$name" "$json}"
+}
 # The reference proxy (bench/haproxy.cfg): HAProxy in front of the same upstream, measured in the same rounds.
 haproxy_rest=$(free_port); haproxy_grpc=$(free_port)
 (cd "$work" && exec env HAPROXY_REST_PORT="$haproxy_rest" HAPROXY_GRPC_PORT="$haproxy_grpc" UPSTREAM_REST_PORT="$up_http" \
@@ -260,28 +276,17 @@ start_sidecar tapnospin "${tap_env[@]}" DOTNET_ThreadPool_UnfairSemaphoreSpinLim
 nospin_port=$tap_port
 # Flat out, with each party's CPU time (the client's own, the upstream's and the sidecar's from /proc), to tell
 # where a call's cost goes when all three share the machine's cores.
-up_ticks=$(cpu_ticks "$upstream_pid")
-r=$(tapload --target "http://127.0.0.1:$up_http" --kind rest --concurrency 32)
-record tap_flat_direct "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks")}"
-up_ticks=$(cpu_ticks "$upstream_pid"); tap_ticks=$(cpu_ticks "$tapped_pid")
-r=$(tapload --target "http://127.0.0.1:$tapped_port" --kind rest --concurrency 32)
-record tap_flat_tapped "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks"), \"sidecar_cpu_seconds\": $(cpu_seconds_since "$tapped_pid" "$tap_ticks")}"
-tap_ticks=$(cpu_ticks "$tapnospin_pid")
-r=$(tapload --target "http://127.0.0.1:$nospin_port" --kind rest --concurrency 32)
-record tap_flat_nospin "{\"load\": $r, \"sidecar_cpu_seconds\": $(cpu_seconds_since "$tapnospin_pid" "$tap_ticks")}"
-up_ticks=$(cpu_ticks "$upstream_pid"); haproxy_ticks=$(cpu_ticks "$haproxy_pid")
-r=$(tapload --target "http://127.0.0.1:$haproxy_rest" --kind rest --concurrency 32)
-record tap_flat_haproxy "{\"load\": $r, \"upstream_cpu_seconds\": $(cpu_seconds_since "$upstream_pid" "$up_ticks"), \"proxy_cpu_seconds\": $(cpu_seconds_since "$haproxy_pid" "$haproxy_ticks")}"
+flat=(--kind rest --concurrency 32)
+tapload_with_cpu tap_flat_direct "$up_http" "${flat[@]}" -- upstream_cpu_seconds "$upstream_pid"
+tapload_with_cpu tap_flat_tapped "$tapped_port" "${flat[@]}" -- upstream_cpu_seconds "$upstream_pid" sidecar_cpu_seconds "$tapped_pid"
+tapload_with_cpu tap_flat_nospin "$nospin_port" "${flat[@]}" -- sidecar_cpu_seconds "$tapnospin_pid"
+tapload_with_cpu tap_flat_haproxy "$haproxy_rest" "${flat[@]}" -- upstream_cpu_seconds "$upstream_pid" proxy_cpu_seconds "$haproxy_pid"
 stop "$haproxy_pid"
 # The sidecar's CPU time over tapped open-loop runs at 1,000 calls/s (each with its 2,000 warm-up calls), the default
 # sidecar and the one without spinning alternating.
 for round in $(seq 1 $tap_rounds); do
-  tap_ticks=$(cpu_ticks "$tapped_pid")
-  r=$(tapload --target "http://127.0.0.1:$tapped_port" --kind rest --rate 1000)
-  record "tap_cpu_default_$round" "{\"load\": $r, \"cpu_seconds\": $(cpu_seconds_since "$tapped_pid" "$tap_ticks")}"
-  tap_ticks=$(cpu_ticks "$tapnospin_pid")
-  r=$(tapload --target "http://127.0.0.1:$nospin_port" --kind rest --rate 1000)
-  record "tap_cpu_nospin_$round" "{\"load\": $r, \"cpu_seconds\": $(cpu_seconds_since "$tapnospin_pid" "$tap_ticks")}"
+  tapload_with_cpu "tap_cpu_default_$round" "$tapped_port" --kind rest --rate 1000 -- cpu_seconds "$tapped_pid"
+  tapload_with_cpu "tap_cpu_nospin_$round" "$nospin_port" --kind rest --rate 1000 -- cpu_seconds "$tapnospin_pid"
 done
 stop "$tapnospin_pid"
 # Every tapped call observed, or its skip counted.
