@@ -34,4 +34,14 @@ internal static class ContractLimits
             response.Rejections.Add(new Rejection { Index = (uint)index, Reason = reason });
         }
     }
+
+    /// <summary>
+    /// Counts and lists an item refused for a passing reason, to be sent again. Always listed, past
+    /// <see cref="MaxListedRejections"/> too: a client can only send again what it can name, and a batch is bounded.
+    /// </summary>
+    public static void RejectRetryable(RecordResponse response, int index, string reason)
+    {
+        response.Rejected++;
+        response.Rejections.Add(new Rejection { Index = (uint)index, Reason = reason, Retryable = true });
+    }
 }

@@ -182,6 +182,28 @@ public sealed class GroundTruthOptions
     /// <summary>Most pending predictions waiting to be written to an external store before new ones are dropped.</summary>
     [Range(1, 10_000_000)]
     public int WriteQueueCapacity { get; set; } = 100_000;
+
+    /// <summary>
+    /// How long a label or outcome that arrives before its prediction waits for it. Clients batch predictions and
+    /// send follow-ups at once, replicas write to a shared store through a queue, and a store that restarted is
+    /// written again as replicas reconnect: the prediction is often a moment behind. Past the grace the label is
+    /// counted unknown (the outcome falls back to its model name, or unattributed). Zero: counted at once. Default 10 s.
+    /// </summary>
+    [TimeSpanRange("00:00:00", "01:00:00")]
+    public TimeSpan EarlyLabelGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Most labels and outcomes waiting for their prediction at once; past it a label is refused, to be sent again.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxEarlyLabels { get; set; } = 100_000;
+
+    /// <summary>
+    /// Longest a label or outcome call waits for the shared store (its write queue, then each claim) before the
+    /// items not yet answered are refused as retryable. Keep it below the clients' deadlines. Default 1 s.
+    /// </summary>
+    [TimeSpanRange("00:00:00.010", "00:01:00")]
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Settings under <c>Monitoring:Drift</c>.</summary>

@@ -20,11 +20,15 @@ internal sealed class GroundTruthInstruments
     private readonly Lazy<PublishedInstruments> _published;
     private long _pending;
 
-    public GroundTruthInstruments(IMeterFactory meterFactory)
+    public GroundTruthInstruments(IMeterFactory meterFactory, EarlyLabels early)
     {
         var meter = meterFactory.Create(MeterNames.Predictions);
+        Early = early;
         _published = new(() => new PublishedInstruments(meter, this), LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    /// <summary>The labels and outcomes waiting for their prediction, read by their gauge.</summary>
+    public EarlyLabels Early { get; }
 
     /// <summary>Predictions waiting for their label at the last sweep; reading or setting it publishes nothing.</summary>
     public long Pending
@@ -80,5 +84,13 @@ internal sealed class GroundTruthInstruments
         public ObservableGauge<long> Pending { get; } = meter.CreateObservableGauge(
             "ml_ground_truth_pending", () => owner.Pending,
             description: "Predictions waiting for their label in the join store (at the last sweep).");
+
+        public ObservableGauge<int> EarlyWaiting { get; } = meter.CreateObservableGauge(
+            "ml_ground_truth_early_waiting",
+            () => (Measurement<int>[])[new(owner.Early.Labels, EarlyLabelTags), new(owner.Early.Outcomes, EarlyOutcomeTags)],
+            description: "Labels and outcomes accepted before their prediction was found, waiting for it (Monitoring:GroundTruth:EarlyLabelGrace).");
     }
+
+    private static readonly Tag[] EarlyLabelTags = [new("kind", "label")];
+    private static readonly Tag[] EarlyOutcomeTags = [new("kind", "outcome")];
 }

@@ -10,10 +10,14 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 
 /// <summary>
 /// Joins delayed labels to the predictions waiting in the <see cref="ISharedStateStore"/> and records the model's
-/// quality; attributes business outcomes to the prediction they follow.
+/// quality; attributes business outcomes to the prediction they follow. A label or outcome whose prediction is not
+/// there yet waits for it (<see cref="EarlyLabels"/>); one the store cannot answer for is refused as retryable.
+/// Either way nothing accepted is dropped unseen: it joins, or ends in a counter with its reason.
 /// </summary>
 internal sealed class GroundTruthJoiner(
     ISharedStateStore store,
+    EarlyLabels early,
+    SharedStateHealth health,
     GroundTruthInstruments instruments,
     QualityWindows qualityWindows,
     ModelVersionRegistry registry,
@@ -23,11 +27,13 @@ internal sealed class GroundTruthJoiner(
     private static readonly Tag[] UnknownTags = [new("reason", "unknown")];
     private static readonly Tag[] DuplicateTags = [new("reason", "duplicate")];
     private static readonly Tag[] ExpiredTags = [new("reason", "expired")];
-
-    /// <summary>How long a label call waits for queued predictions to reach an external store before it goes on.</summary>
-    private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);
+    private static readonly Tag[] MismatchTags = [new("reason", "mismatch")];
+    private static readonly Tag[] StoreUnavailableTags = [new("reason", "store_unavailable")];
 
     private readonly int _maxNameLength = options.Value.Limits.MaxNameLength;
+    private readonly long _graceMs = (long)options.Value.GroundTruth.EarlyLabelGrace.TotalMilliseconds;
+    private readonly int _maxEarly = options.Value.GroundTruth.MaxEarlyLabels;
+    private readonly TimeSpan _storeTimeout = options.Value.GroundTruth.StoreTimeout;
 
     /// <summary>Remembers a recorded prediction that carries an id, so that its label can join it later.</summary>
     public void Remember(IncomingPrediction e, in RecordedPrediction recorded)
@@ -42,13 +48,17 @@ internal sealed class GroundTruthJoiner(
         store.Remember(e.PredictionId, new PendingPrediction(recorded.Model, recorded.Class, value, (float)recorded.Confidence, timeMs));
     }
 
-    /// <summary>Joins a batch of labels. Unknown, expired and duplicate labels are counted, not rejected.</summary>
+    /// <summary>
+    /// Joins a batch of labels. Duplicate and expired labels are counted; one whose prediction is not found yet
+    /// waits for it; one the store could not answer for in time is refused as retryable.
+    /// </summary>
     public async Task<FollowUpResult> JoinAsync(RepeatedField<V1.GroundTruth> labels, CancellationToken cancellationToken)
     {
         var response = new RecordResponse();
         var invalid = 0;
-        var storeUnavailable = 0;
-        // Predictions sent before these labels must be claimable, even if their write is still queued.
+        var refused = 0;
+        var started = time.GetTimestamp();
+        // Predictions sent before these labels are usually claimable at once, even if their write is still queued.
         await FlushAsync(cancellationToken);
         var now = time.GetUtcNow();
         string? storeDown = null;
@@ -62,63 +72,71 @@ internal sealed class GroundTruthJoiner(
                 continue;
             }
 
+            // One failure, or the call's time spent, answers for the rest of the batch: each would wait as long.
+            storeDown ??= time.GetElapsedTime(started) > _storeTimeout ? "prediction_id: join store too slow to answer; send the label again" : null;
             if (storeDown is not null)
             {
-                // One failure answers for the batch: the rest would each wait for the same timeout.
-                ContractLimits.Reject(response, i, storeDown);
-                storeUnavailable++;
+                ContractLimits.RejectRetryable(response, i, storeDown);
+                refused++;
                 continue;
             }
 
             Claim claim;
             try
             {
-                claim = await store.ClaimAsync(label.PredictionId, label.ActualCase == V1.GroundTruth.ActualOneofCase.ActualClass, now, cancellationToken);
+                claim = await ClaimAsync(label, now.ToUnixTimeMilliseconds(), now, cancellationToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // Not claimed: the same label can be sent again once the store is back.
                 storeDown = $"prediction_id: join store unavailable ({e.GetType().Name}); send the label again";
-                ContractLimits.Reject(response, i, storeDown);
-                storeUnavailable++;
+                ContractLimits.RejectRetryable(response, i, storeDown);
+                refused++;
                 continue;
             }
 
-            switch (claim.Outcome)
+            if (claim.Outcome == ClaimOutcome.Mismatch)
             {
-                case ClaimOutcome.Claimed:
-                    Record(claim.Prediction, label, now);
-                    break;
-                case ClaimOutcome.Unknown:
-                    instruments.Published.Unmatched.Add(1, UnknownTags);
-                    break;
-                case ClaimOutcome.Duplicate:
-                    instruments.Published.Unmatched.Add(1, DuplicateTags);
-                    break;
-                case ClaimOutcome.Expired:
-                    instruments.Published.Unmatched.Add(1, ExpiredTags);
-                    break;
-                case ClaimOutcome.Mismatch:
-                    ContractLimits.Reject(response, i, claim.Prediction.IsClassification
-                        ? "actual_value: the prediction is a classification; send actual_class"
-                        : "actual_class: the prediction is a regression; send actual_value");
-                    invalid++;
+                ContractLimits.Reject(response, i, MismatchReason(claim));
+                invalid++;
+                continue;
+            }
+
+            if (claim.Outcome == ClaimOutcome.Unknown && _graceMs > 0)
+            {
+                var nowMs = now.ToUnixTimeMilliseconds();
+                if (!early.TryHold(new EarlyLabel(label, null, nowMs, nowMs + _graceMs)))
+                {
+                    ContractLimits.RejectRetryable(response, i, $"prediction_id: not seen yet, and Monitoring:GroundTruth:MaxEarlyLabels ({_maxEarly}) labels already wait for theirs; send the label again");
+                    refused++;
                     continue;
+                }
+
+                _ = instruments.Published; // publishes the gauge of what waits
+            }
+            else
+            {
+                Settle(claim, label, now.ToUnixTimeMilliseconds(), now);
             }
 
             response.Accepted++;
         }
 
-        return new FollowUpResult(response, invalid, storeUnavailable);
+        return new FollowUpResult(response, invalid, refused);
     }
 
-    /// <summary>Counts business outcomes against the model version of their prediction, or the model they name.</summary>
+    /// <summary>
+    /// Counts business outcomes against the model version of their prediction; one whose prediction is not found
+    /// yet waits for it, then falls back to the model it names.
+    /// </summary>
     public async Task<FollowUpResult> AttributeAsync(RepeatedField<Outcome> outcomes, CancellationToken cancellationToken)
     {
         var response = new RecordResponse();
         var invalid = 0;
-        var storeUnavailable = 0;
+        var refused = 0;
+        var started = time.GetTimestamp();
         await FlushAsync(cancellationToken);
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         string? storeDown = null;
         for (var i = 0; i < outcomes.Count; i++)
         {
@@ -130,57 +148,216 @@ internal sealed class GroundTruthJoiner(
                 continue;
             }
 
-            ModelVersionState? model = null;
-            if (outcome.PredictionId.Length > 0)
+            if (outcome.PredictionId.Length == 0)
             {
-                if (storeDown is not null)
+                Attribute(null, outcome);
+                response.Accepted++;
+                continue;
+            }
+
+            storeDown ??= time.GetElapsedTime(started) > _storeTimeout ? "prediction_id: join store too slow to answer; send the outcome again" : null;
+            if (storeDown is not null)
+            {
+                ContractLimits.RejectRetryable(response, i, storeDown);
+                refused++;
+                continue;
+            }
+
+            PendingPrediction? prediction;
+            try
+            {
+                prediction = await FindAsync(outcome.PredictionId, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                storeDown = $"prediction_id: join store unavailable ({e.GetType().Name}); send the outcome again";
+                ContractLimits.RejectRetryable(response, i, storeDown);
+                refused++;
+                continue;
+            }
+
+            if (prediction is null && _graceMs > 0)
+            {
+                if (!early.TryHold(new EarlyLabel(null, outcome, nowMs, nowMs + _graceMs)))
                 {
-                    ContractLimits.Reject(response, i, storeDown);
-                    storeUnavailable++;
+                    ContractLimits.RejectRetryable(response, i, $"prediction_id: not seen yet, and Monitoring:GroundTruth:MaxEarlyLabels ({_maxEarly}) labels and outcomes already wait for theirs; send the outcome again");
+                    refused++;
                     continue;
                 }
 
-                try
-                {
-                    model = (await store.FindAsync(outcome.PredictionId, cancellationToken))?.Model;
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    storeDown = $"prediction_id: join store unavailable ({e.GetType().Name}); send the outcome again";
-                    ContractLimits.Reject(response, i, storeDown);
-                    storeUnavailable++;
-                    continue;
-                }
-            }
-
-            if (model is null && outcome.ModelName.Length > 0)
-            {
-                model = registry.Get(outcome.ModelName, LabelNames.UnknownVersion);
-            }
-
-            if (model is null)
-            {
-                instruments.Published.UnattributedOutcomes.Add(1);
+                _ = instruments.Published; // publishes the gauge of what waits
             }
             else
             {
-                var tags = model.GetOutcomeTags(outcome.Kind);
-                var published = instruments.Published;
-                published.Outcomes.Add(1, tags);
-                published.OutcomeValue.Add(outcome.Value, tags);
+                Attribute(prediction?.Model, outcome);
             }
 
             response.Accepted++;
         }
 
-        return new FollowUpResult(response, invalid, storeUnavailable);
+        return new FollowUpResult(response, invalid, refused);
     }
 
-    /// <summary>Waits for queued writes, but not forever: with the store down, the claims then fail with a reason.</summary>
+    /// <summary>
+    /// Tries again the labels and outcomes due now: each joins, waits on, or (its grace over, or the sidecar
+    /// stopping) ends in the counter of what never found its prediction.
+    /// </summary>
+    public async Task RetryEarlyAsync(bool final, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var due = final ? early.TakeAll() : early.TakeDue(nowMs);
+        foreach (var waiting in due)
+        {
+            var lastTry = final || nowMs >= waiting.DeadlineMs;
+            try
+            {
+                if (waiting.Label is { } label)
+                {
+                    var claim = await ClaimAsync(label, waiting.ReceivedMs, now, cancellationToken);
+                    if (claim.Outcome == ClaimOutcome.Unknown && !lastTry)
+                    {
+                        early.Wait(waiting, nowMs);
+                        continue;
+                    }
+
+                    if (claim.Outcome == ClaimOutcome.Mismatch)
+                    {
+                        // Too late to refuse it: the call was answered when it waited.
+                        instruments.Published.Unmatched.Add(1, MismatchTags);
+                    }
+                    else
+                    {
+                        Settle(claim, label, waiting.ReceivedMs, now);
+                    }
+                }
+                else
+                {
+                    var prediction = await FindAsync(waiting.PredictionId, cancellationToken);
+                    if (prediction is null && !lastTry)
+                    {
+                        early.Wait(waiting, nowMs);
+                        continue;
+                    }
+
+                    Attribute(prediction?.Model, waiting.Outcome!);
+                }
+            }
+            catch (Exception) when (!lastTry && !cancellationToken.IsCancellationRequested)
+            {
+                // The store is away: the entry keeps waiting, within its grace.
+                early.Wait(waiting, nowMs);
+                continue;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Its grace ended with the store still away: it cannot be refused any more, only counted.
+                if (waiting.Label is not null)
+                {
+                    instruments.Published.Unmatched.Add(1, StoreUnavailableTags);
+                }
+                else
+                {
+                    Attribute(null, waiting.Outcome!);
+                }
+            }
+
+            early.Settle(waiting);
+        }
+    }
+
+    private void Settle(in Claim claim, V1.GroundTruth label, long receivedMs, DateTimeOffset now)
+    {
+        switch (claim.Outcome)
+        {
+            case ClaimOutcome.Claimed:
+                Record(claim.Prediction, label, receivedMs, now);
+                break;
+            case ClaimOutcome.Unknown:
+                instruments.Published.Unmatched.Add(1, UnknownTags);
+                break;
+            case ClaimOutcome.Duplicate:
+                instruments.Published.Unmatched.Add(1, DuplicateTags);
+                break;
+            case ClaimOutcome.Expired:
+                instruments.Published.Unmatched.Add(1, ExpiredTags);
+                break;
+        }
+    }
+
+    private void Attribute(ModelVersionState? model, Outcome outcome)
+    {
+        if (model is null && outcome.ModelName.Length > 0)
+        {
+            model = registry.Get(outcome.ModelName, LabelNames.UnknownVersion);
+        }
+
+        if (model is null)
+        {
+            instruments.Published.UnattributedOutcomes.Add(1);
+            return;
+        }
+
+        var tags = model.GetOutcomeTags(outcome.Kind);
+        var published = instruments.Published;
+        published.Outcomes.Add(1, tags);
+        published.OutcomeValue.Add(outcome.Value, tags);
+    }
+
+    private static string MismatchReason(in Claim claim) => claim.Prediction.IsClassification
+        ? "actual_value: the prediction is a classification; send actual_class"
+        : "actual_class: the prediction is a regression; send actual_value";
+
+    /// <summary>A claim that takes longer than <c>StoreTimeout</c> fails as the store being away: the caller must not wait on a store that does not answer.</summary>
+    private async Task<Claim> ClaimAsync(V1.GroundTruth label, long receivedMs, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var claiming = store.ClaimAsync(label.PredictionId, label.ActualCase == V1.GroundTruth.ActualOneofCase.ActualClass, now, cancellationToken).AsTask();
+        try
+        {
+            return await claiming.WaitAsync(_storeTimeout, time, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            // The store's own errors are reported by the store; one that does not answer only shows here.
+            health.ReportFailure("claim", e);
+            // The claim may still succeed after this caller gave up on it. Its prediction is then labelled by this
+            // label and no other, so it is recorded here; the label sent again meets it as a duplicate.
+            _ = claiming.ContinueWith(
+                late =>
+                {
+                    if (late.IsCompletedSuccessfully && late.Result.Outcome == ClaimOutcome.Claimed)
+                    {
+                        Record(late.Result.Prediction, label, receivedMs, now);
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private async Task<PendingPrediction?> FindAsync(string predictionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.FindAsync(predictionId, cancellationToken).AsTask().WaitAsync(_storeTimeout, time, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            health.ReportFailure("find", e);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits for queued writes for half the call's time at most: with the store down, the claims then fail with a
+    /// reason; with a long queue, a label not found yet waits for its prediction.
+    /// </summary>
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(FlushWait);
+        bounded.CancelAfter(_storeTimeout / 2);
         try
         {
             await store.FlushAsync(bounded.Token);
@@ -191,11 +368,11 @@ internal sealed class GroundTruthJoiner(
         }
     }
 
-    private void Record(in PendingPrediction prediction, V1.GroundTruth label, DateTimeOffset now)
+    private void Record(in PendingPrediction prediction, V1.GroundTruth label, long receivedMs, DateTimeOffset now)
     {
         var model = prediction.Model;
-        var labelTime = label.Time is { } t ? t.ToDateTimeOffset() : now;
-        var delaySeconds = Math.Max(0, (labelTime.ToUnixTimeMilliseconds() - prediction.TimeMs) / 1000.0);
+        var labelTimeMs = label.Time is { } t ? t.ToDateTimeOffset().ToUnixTimeMilliseconds() : receivedMs;
+        var delaySeconds = Math.Max(0, (labelTimeMs - prediction.TimeMs) / 1000.0);
         var published = instruments.Published;
         published.Delay.Record(delaySeconds, model.Tags);
         var nowMs = now.ToUnixTimeMilliseconds();
@@ -247,7 +424,7 @@ internal sealed class GroundTruthJoiner(
 
 /// <summary>
 /// What became of a batch of labels or outcomes: the answer for the client, and how many items were invalid (the
-/// client's fault, never worth sending again) or refused because the shared-state store could not be reached (to
-/// be sent again). The service maps it to a status in one place.
+/// client's fault, never worth sending again) or refused as retryable (the store could not be reached, too many
+/// waited; to be sent again). The service maps it to a status in one place.
 /// </summary>
-internal readonly record struct FollowUpResult(RecordResponse Response, int Invalid, int StoreUnavailable);
+internal readonly record struct FollowUpResult(RecordResponse Response, int Invalid, int Retryable);

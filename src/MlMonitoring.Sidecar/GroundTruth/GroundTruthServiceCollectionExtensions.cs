@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.GroundTruth;
 
@@ -7,11 +9,13 @@ internal static class GroundTruthServiceCollectionExtensions
 {
     public static IServiceCollection AddGroundTruth(this IServiceCollection services)
     {
+        services.TryAddSingleton(sp => new EarlyLabels(sp.GetRequiredService<IOptions<MonitoringOptions>>().Value.GroundTruth.MaxEarlyLabels));
         services.TryAddSingleton<GroundTruthInstruments>();
         services.TryAddSingleton<QualityWindows>();
         services.TryAddSingleton<GroundTruthJoiner>();
         services.TryAddSingleton<PendingPredictionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<PendingPredictionSweeper>());
+        services.AddHostedService<EarlyLabelRetrier>();
         return services;
     }
 }

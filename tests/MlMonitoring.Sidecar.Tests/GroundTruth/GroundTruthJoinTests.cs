@@ -131,7 +131,7 @@ public sealed class GroundTruthJoinTests : IDisposable
     }
 
     [Fact]
-    public async Task Unknown_and_duplicate_labels_are_counted_not_rejected()
+    public async Task Unknown_and_duplicate_labels_are_counted_not_rejected_an_unknown_one_once_its_grace_is_over()
     {
         var client = _sidecar.CreateMonitorClient();
         var e = Events.Classified("fraud", "v1", "fraud", 0.9);
@@ -152,7 +152,17 @@ public sealed class GroundTruthJoinTests : IDisposable
         var metrics = await _sidecar.ScrapeAsync();
         Assert.Equal(1, metrics.Value("ml_ground_truth_total", ("model_name", "fraud"), ("model_version", "v1"), ("predicted_class", "fraud"), ("actual_class", "legit")));
         Assert.Equal(1, metrics.Value("ml_ground_truth_unmatched_total", ("reason", "duplicate")));
-        Assert.Equal(1, metrics.Value("ml_ground_truth_unmatched_total", ("reason", "unknown")));
+        // The unknown one waits for a prediction that may still come, then counts as unknown.
+        Assert.Equal(1, metrics.Value("ml_ground_truth_early_waiting", ("kind", "label")));
+        Assert.Null(metrics.Find("ml_ground_truth_unmatched_total", ("reason", "unknown")));
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        await Eventually.AssertAsync(async () =>
+        {
+            _clock.Advance(TimeSpan.FromMilliseconds(50));
+            metrics = await _sidecar.ScrapeAsync();
+            Assert.Equal(1, metrics.Value("ml_ground_truth_unmatched_total", ("reason", "unknown")));
+        });
+        Assert.Equal(0, metrics.Value("ml_ground_truth_early_waiting", ("kind", "label")));
         Assert.Equal(0, metrics.Value("ml_model_accuracy", ("model_name", "fraud"), ("model_version", "v1")));
         Assert.Equal(1, metrics.Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
     }
@@ -237,6 +247,15 @@ public sealed class GroundTruthJoinTests : IDisposable
         Assert.Equal((4UL, 1UL), (response.Accepted, response.Rejected));
         Assert.Equal("kind: required", response.Rejections.Single().Reason);
         var metrics = await _sidecar.ScrapeAsync();
+        // The two of an unknown prediction wait for it for their grace, then fall back to the model they name.
+        Assert.Equal(2, metrics.Value("ml_ground_truth_early_waiting", ("kind", "outcome")));
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        await Eventually.AssertAsync(async () =>
+        {
+            _clock.Advance(TimeSpan.FromMilliseconds(50));
+            metrics = await _sidecar.ScrapeAsync();
+            Assert.Equal(0, metrics.Value("ml_ground_truth_early_waiting", ("kind", "outcome")));
+        });
         Assert.Equal(1, metrics.Value("ml_business_outcomes_total", ("model_name", "recommender"), ("model_version", "v7"), ("kind", "conversion")));
         Assert.Equal(19.99, metrics.Value("ml_business_value_total", ("model_name", "recommender"), ("model_version", "v7"), ("kind", "revenue")));
         Assert.Equal(5, metrics.Value("ml_business_value_total", ("model_name", "recommender"), ("model_version", "unknown"), ("kind", "revenue")));
