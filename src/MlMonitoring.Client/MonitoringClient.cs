@@ -96,6 +96,12 @@ public sealed class MonitoringClient : IAsyncDisposable
     /// <summary>Labels dropped, oldest first, because their buffer was full.</summary>
     public long LabelsDropped => _followUps.LabelsDropped;
 
+    /// <summary>Labels refused as retryable until <see cref="MonitoringClientOptions.RetryMaxAge"/> passed.</summary>
+    public long LabelsGivenUp => _followUps.LabelsGivenUp;
+
+    /// <summary>Outcomes refused as retryable until <see cref="MonitoringClientOptions.RetryMaxAge"/> passed.</summary>
+    public long OutcomesGivenUp => _followUps.OutcomesGivenUp;
+
     /// <summary>Business outcomes the sidecar accepted.</summary>
     public long OutcomesSent => _followUps.OutcomesSent;
 

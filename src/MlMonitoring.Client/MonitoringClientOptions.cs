@@ -27,4 +27,11 @@ public sealed class MonitoringClientOptions
 
     /// <summary>Longest wait between two attempts to reach the sidecar.</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Longest a label or outcome that the sidecar refuses as retryable (its shared store unavailable, too many
+    /// labels waiting for their prediction) is sent again; then it is given up and counted
+    /// (<see cref="MonitoringClient.LabelsGivenUp"/>, <see cref="MonitoringClient.OutcomesGivenUp"/>). Default 5 minutes.
+    /// </summary>
+    public TimeSpan RetryMaxAge { get; set; } = TimeSpan.FromMinutes(5);
 }

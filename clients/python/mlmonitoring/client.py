@@ -5,10 +5,13 @@ templates, see _wire) and sends them over the StreamPredictions stream, one ackn
 sends delayed labels and business outcomes, which are few, as unary calls, so that they never wait behind a busy
 prediction stream. When the sidecar is absent, slow or restarting, the model keeps serving: each buffer holds up to
 `capacity` entries, the oldest are dropped and counted past that, and delivery resumes by itself when the sidecar
-is back. flush() waits for everything recorded before it to be settled: acknowledged, rejected or dropped.
+is back. A label or outcome the sidecar refuses as retryable (its shared store unavailable, too many labels waiting)
+is sent again with a growing pause until it is accepted or `retry_max_age` has passed, when it is given up and
+counted. flush() waits for everything recorded before it to be settled: acknowledged, rejected, given up or dropped.
 """
 
 import collections
+import heapq
 import itertools
 import logging
 import queue
@@ -40,15 +43,18 @@ class MonitoringClient:
         batch_size: most events per batch on the stream.
         flush_interval: longest a recorded event waits before its batch is sent, in seconds.
         max_in_flight: batches sent and not yet acknowledged.
+        retry_max_age: longest a label or outcome refused as retryable is sent again, in seconds; then it is
+            given up (counted in `labels_given_up`, `outcomes_given_up`).
     """
 
     def __init__(self, target="127.0.0.1:50051", capacity=100_000, batch_size=500, flush_interval=1.0,
-                 max_in_flight=8, channel=None):
+                 max_in_flight=8, channel=None, retry_max_age=300.0):
         self._target = target
         self._capacity = capacity
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_in_flight = max_in_flight
+        self._retry_max_age = retry_max_age
         # Reconnect quickly after a sidecar restart: grpc's default backoff grows to two minutes, during which
         # every attempt fails fast and events only pile up. (min_reconnect_backoff_ms is left alone: grpc also
         # takes it as the connect timeout.)
@@ -67,8 +73,11 @@ class MonitoringClient:
             _OUTCOMES_METHOD, request_serializer=monitoring_pb2.OutcomeBatch.SerializeToString,
             response_deserializer=monitoring_pb2.RecordResponse.FromString)
         self._buffer = collections.deque()
-        # Labels and outcomes, in the order recorded: (is_label, message).
+        # Labels and outcomes, in the order recorded: (is_label, message, first refused at or None, refusals).
         self._side = collections.deque()
+        # Those refused as retryable, each waiting for its next try: a heap of (due, sequence, entry).
+        self._side_retry = []
+        self._retry_sequence = itertools.count()
         self._side_wake = threading.Event()
         self._side_counter = itertools.count(1)
         self._side_recorded = 0  # labels and outcomes ever appended
@@ -88,6 +97,8 @@ class MonitoringClient:
         self.outcomes_rejected = 0  # outcomes the sidecar refused
         self.labels_dropped = 0    # labels dropped because their buffer was full
         self.outcomes_dropped = 0  # outcomes dropped because their buffer was full
+        self.labels_given_up = 0   # labels refused as retryable until retry_max_age passed
+        self.outcomes_given_up = 0  # outcomes refused as retryable until retry_max_age passed
         self._encoder = EventEncoder()
         self._sender = threading.Thread(target=self._run, name="mlmonitoring-sender", daemon=True)
         self._sender.start()
@@ -137,9 +148,11 @@ class MonitoringClient:
             label.model_name = model_name
         if actual_class is not None:
             label.actual_class = str(actual_class)
-        else:
+        elif actual_value is not None:
             label.actual_value = float(actual_value)
-        self._append_side((True, label))
+        # Without a value the sidecar refuses the label by name ("actual: one of actual_class or actual_value is
+        # required"), and the client counts it in labels_rejected: the caller's thread is never the one to fail.
+        self._append_side((True, label, None, 0))
 
     def record_outcome(self, kind, value, prediction_id=None, model_name=None):
         """Records a business outcome ("conversion", "revenue", ...) of value, attributed to the prediction sent
@@ -149,11 +162,12 @@ class MonitoringClient:
             outcome.prediction_id = prediction_id
         if model_name:
             outcome.model_name = model_name
-        self._append_side((False, outcome))
+        self._append_side((False, outcome, None, 0))
 
     def _append_side(self, entry):
         side = self._side
-        if len(side) >= self._capacity:
+        # What waits to be sent again counts against the same bound.
+        if len(side) + len(self._side_retry) >= self._capacity:
             try:
                 oldest = side.popleft()
             except IndexError:
@@ -184,12 +198,12 @@ class MonitoringClient:
 
     @property
     def pending(self):
-        """Predictions, labels and outcomes recorded and not yet settled (acknowledged, rejected or dropped)."""
+        """Predictions, labels and outcomes recorded and not yet settled (acknowledged, rejected, given up or dropped)."""
         return self._recorded - self._settled + self._side_recorded - self._side_settled
 
     def flush(self, timeout=None):
         """Waits until every prediction, label and outcome recorded before the call is acknowledged by the sidecar,
-        rejected by it or dropped. Returns True then, False when the timeout passed first."""
+        rejected by it, given up or dropped. Returns True then, False when the timeout passed first."""
         target = self._recorded
         side_target = self._side_recorded
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -225,7 +239,7 @@ class MonitoringClient:
     def _run(self):
         self._send_while_open("predictions", lambda: self._buffer, self._wake, self._stream_batches)
 
-    def _send_while_open(self, what, has_work, wake, send):
+    def _send_while_open(self, what, has_work, wake, send, idle_wait=None):
         """A sender thread's loop: sends while there is work, else waits to be woken (or the flush interval).
 
         A failure backs off exponentially from 0.1 s to 5 s and leaves the work queued: UNAVAILABLE and friends
@@ -234,7 +248,7 @@ class MonitoringClient:
         backoff = 0.1
         while not self._closed:
             if not has_work():
-                wake.wait(self._flush_interval)
+                wake.wait(self._flush_interval if idle_wait is None else idle_wait())
                 wake.clear()
                 continue
             try:
@@ -335,11 +349,25 @@ class MonitoringClient:
     # -- the label and outcome sender ---------------------------------------------------------------------------
 
     def _run_side(self):
-        self._send_while_open("labels", lambda: self._side, self._side_wake, self._send_side_batch)
+        self._send_while_open("labels", self._side_has_work, self._side_wake, self._send_side_batch,
+                              self._side_idle_wait)
+
+    def _side_has_work(self):
+        return bool(self._side) or bool(self._side_retry and self._side_retry[0][0] <= time.monotonic())
+
+    def _side_idle_wait(self):
+        """Sleep until the next retry falls due, or the flush interval."""
+        if self._side_retry:
+            return max(0.0, min(self._flush_interval, self._side_retry[0][0] - time.monotonic()))
+        return self._flush_interval
 
     def _send_side_batch(self):
         """Sends the oldest run of labels, or of outcomes, as one call; settles them only once it is answered."""
         side = self._side
+        now = time.monotonic()
+        # Refusals due for another try go first: they are older than anything queued.
+        while self._side_retry and self._side_retry[0][0] <= now:
+            side.appendleft(heapq.heappop(self._side_retry)[2])
         taken = []
         is_label = None
         # A caller may drop the oldest entry meanwhile (a full buffer): pop, and put back what does not fit.
@@ -353,31 +381,50 @@ class MonitoringClient:
             elif entry[0] != is_label:
                 side.appendleft(entry)
                 break
-            taken.append(entry[1])
+            taken.append(entry)
         if not taken:
             return
+        messages = [entry[1] for entry in taken]
+        retry = ()
         try:
             if is_label:
-                response = self._record_ground_truth(monitoring_pb2.GroundTruthBatch(labels=taken), timeout=10)
+                response = self._record_ground_truth(monitoring_pb2.GroundTruthBatch(labels=messages), timeout=10)
             else:
-                response = self._record_outcomes(monitoring_pb2.OutcomeBatch(outcomes=taken), timeout=10)
-            accepted, rejected = response.accepted, response.rejected
+                response = self._record_outcomes(monitoring_pb2.OutcomeBatch(outcomes=messages), timeout=10)
+            # Retryable refusals are always listed by index; the others are final.
+            retry = sorted({r.index for r in response.rejections if r.retryable})
+            accepted, rejected = response.accepted, response.rejected - len(retry)
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
                 # Not answered: sent again, before anything newer.
-                side.extendleft(((is_label, message) for message in reversed(taken)))
+                side.extendleft(reversed(taken))
                 raise
             # Refused whole (none of them valid): they are settled as rejected, not sent again forever.
             _log.warning("%s refused: %s", "labels" if is_label else "outcomes", error.details())
             accepted, rejected = 0, len(taken)
+        given_up = 0
+        for index in retry:
+            kind, message, refused_since, refusals = taken[index]
+            refused_since = now if refused_since is None else refused_since
+            if now - refused_since >= self._retry_max_age:
+                given_up += 1
+                continue
+            # 0.1 s, doubling to 5 s: a store that restarts is back within seconds, one that is away stays so.
+            due = now + min(0.1 * 2 ** refusals, 5.0)
+            heapq.heappush(self._side_retry, (due, next(self._retry_sequence), (kind, message, refused_since, refusals + 1)))
+        if given_up:
+            _log.warning("%d %s given up after being refused as retryable for %.0f s", given_up,
+                         "labels" if is_label else "outcomes", self._retry_max_age)
         with self._done:
             if is_label:
                 self.labels_sent += accepted
                 self.labels_rejected += rejected
+                self.labels_given_up += given_up
             else:
                 self.outcomes_sent += accepted
                 self.outcomes_rejected += rejected
-            self._side_settled += len(taken)
+                self.outcomes_given_up += given_up
+            self._side_settled += len(taken) - len(retry) + given_up
             self._done.notify_all()
 
     def _settle_dropped_side(self, is_label):

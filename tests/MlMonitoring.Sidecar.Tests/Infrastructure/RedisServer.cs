@@ -25,6 +25,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Stops the server, as an outage would.</summary>
     public async Task StopAsync() => await _process.DisposeAsync();
 
+    /// <summary>Starts it again on the same port after <see cref="StopAsync"/> (empty: no persistence).</summary>
+    public async Task StartAgainAsync() => _process = await LaunchAsync(Port);
+
     /// <summary>Starts it again on the same port (empty: no persistence).</summary>
     public async Task RestartAsync()
     {
