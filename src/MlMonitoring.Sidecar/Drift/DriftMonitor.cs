@@ -26,6 +26,8 @@ internal sealed class DriftMonitor
     private int _baselineGeneration;
     private long _epoch;
     private bool _published;
+    // The fleet's record of the baseline held, as the store has (or had) it: written back if the store loses it.
+    private byte[]? _record;
 
     /// <summary>A monitor starting from the fleet's baseline of <paramref name="epoch"/>, or capturing it.</summary>
     /// <param name="model">The model version watched.</param>
@@ -33,7 +35,8 @@ internal sealed class DriftMonitor
     /// <param name="epoch">The epoch of the baseline it starts with or captures.</param>
     /// <param name="baseline">The published baseline of that epoch; null to capture it from the next events.</param>
     /// <param name="captureSize">Events to capture when <paramref name="baseline"/> is null.</param>
-    public DriftMonitor(ModelVersionState model, DriftOptions options, long epoch, PersistedBaseline? baseline, int captureSize)
+    /// <param name="storedRecord">The store's record of <paramref name="baseline"/>, as read.</param>
+    public DriftMonitor(ModelVersionState model, DriftOptions options, long epoch, PersistedBaseline? baseline, int captureSize, byte[]? storedRecord = null)
     {
         _model = model;
         _options = options;
@@ -43,6 +46,7 @@ internal sealed class DriftMonitor
         {
             _baseline = Baseline.FromPersisted(baseline, model);
             _published = true;
+            _record = storedRecord;
         }
         else
         {
@@ -75,6 +79,21 @@ internal sealed class DriftMonitor
             lock (_gate)
             {
                 return _baseline is { } baseline && !_published ? (baseline.ToPersisted(), _epoch) : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The fleet's baseline this monitor compares with, as the store took it, and its epoch; null while capturing
+    /// or before the store took it.
+    /// </summary>
+    public (byte[] Record, long Epoch)? Held
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _baseline is not null && _published && _record is { } record ? (record, _epoch) : null;
             }
         }
     }
@@ -131,14 +150,30 @@ internal sealed class DriftMonitor
         }
     }
 
-    /// <summary>The store took this monitor's baseline of <paramref name="epoch"/>: it is the fleet's.</summary>
-    public void MarkPublished(long epoch)
+    /// <summary>The store took this monitor's baseline of <paramref name="epoch"/>, as <paramref name="record"/>: it is the fleet's.</summary>
+    public void MarkPublished(long epoch, byte[] record)
     {
         lock (_gate)
         {
             if (_epoch == epoch && _baseline is not null)
             {
                 _published = true;
+                _record = record;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The store took back the baseline this monitor holds (<paramref name="record"/>) as <paramref name="epoch"/>,
+    /// after it had lost it: the same baseline, under the epoch that makes it the fleet's again.
+    /// </summary>
+    public void MarkWrittenBack(byte[] record, long epoch)
+    {
+        lock (_gate)
+        {
+            if (_published && ReferenceEquals(_record, record) && epoch >= _epoch)
+            {
+                _epoch = epoch;
             }
         }
     }
@@ -166,12 +201,14 @@ internal sealed class DriftMonitor
                 _baseline = Baseline.FromPersisted(record, _model);
                 _capture = null;
                 _published = true;
+                _record = stored.Data;
             }
             else
             {
                 _baseline = null;
                 _capture = new Capture(record.CaptureSize > 0 ? (int)record.CaptureSize : _options.BaselineSize);
                 _published = false;
+                _record = null;
             }
 
             _epoch = epoch;

@@ -19,7 +19,10 @@ namespace MlMonitoring.Sidecar.Drift;
 /// <remarks>
 /// One baseline per model version for the fleet: the first replica to complete it publishes it; the others adopt
 /// it at their next read of the store (every <c>Monitoring:Drift:SyncInterval</c>), replicas started later load
-/// it at start, and a pin on any replica is announced through the store for all to capture again.
+/// it at start, and a pin on any replica is announced through the store for all to capture again. A store that
+/// restarted empty (Redis without persistence) is given the fleet's baselines back by the replicas that hold them;
+/// if a replica started meanwhile published one of its own, the holders write theirs back under the next epoch,
+/// which every replica adopts, so the fleet keeps comparing with one baseline (<c>ml_drift_baseline_info</c>).
 /// </remarks>
 internal sealed partial class DriftRegistry : IHostedService
 {
@@ -67,6 +70,8 @@ internal sealed partial class DriftRegistry : IHostedService
             description: "Predictions with a confidence in Monitoring:Drift:Window.");
         meter.CreateObservableGauge("ml_drift_baseline_events", () => ObserveBaselineEvents(),
             description: "Events in the drift baseline (while it is being captured, how many so far).");
+        meter.CreateObservableGauge("ml_drift_baseline_info", () => ObserveBaselineInfo(),
+            description: "1 for the fleet baseline each model version compares with: its epoch and a fingerprint of its record. Replicas that disagree compare with different baselines.");
 
         // The counts behind ml_prediction_drift and ml_feature_drift, bin by bin over the baseline's edges (the
         // fleet's, shared): summed across replicas they give the fleet's PSI and JS (ml-fleet.yaml).
@@ -170,8 +175,8 @@ internal sealed partial class DriftRegistry : IHostedService
         var count = await LoadAsync(cancellationToken);
         foreach (var (model, monitor) in _monitors)
         {
-            if (_stored.TryGetValue((model.ModelName, model.ModelVersion), out var stored)
-                && monitor.Adopt(stored))
+            var stored = _stored.GetValueOrDefault((model.ModelName, model.ModelVersion));
+            if (stored is not null && monitor.Adopt(stored))
             {
                 LogBaselineAdopted(_logger, model.ModelName, model.ModelVersion, stored.Epoch, stored.Complete ? "baseline" : "pin");
             }
@@ -179,17 +184,42 @@ internal sealed partial class DriftRegistry : IHostedService
             {
                 Publish(monitor, Record(monitor, unpublished.Baseline, unpublished.Epoch));
             }
+            else if (monitor.Held is { } held && LostBy(stored, held.Record, held.Epoch) is { } epoch)
+            {
+                LogBaselineWrittenBack(_logger, model.ModelName, model.ModelVersion, held.Epoch, epoch);
+                Publish(monitor, new StoredBaseline(model.ModelName, model.ModelVersion, epoch, Complete: true, held.Record));
+            }
         }
 
         return count;
     }
 
+    /// <summary>
+    /// The epoch under which a held baseline must be written back, or null when the store still has it. Nothing
+    /// stored: the store lost it, and the same epoch restores it. Another baseline of the same epoch: one captured
+    /// by a replica that started after the loss, which the next epoch supersedes on every replica.
+    /// </summary>
+    private static long? LostBy(StoredBaseline? stored, byte[] held, long heldEpoch) => stored switch
+    {
+        null => heldEpoch,
+        { Complete: true } when stored.Epoch == heldEpoch && !stored.Data.AsSpan().SequenceEqual(held) => heldEpoch + 1,
+        _ => null,
+    };
+
+    /// <summary>Reads every version's record; a version the store no longer has is forgotten here too.</summary>
     private async Task<int> LoadAsync(CancellationToken cancellationToken)
     {
         var baselines = await _store.LoadBaselinesAsync(cancellationToken);
+        var present = new HashSet<(string, string)>();
         foreach (var baseline in baselines)
         {
             _stored[(baseline.ModelName, baseline.ModelVersion)] = baseline;
+            present.Add((baseline.ModelName, baseline.ModelVersion));
+        }
+
+        foreach (var key in _stored.Keys.Where(k => !present.Contains(k)))
+        {
+            _stored.TryRemove(key, out _);
         }
 
         return baselines.Count;
@@ -215,7 +245,7 @@ internal sealed partial class DriftRegistry : IHostedService
             var record = PersistedBaseline.Parser.ParseFrom(stored.Data);
             monitor = (stored.Complete, record.Generation == _options.BaselineGeneration) switch
             {
-                (true, true) => new DriftMonitor(model, _options, stored.Epoch, record, _options.BaselineSize),
+                (true, true) => new DriftMonitor(model, _options, stored.Epoch, record, _options.BaselineSize, stored.Data),
                 // A baseline of another Monitoring:Drift:BaselineGeneration: captured again, as the next epoch.
                 (true, false) => new DriftMonitor(model, _options, stored.Epoch + 1, baseline: null, _options.BaselineSize),
                 _ => new DriftMonitor(model, _options, stored.Epoch, baseline: null, record.CaptureSize > 0 ? (int)record.CaptureSize : _options.BaselineSize),
@@ -250,7 +280,8 @@ internal sealed partial class DriftRegistry : IHostedService
                             _stored[(record.ModelName, record.ModelVersion)] = record;
                             if (record.Complete)
                             {
-                                monitor.MarkPublished(record.Epoch);
+                                monitor.MarkWrittenBack(record.Data, record.Epoch);
+                                monitor.MarkPublished(record.Epoch, record.Data);
                             }
                         }
                         else
@@ -353,6 +384,21 @@ internal sealed partial class DriftRegistry : IHostedService
         }
     }
 
+    private IEnumerable<Measurement<long>> ObserveBaselineInfo()
+    {
+        foreach (var (model, monitor) in _monitors)
+        {
+            if (monitor.Held is { } held)
+            {
+                yield return new(1, [.. model.Tags, new("epoch", held.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("fingerprint", Fingerprint(held.Record))]);
+            }
+        }
+    }
+
+    /// <summary>Eight hex digits of a hash of the stored record: the same on every replica holding the same baseline.</summary>
+    internal static string Fingerprint(byte[] record) =>
+        (System.IO.Hashing.XxHash32.HashToUInt32(record)).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+
     private IEnumerable<Measurement<long>> ObserveBaselineEvents()
     {
         foreach (var (model, drift) in _snapshots.Get())
@@ -364,6 +410,10 @@ internal sealed partial class DriftRegistry : IHostedService
     [LoggerMessage(EventId = 33, EventName = "BaselineAdopted", Level = LogLevel.Information,
         Message = "Adopted the fleet's drift {Record} of {ModelName} {ModelVersion}, epoch {Epoch}")]
     private static partial void LogBaselineAdopted(ILogger logger, string modelName, string modelVersion, long epoch, string record);
+
+    [LoggerMessage(EventId = 34, EventName = "BaselineWrittenBack", Level = LogLevel.Warning,
+        Message = "The shared store had lost the drift baseline of {ModelName} {ModelVersion} (epoch {Epoch}), or holds another one captured since; writing it back as epoch {NewEpoch}")]
+    private static partial void LogBaselineWrittenBack(ILogger logger, string modelName, string modelVersion, long epoch, long newEpoch);
 
     [LoggerMessage(EventId = 30, EventName = "BaselinesLoaded", Level = LogLevel.Information, Message = "Loaded {Count} persisted drift baselines")]
     private static partial void LogBaselinesLoaded(ILogger logger, int count);

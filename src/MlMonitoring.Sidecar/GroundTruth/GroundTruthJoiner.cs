@@ -84,7 +84,7 @@ internal sealed class GroundTruthJoiner(
             Claim claim;
             try
             {
-                claim = await ClaimAsync(label, now.ToUnixTimeMilliseconds(), now, cancellationToken);
+                claim = await ClaimAsync(label, now.ToUnixTimeMilliseconds(), now, Remaining(started), cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -166,7 +166,7 @@ internal sealed class GroundTruthJoiner(
             PendingPrediction? prediction;
             try
             {
-                prediction = await FindAsync(outcome.PredictionId, cancellationToken);
+                prediction = await FindAsync(outcome.PredictionId, Remaining(started), cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -214,7 +214,7 @@ internal sealed class GroundTruthJoiner(
             {
                 if (waiting.Label is { } label)
                 {
-                    var claim = await ClaimAsync(label, waiting.ReceivedMs, now, cancellationToken);
+                    var claim = await ClaimAsync(label, waiting.ReceivedMs, now, _storeTimeout, cancellationToken);
                     if (claim.Outcome == ClaimOutcome.Unknown && !lastTry)
                     {
                         early.Wait(waiting, nowMs);
@@ -233,7 +233,7 @@ internal sealed class GroundTruthJoiner(
                 }
                 else
                 {
-                    var prediction = await FindAsync(waiting.PredictionId, cancellationToken);
+                    var prediction = await FindAsync(waiting.PredictionId, _storeTimeout, cancellationToken);
                     if (prediction is null && !lastTry)
                     {
                         early.Wait(waiting, nowMs);
@@ -308,13 +308,17 @@ internal sealed class GroundTruthJoiner(
         ? "actual_value: the prediction is a classification; send actual_class"
         : "actual_class: the prediction is a regression; send actual_value";
 
-    /// <summary>A claim that takes longer than <c>StoreTimeout</c> fails as the store being away: the caller must not wait on a store that does not answer.</summary>
-    private async Task<Claim> ClaimAsync(V1.GroundTruth label, long receivedMs, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>What is left of a call's <c>StoreTimeout</c>; never quite nothing, so that a fast store still answers.</summary>
+    private TimeSpan Remaining(long started) =>
+        TimeSpan.FromTicks(Math.Max((_storeTimeout - time.GetElapsedTime(started)).Ticks, TimeSpan.FromMilliseconds(10).Ticks));
+
+    /// <summary>A claim that takes longer than <paramref name="timeout"/> fails as the store being away: the caller must not wait on a store that does not answer.</summary>
+    private async Task<Claim> ClaimAsync(V1.GroundTruth label, long receivedMs, DateTimeOffset now, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var claiming = store.ClaimAsync(label.PredictionId, label.ActualCase == V1.GroundTruth.ActualOneofCase.ActualClass, now, cancellationToken).AsTask();
         try
         {
-            return await claiming.WaitAsync(_storeTimeout, time, cancellationToken);
+            return await claiming.WaitAsync(timeout, time, cancellationToken);
         }
         catch (TimeoutException e)
         {
@@ -337,11 +341,11 @@ internal sealed class GroundTruthJoiner(
         }
     }
 
-    private async Task<PendingPrediction?> FindAsync(string predictionId, CancellationToken cancellationToken)
+    private async Task<PendingPrediction?> FindAsync(string predictionId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            return await store.FindAsync(predictionId, cancellationToken).AsTask().WaitAsync(_storeTimeout, time, cancellationToken);
+            return await store.FindAsync(predictionId, cancellationToken).AsTask().WaitAsync(timeout, time, cancellationToken);
         }
         catch (TimeoutException e)
         {

@@ -23,4 +23,12 @@ public static class Eventually
             }
         }
     }
+
+    /// <summary>Runs <paramref name="read"/> until it stops throwing, for at most <paramref name="within"/>; returns what it read.</summary>
+    public static async Task<T> ReturnsAsync<T>(Func<Task<T>> read, TimeSpan? within = null)
+    {
+        var result = default(T)!;
+        await AssertAsync(async () => result = await read(), within);
+        return result;
+    }
 }
