@@ -14,6 +14,11 @@ using MlMonitoring.Sidecar.Slo;
 using MlMonitoring.Sidecar.Status;
 using MlMonitoring.Sidecar.Tap;
 
+if (CommandLine.Answer(args, Console.Out) is { } answered)
+{
+    return answered;    // --help, --version
+}
+
 if (SloCommand.IsCommand(args))
 {
     return SloCommand.Run(args, Console.Out, Console.Error);
@@ -23,6 +28,15 @@ if (SloCommand.IsCommand(args))
 // was started from, and its settings have compiled-in defaults beneath the environment and the command line.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddSidecarDefaults();
+
+// Every mistake in the settings is named, one line each, before anything is bound to them.
+var settings = SettingsCheck.Check(builder.Configuration);
+if (settings.Errors.Count > 0)
+{
+    return SettingsCheck.Refuse(settings.Errors);
+}
+
+builder.Configuration.AddInMemoryCollection(settings.ExpandedLists);
 
 builder.Services
     .AddMonitoringCore(builder.Configuration)   // validated options, per-model-version state, self-metrics
@@ -49,6 +63,12 @@ if (!app.Services.ValidateMonitoringOptions())
     // which setting is wrong can be lost with the process.
     await app.DisposeAsync();
     return 1;
+}
+
+if (SettingsCheck.UsesKestrel(app.Services) && SettingsCheck.CheckPorts(app.Configuration) is { Count: > 0 } taken)
+{
+    await app.DisposeAsync();
+    return SettingsCheck.Refuse(taken);
 }
 
 app.UseTap();        // the tap's ports forward everything to the model server

@@ -30,7 +30,7 @@ public sealed class HostingTests
     }
 
     [Theory]
-    [InlineData("port in use", "address already in use")]
+    [InlineData("port in use", "the port is already in use by another process")]
     [InlineData("bad setting", "MaxBatchSize")]
     public async Task A_failed_start_exits_with_code_1_and_says_why_instead_of_aborting(string failure, string reason)
     {

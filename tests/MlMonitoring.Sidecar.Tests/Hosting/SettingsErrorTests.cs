@@ -1,0 +1,147 @@
+using System.Reflection;
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Hosting;
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+
+namespace MlMonitoring.Sidecar.Tests.Hosting;
+
+/// <summary>
+/// Configuration mistakes as a user makes them, through the shipped executable: each stops the start with exit 1
+/// and one line that names the setting, the value given and what is accepted, and no stack trace.
+/// </summary>
+public sealed class SettingsErrorTests
+{
+    [Theory]
+    [InlineData("Monitoring__GroundTruth__Store", "redsi", "Monitoring:GroundTruth:Store: 'redsi' is not one of Memory, Sqlite, Redis")]
+    [InlineData("Monitoring__Tap__Protocol", "OpenInferenc", "Monitoring:Tap:Protocol: 'OpenInferenc' is not one of Auto, OpenInference, KServeV1, OpenAi")]
+    [InlineData("Monitoring__FeatureWindow", "5m", "Monitoring:FeatureWindow: '5m' is not a duration; write [d.]hh:mm:ss[.fff], e.g. 00:05:00 for five minutes")]
+    [InlineData("Monitoring__MaxBatchSize", "lots", "Monitoring:MaxBatchSize: 'lots' is not a whole number")]
+    [InlineData("Monitoring__Drift__Enabled", "yes", "Monitoring:Drift:Enabled: 'yes' is not true or false")]
+    [InlineData("Monitoring__RegressionBuckets", "1,five,10", "Monitoring:RegressionBuckets: '1,five,10': item 2, 'five', is not a number")]
+    [InlineData("Monitoring__Limits__MaxModel", "20", "Monitoring:Limits:MaxModel: no such setting; did you mean Monitoring:Limits:MaxModels? (see Configuration in the README)")]
+    [InlineData("Monitoring__Tap__Models__iris__ClassName", "a", "Monitoring:Tap:Models:iris:ClassName: no such setting; did you mean Monitoring:Tap:Models:iris:ClassNames? (see Configuration in the README)")]
+    [InlineData("Kestrel__Endpoints__Grpc__Url", "htp:/127.0.0.1:50061", "Kestrel:Endpoints:Grpc:Url: 'htp:/127.0.0.1:50061' is not a URL like http://127.0.0.1:50051")]
+    public async Task A_mistaken_setting_stops_the_start_with_exit_1_and_one_line_naming_it(string key, string value, string line)
+    {
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string> { [key] = value });
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("error: " + line, output.Trim());
+    }
+
+    [Fact]
+    public async Task An_sqlite_file_that_cannot_be_opened_is_named_with_its_setting()
+    {
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "sqlite",
+            ["Monitoring__GroundTruth__SqlitePath"] = "/nonexistent-mlmon/join.db",
+        });
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("error: Monitoring:GroundTruth:SqlitePath: cannot open '/nonexistent-mlmon/join.db': the folder '/nonexistent-mlmon' does not exist", output.Trim());
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_named_with_its_endpoint_setting()
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string> { ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{port}" });
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"error: Kestrel:Endpoints:Grpc:Url: cannot listen on http://127.0.0.1:{port}: the port is already in use by another process", output.Trim());
+    }
+
+    [Fact]
+    public async Task Every_mistake_is_named_at_once()
+    {
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "redsi",
+            ["Monitoring__FeatureWindow"] = "5m",
+        });
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal(2, output.Trim().Split('\n').Length);
+    }
+
+    [Fact]
+    public async Task Help_prints_usage_and_exits_0_without_listening()
+    {
+        // The default ports may be taken (another sidecar): --help must not need them.
+        var (exitCode, output) = await ExternalProcess.RunAsync(SidecarProcess.Executable, ["--help"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.StartsWith("Usage: MlMonitoring.Sidecar", output, StringComparison.Ordinal);
+        Assert.Contains("slo generate", output, StringComparison.Ordinal);
+        Assert.Contains("Monitoring__", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Version_prints_the_version_and_exits_0()
+    {
+        var (exitCode, output) = await ExternalProcess.RunAsync(SidecarProcess.Executable, ["--version"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"^MlMonitoring\.Sidecar \d+\.\d+\.\d+", output.Trim());
+    }
+
+    [Fact]
+    public async Task A_list_setting_given_as_one_comma_separated_value_is_read_as_its_items()
+    {
+        using var sidecar = new SidecarFactory(("Monitoring:RegressionBuckets", "1, 5,10"));
+        var client = sidecar.CreateMonitorClient();
+
+        await client.RecordPredictionsAsync(Events.Batch(Events.Regressed("price", "v1", 3)));
+
+        var metrics = await sidecar.ScrapeAsync();
+        var buckets = metrics.All("ml_prediction_value_bucket").Where(s => s.Labels["model_name"] == "price");
+        Assert.Equal(["1", "5", "10", "+Inf"], buckets.Select(s => s.Labels["le"]));
+        Assert.Equal([0.0, 1, 1, 1], buckets.Select(s => s.Value));
+    }
+
+    /// <summary>The schema the check reads names every option the sidecar binds, and nothing else.</summary>
+    [Fact]
+    public void The_settings_schema_names_every_option_and_no_other()
+    {
+        var fromOptions = new List<string>();
+        Collect(typeof(MonitoringOptions), MonitoringOptions.SectionName, fromOptions);
+
+        Assert.Equal(fromOptions.Order(StringComparer.Ordinal), SettingsSchema.All.Select(s => s.Key).Order(StringComparer.Ordinal));
+    }
+
+    private static void Collect(Type type, string prefix, List<string> keys)
+    {
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            var key = $"{prefix}:{property.Name}";
+            var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (propertyType.IsGenericType && propertyType.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+            {
+                Collect(propertyType.GetGenericArguments()[1], key + ":*", keys);
+            }
+            else if (propertyType.IsClass && propertyType != typeof(string) && !propertyType.IsArray)
+            {
+                Collect(propertyType, key, keys);
+            }
+            else
+            {
+                keys.Add(key);
+            }
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(Dictionary<string, string> settings)
+    {
+        // Free ports, unless the test names its own endpoint.
+        settings.TryAdd("Kestrel__Endpoints__Grpc__Url", $"http://127.0.0.1:{FreePort.Next()}");
+        settings.TryAdd("Kestrel__Endpoints__Http__Url", $"http://127.0.0.1:{FreePort.Next()}");
+        await using var process = ExternalProcess.Start(SidecarProcess.Executable, [], settings, workingDirectory: SidecarProcess.WorkingDirectory);
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, process.Output);
+    }
+}
