@@ -35,8 +35,67 @@ internal sealed partial class StartupReport(
         var limits = options.Value.Limits;
         LogLimits(logger, limits.MaxModels, limits.MaxVersionsPerModel, limits.MaxClassesPerModel,
             limits.MaxFeaturesPerModel, options.Value.MaxBatchSize, options.Value.FeatureWindow);
+
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            LogEndpoints(logger, configuration["Kestrel:Endpoints:Grpc:Url"] ?? "", configuration["Kestrel:Endpoints:Http:Url"] ?? "",
+                options.Value.PrometheusEndpoint ? "/metrics, " : "");
+            var store = DescribeStore(options.Value.GroundTruth);
+            LogStore(logger, store);
+            var tap = options.Value.Tap;
+            if (tap.Listen is not null || tap.GrpcListen is not null)
+            {
+                var protocol = tap.Protocol.ToString();
+                var mappings = tap.Models.Count == 0 ? "none" : string.Join("; ", tap.Models.Select(m => $"{m.Key}: {DescribeMapping(m.Value)}"));
+                LogTap(logger, tap.Listen ?? "-", tap.Upstream ?? "-", tap.GrpcListen ?? "-", tap.GrpcUpstream ?? "-", protocol, mappings);
+            }
+
+            // What the user set, as given: everything else is a default the configuration reference states.
+            var given = configuration.GetSection(MonitoringOptions.SectionName).AsEnumerable()
+                .Where(setting => !string.IsNullOrEmpty(setting.Value))
+                .Select(setting => $"{setting.Key}={Redact(setting.Key, setting.Value!)}")
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            var settings = given.Count == 0 ? "none, every setting at its default" : string.Join(", ", given);
+            LogSettingsGiven(logger, settings);
+        }
+
         return Task.CompletedTask;
     }
+
+    private static string DescribeStore(GroundTruthOptions store) => store.Store switch
+    {
+        JoinStoreKind.Sqlite => $"sqlite, file {store.SqlitePath}",
+        JoinStoreKind.Redis => $"redis at {Redact("RedisConfiguration", store.RedisConfiguration)}, key prefix {store.RedisKeyPrefix}, {store.RedisPartitions} partition(s)",
+        _ => "memory (this process only)",
+    };
+
+    private static string DescribeMapping(TapModelMapping mapping)
+    {
+        var parts = new List<string>();
+        void Add(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                parts.Add($"{name} {value}");
+            }
+        }
+
+        Add("class", mapping.ClassOutput);
+        Add("probabilities", mapping.ProbabilitiesOutput);
+        Add("value", mapping.ValueOutput);
+        Add("class names", mapping.ClassNames is { Length: > 0 } names ? string.Join(",", names) : null);
+        Add("feature inputs", mapping.FeatureInputs is { Length: > 0 } inputs ? string.Join(",", inputs) : null);
+        Add("feature names", mapping.FeatureNames is { Length: > 0 } features ? string.Join(",", features) : null);
+        Add("version", mapping.Version);
+        return parts.Count == 0 ? "no outputs mapped" : string.Join(", ", parts);
+    }
+
+    /// <summary>A Redis configuration may carry a password: it is never logged.</summary>
+    private static string Redact(string key, string value) =>
+        key.EndsWith("RedisConfiguration", StringComparison.OrdinalIgnoreCase)
+            ? System.Text.RegularExpressions.Regex.Replace(value, "(password|user)=[^,]*", "$1=***", System.Text.RegularExpressions.RegexOptions.IgnoreCase)
+            : value;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -54,6 +113,20 @@ internal sealed partial class StartupReport(
 
     [LoggerMessage(EventId = 4, EventName = "Slos", Level = LogLevel.Information, Message = "{Count} SLOs from {SloFile}")]
     private static partial void LogSlos(ILogger logger, int count, string sloFile);
+
+    [LoggerMessage(EventId = 6, EventName = "Endpoints", Level = LogLevel.Information,
+        Message = "Ingest (gRPC) on {GrpcUrl}; {MetricsPath}/healthz and /readyz on {HttpUrl}")]
+    private static partial void LogEndpoints(ILogger logger, string grpcUrl, string httpUrl, string metricsPath);
+
+    [LoggerMessage(EventId = 7, EventName = "Store", Level = LogLevel.Information, Message = "Shared state (labels, baselines, handed-over windows): {Store}")]
+    private static partial void LogStore(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 8, EventName = "Tap", Level = LogLevel.Information,
+        Message = "Tap: HTTP {Listen} -> {Upstream}, gRPC {GrpcListen} -> {GrpcUpstream}, protocol {Protocol}; mappings: {Mappings}")]
+    private static partial void LogTap(ILogger logger, string listen, string upstream, string grpcListen, string grpcUpstream, string protocol, string mappings);
+
+    [LoggerMessage(EventId = 9, EventName = "SettingsGiven", Level = LogLevel.Information, Message = "Settings given: {Settings}")]
+    private static partial void LogSettingsGiven(ILogger logger, string settings);
 
     [LoggerMessage(EventId = 3, EventName = "Limits", Level = LogLevel.Information,
         Message = "Limits: {MaxModels} models, {MaxVersions} versions per model, {MaxClasses} classes and {MaxFeatures} features per version, batches of {MaxBatch} events; feature window {FeatureWindow}")]

@@ -150,6 +150,11 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         // Start and keep serving while Redis is away; the store reconnects by itself.
         configuration.AbortOnConnectFail = false;
         _redis = ConnectionMultiplexer.Connect(configuration);
+        if (!_redis.IsConnected)
+        {
+            health.ReportUnreachableAtStart("Monitoring:GroundTruth:RedisConfiguration", options.RedisConfiguration, $"no connection within {configuration.ConnectTimeout} ms");
+        }
+
         _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);
     }
 

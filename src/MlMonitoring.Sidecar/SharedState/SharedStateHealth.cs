@@ -43,6 +43,17 @@ internal sealed partial class SharedStateHealth
 
     public void CountDroppedWrite() => _droppedWrites.Add(1);
 
+    /// <summary>The store did not answer at start: said once, naming the setting; the sidecar starts all the same.</summary>
+    public void ReportUnreachableAtStart(string setting, string value, string cause)
+    {
+        Volatile.Write(ref _healthy, 0);
+        LogUnreachableAtStart(_logger, setting, value, cause);
+    }
+
+    [LoggerMessage(EventId = 21, EventName = "JoinStoreUnreachableAtStart", Level = LogLevel.Warning,
+        Message = "{Setting}: {Value} does not answer ({Cause}); starting anyway: predictions are counted and queued, labels and outcomes are refused as retryable until it answers")]
+    private static partial void LogUnreachableAtStart(ILogger logger, string setting, string value, string cause);
+
     [LoggerMessage(EventId = 20, EventName = "JoinStoreDown", Level = LogLevel.Warning,
         Message = "Join store {Operation} failed ({ErrorType}: {ErrorMessage}); predictions are still counted, labels may not join until it recovers")]
     private static partial void LogStoreDown(ILogger logger, string operation, string errorType, string errorMessage);

@@ -104,6 +104,48 @@ public sealed class SettingsErrorTests
         Assert.Equal([0.0, 1, 1, 1], buckets.Select(s => s.Value));
     }
 
+    [Fact]
+    public async Task An_unreachable_redis_is_named_at_start_and_the_sidecar_serves_with_the_store_degraded()
+    {
+        var port = FreePort.Next();
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "redis",
+            ["Monitoring__GroundTruth__RedisConfiguration"] = $"127.0.0.1:{port},connectTimeout=500,password=secret",
+        });
+        sidecar.Logs.Expected.AddRange(["does not answer", "Could not load drift baselines"]);
+
+        Assert.Contains(
+            $"Monitoring:GroundTruth:RedisConfiguration: 127.0.0.1:{port},connectTimeout=500,password=*** does not answer (no connection within 500 ms); starting anyway",
+            sidecar.Output,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", sidecar.Output, StringComparison.Ordinal);
+        var readiness = await sidecar.Http.GetStringAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Contains("join-store: Degraded", readiness, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_start_says_what_is_on_one_line_each()
+    {
+        var upstream = FreePort.Next();
+        var listen = FreePort.Next();
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__Tap__Listen"] = $"http://127.0.0.1:{listen}",
+            ["Monitoring__Tap__Upstream"] = $"http://127.0.0.1:{upstream}",
+            ["Monitoring__Tap__Models__iris__ClassNames"] = "setosa,versicolor,virginica",
+            ["Monitoring__Tap__Models__iris__ProbabilitiesOutput"] = "probabilities",
+            ["Monitoring__Limits__MaxModels"] = "20",
+        });
+
+        string[] lines = [.. sidecar.Output.Split('\n').Select(l => l.Trim())];
+        Assert.Contains($"Ingest (gRPC) on http://127.0.0.1:{sidecar.GrpcPort}; /metrics, /healthz and /readyz on http://127.0.0.1:{sidecar.HttpPort}", lines);
+        Assert.Contains("Shared state (labels, baselines, handed-over windows): memory (this process only)", lines);
+        Assert.Contains($"Tap: HTTP http://127.0.0.1:{listen} -> http://127.0.0.1:{upstream}, gRPC - -> -, protocol Auto; mappings: iris: probabilities probabilities, class names setosa,versicolor,virginica", lines);
+        Assert.Contains(lines, l => l.StartsWith("Settings given: ", StringComparison.Ordinal) && l.Contains("Monitoring:Limits:MaxModels=20", StringComparison.Ordinal));
+        Assert.Contains("OTLP metric export off (no OTEL_EXPORTER_OTLP_ENDPOINT); metrics are served on /metrics", lines);
+    }
+
     /// <summary>The schema the check reads names every option the sidecar binds, and nothing else.</summary>
     [Fact]
     public void The_settings_schema_names_every_option_and_no_other()
