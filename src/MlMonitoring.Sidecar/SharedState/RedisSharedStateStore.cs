@@ -152,7 +152,8 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         _redis = ConnectionMultiplexer.Connect(configuration);
         if (!_redis.IsConnected)
         {
-            health.ReportUnreachableAtStart("Monitoring:GroundTruth:RedisConfiguration", options.RedisConfiguration, $"no connection within {configuration.ConnectTimeout} ms");
+            health.ReportUnreachableAtStart(
+                "Monitoring:GroundTruth:RedisConfiguration", configuration.ToString(includePassword: false), $"no connection within {configuration.ConnectTimeout} ms");
         }
 
         _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);

@@ -116,7 +116,7 @@ public sealed class SettingsErrorTests
         sidecar.Logs.Expected.AddRange(["does not answer", "Could not load drift baselines"]);
 
         Assert.Contains(
-            $"Monitoring:GroundTruth:RedisConfiguration: 127.0.0.1:{port},connectTimeout=500,password=*** does not answer (no connection within 500 ms); starting anyway",
+            $"Monitoring:GroundTruth:RedisConfiguration: 127.0.0.1:{port},connectTimeout=500,password=*****,abortConnect=False does not answer (no connection within 500 ms); starting anyway",
             sidecar.Output,
             StringComparison.Ordinal);
         Assert.DoesNotContain("secret", sidecar.Output, StringComparison.Ordinal);
