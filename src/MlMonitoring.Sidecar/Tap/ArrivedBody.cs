@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 using System.Net;
 using Yarp.ReverseProxy.Forwarder;
@@ -41,9 +42,25 @@ internal static class ArrivedBody
             return false;
         }
 
-        var reader = request.BodyReader;
-        if (!reader.TryRead(out var result))
+        // Kestrel takes a client's FIN for the end of the connection: a request already aborted is not looked into.
+        if (request.HttpContext.RequestAborted.IsCancellationRequested)
         {
+            return false;
+        }
+
+        var reader = request.BodyReader;
+        ReadResult result;
+        try
+        {
+            if (!reader.TryRead(out result))
+            {
+                return false;
+            }
+        }
+        catch (BadHttpRequestException)
+        {
+            // Kestrel found the request body cut short. Forwarding reads it again and meets the same end, which
+            // the forwarder reports (and the tap counts) as a client that left.
             return false;
         }
 

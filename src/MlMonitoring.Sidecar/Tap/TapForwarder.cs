@@ -92,6 +92,12 @@ internal sealed partial class TapForwarder : IDisposable
             }
 
             await ExplainAsync(context, error, grpc);
+            if (error != ForwarderError.None)
+            {
+                // What the client got is the tap's own answer, or a cut-off one: not the model's, nothing to read.
+                call.Response.Release();
+            }
+
             call.Error = error;
             call.StatusCode = context.Response.StatusCode;
             call.Response.ReadHeaders(context.Response.Headers);

@@ -31,6 +31,57 @@ public sealed class TapFailureTests
         var metrics = await TapProcess.WaitForTapEventsAsync(sidecar, 2);
         Assert.Equal(2, metrics.Value("ml_prediction_errors_total",
             ("model_name", "iris"), ("model_version", "unknown"), ("error_type", "upstream_unavailable"), ("error_kind", "server")));
+        // The 502 is the tap's own answer, not a model's response that could not be read.
+        Assert.Empty(metrics.All("ml_sidecar_tap_skipped_total"));
+    }
+
+    /// <summary>
+    /// A thousand clients that send a whole v2 REST request and leave 0 to 2 ms later (a third of them half-closing
+    /// first): every call the tap took is either observed or counted skipped with its reason, none lost from the counts.
+    /// (A half-closed client gets no answer: Kestrel takes the FIN for the end of the connection.)
+    /// </summary>
+    [Fact]
+    public async Task Every_call_of_clients_that_leave_early_is_observed_or_counted_skipped()
+    {
+        await using var upstream = await UpstreamModelServer.StartAsync();
+        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl);
+        await using var __ = sidecar;
+        // Kestrel's own word on a connection whose client half-closed and reset it while its request was read.
+        sidecar.Logs.Expected.Add("Connection processing ended abnormally");
+        var body = Encoding.UTF8.GetBytes(IrisRequest);
+        var request = Encoding.ASCII.GetBytes($"POST /v2/models/iris/infer HTTP/1.1\r\nHost: tap\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n")
+            .Concat(body).ToArray();
+        var random = new Random(7);
+
+        const int Clients = 1_000;
+        var leaving = Enumerable.Range(0, Clients).Select(i => (Wait: random.Next(3), HalfClose: i % 3 == 0)).ToArray();
+        await Parallel.ForEachAsync(leaving, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (client, ct) =>
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, tapHttp, ct);
+            await socket.SendAsync(request, System.Net.Sockets.SocketFlags.None, ct);
+            if (client.HalfClose)
+            {
+                socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            }
+
+            await Task.Delay(client.Wait, ct);
+            socket.Close(0);
+        });
+
+        await Eventually.AssertAsync(
+            async () =>
+            {
+                // A client that resets its connection before Kestrel has read its request never made a call.
+                var metrics = await sidecar.ScrapeAsync();
+                var calls = metrics.Value("ml_sidecar_tap_calls_total", ("operation", "v2_infer"));
+                Assert.InRange(calls, 1, Clients);
+                var observed = metrics.All("ml_prediction_requests_total").Sum(s => s.Value);
+                var skipped = metrics.All("ml_sidecar_tap_skipped_total").Sum(s => s.Value);
+                Assert.Equal(calls, observed + skipped);
+                Assert.Null(metrics.Find("ml_sidecar_tap_skipped_total", ("reason", "unparsable")));
+            },
+            TimeSpan.FromSeconds(20));
     }
 
     [Fact]
