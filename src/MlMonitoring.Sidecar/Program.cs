@@ -31,9 +31,9 @@ builder.Configuration.AddSidecarDefaults();
 
 // Every mistake in the settings is named, one line each, before anything is bound to them.
 var settings = SettingsCheck.Check(builder.Configuration);
-if (settings.Errors.Count > 0)
+if (settings.Errors.Concat(ExportServiceCollectionExtensions.CheckOtlpSettings(builder.Configuration)).ToList() is { Count: > 0 } mistakes)
 {
-    return SettingsCheck.Refuse(settings.Errors);
+    return SettingsCheck.Refuse(mistakes);
 }
 
 builder.Configuration.AddInMemoryCollection(settings.ExpandedLists);

@@ -55,18 +55,32 @@ internal static class ExportServiceCollectionExtensions
                     });
                 }
 
-                if (otlpEnabled)
+                if (otlpEnabled && OtlpSettings.Read(configuration).Settings is { } otlp)
                 {
-                    metrics.AddOtlpExporter();
+                    metrics.AddReader(sp => new PeriodicExportingMetricReader(
+                        new CountingExporter(otlp.CreateExporter(), sp.GetRequiredService<ExportHealth>(), otlp.Endpoint), otlp.IntervalMs, otlp.ExportTimeoutMs)
+                    {
+                        TemporalityPreference = otlp.Temporality,
+                    });
                 }
             });
         if (otlpEnabled)
         {
+            services.TryAddSingleton(sp => new ExportHealth(
+                sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<ExportHealth>>(), sp.GetRequiredService<TimeProvider>())
+            {
+                OnlyExporter = !options.PrometheusEndpoint,
+            });
+            services.AddHealthChecks().AddCheck<ExportHealthCheck>("export", tags: [Probes.ReadinessTag]);
             services.AddHostedService<FinalExportOnStop>();
         }
 
         return services;
     }
+
+    /// <summary>What is wrong with the OTLP settings, one line each; none when OTLP is off.</summary>
+    public static IReadOnlyList<string> CheckOtlpSettings(IConfiguration configuration) =>
+        IsOtlpEnabled(configuration) ? OtlpSettings.Read(configuration).Errors : [];
 
     /// <summary>Whether an OTLP endpoint is configured through the standard variables.</summary>
     public static bool IsOtlpEnabled(IConfiguration configuration) =>

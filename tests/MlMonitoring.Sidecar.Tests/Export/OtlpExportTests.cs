@@ -82,6 +82,71 @@ public sealed class OtlpExportTests
     }
 
     [Fact]
+    public async Task Failed_exports_are_counted_by_cause_warned_once_a_minute_and_recover_when_the_receiver_comes_up()
+    {
+        var port = FreePort.Next();
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        });
+        sidecar.Logs.Expected.Add("OTLP export to");
+
+        // Nothing listens: the failures show, by cause; /metrics still carries everything, so readiness holds.
+        var failing = await Eventually.ReturnsAsync(async () =>
+        {
+            var metrics = await sidecar.ScrapeAsync();
+            Assert.True(metrics.Value("ml_sidecar_export_failed_metric_points_total", ("exporter", "otlp"), ("cause", "connection_refused")) > 0);
+            Assert.True(metrics.Value("ml_sidecar_export_failed_metric_points_total", ("exporter", "otlp"), ("cause", "connection_refused")) > 0);
+            return metrics;
+        });
+        Assert.Equal(0, failing.Value("ml_sidecar_export_up", ("exporter", "otlp")));
+        await Eventually.AssertAsync(async () => Assert.True(failing.Value("ml_sidecar_export_failed_metric_points_total", ("exporter", "otlp"), ("cause", "connection_refused"))
+            < (await sidecar.ScrapeAsync()).Value("ml_sidecar_export_failed_metric_points_total", ("exporter", "otlp"), ("cause", "connection_refused"))));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await sidecar.Http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+        Assert.Single(sidecar.Output.Split('\n'), line => line.Contains($"OTLP export to http://127.0.0.1:{port}/ failing (connection_refused)", StringComparison.Ordinal));
+
+        // A receiver comes up on the port: exports go through again, and the metrics with them.
+        await using var receiver = await OtlpReceiver.StartAsync(port);
+        await sidecar.CreateMonitorClient().RecordPredictionsAsync(Events.Batch(Events.Classified("m", "v1", "a", 0.9)));
+        Assert.Equal(1, await receiver.WaitForSumAsync("ml_prediction_requests", 1));
+        await Eventually.AssertAsync(async () => Assert.Equal(1, (await sidecar.ScrapeAsync()).Value("ml_sidecar_export_up", ("exporter", "otlp"))));
+        Assert.Single(sidecar.Output.Split('\n'), line => line.Contains("failing (connection_refused)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_otlp_only_sidecar_whose_export_fails_reports_degraded_readiness()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+            ["Monitoring__PrometheusEndpoint"] = "false",
+        });
+        sidecar.Logs.Expected.Add("OTLP export to");
+
+        await Eventually.AssertAsync(async () =>
+        {
+            var readiness = await sidecar.Http.GetStringAsync(new Uri("/readyz", UriKind.Relative));
+            Assert.Contains("export: Degraded", readiness, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task An_otlp_endpoint_that_is_no_url_stops_the_start_naming_it()
+    {
+        var (exitCode, output) = await ExternalProcess.RunAsync(SidecarProcess.Executable, [], environment: new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "notaurl",
+            ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{FreePort.Next()}",
+        });
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("error: OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' is not a URL like http://otel-collector:4317", output.Trim());
+    }
+
+    [Fact]
     public async Task A_sidecar_that_would_export_nothing_refuses_to_start()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SidecarProcess.StartAsync(new Dictionary<string, string>

@@ -65,6 +65,7 @@ public sealed class FaultTests
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
             ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "500",
         });
+        sidecar.Logs.Expected.Add("OTLP export to");
         await SendOverOneSecondAsync(sidecar.CreateMonitorClient());
 
         Assert.False(sidecar.Process.HasExited);
@@ -82,6 +83,7 @@ public sealed class FaultTests
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
             ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "1000",
         });
+        sidecar.Logs.Expected.Add("OTLP export to");
         await SendOverOneSecondAsync(sidecar.CreateMonitorClient());
 
         // The exporter did reach the hung backend, and neither ingestion nor the scrape waited on it.
