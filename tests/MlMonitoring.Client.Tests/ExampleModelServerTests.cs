@@ -13,6 +13,37 @@ public sealed class ExampleModelServerTests
         [6.3, 3.3, 6.0, 2.5], [5.8, 2.7, 5.1, 1.9], [5.9, 3.0, 4.2, 1.5], [6.7, 3.0, 5.2, 2.3],
     ];
 
+    /// <summary>The example's README: a prediction, then its label at once; the label joins though it arrives first.</summary>
+    [Fact]
+    public async Task The_readmes_predict_then_label_sequence_joins_the_label()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync();
+        var port = FreePort.Next();
+        await using var server = ExternalProcess.Start("/usr/bin/python3", [Repository.PathOf("examples", "python-model-server", "server.py")], new Dictionary<string, string>
+        {
+            ["PYTHONPATH"] = Repository.PathOf("clients", "python"),
+            ["MLMONITORING_TARGET"] = $"127.0.0.1:{sidecar.GrpcPort}",
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await WaitForAsync(http, server);
+
+        for (var i = 0; i < 5; i++)
+        {
+            (await PostAsync(http, "/predict", new { features = new { sepal_length = 5.1, sepal_width = 3.5, petal_length = 1.4, petal_width = 0.2 }, prediction_id = $"p{i}" })).EnsureSuccessStatusCode();
+            (await PostAsync(http, "/label", new { prediction_id = $"p{i}", actual_class = "setosa" })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.AssertAsync(
+            async () =>
+            {
+                var metrics = await sidecar.ScrapeAsync();
+                Assert.Equal(5, metrics.All("ml_ground_truth_total").Where(s => s.Labels["model_name"] == "iris-classifier").Sum(s => s.Value));
+                Assert.Null(metrics.Find("ml_ground_truth_unmatched_total", ("reason", "unknown")));
+            },
+            TimeSpan.FromSeconds(20));
+    }
+
     [Fact]
     public async Task The_example_model_server_produces_the_guides_dashboard_data_end_to_end()
     {

@@ -1,9 +1,25 @@
 """A monitored predictor for scikit-learn-style models, as in the "ML Monitoring" guide, with the metric calls
 replaced by one event to the sidecar."""
 
+import logging
 import math
 import numbers
 import time
+
+_log = logging.getLogger("mlmonitoring")
+
+
+def _is_number(value):
+    """Whether a model's output is a number (numpy's scalars included), not a class name or a flag."""
+    if isinstance(value, (bool, str, bytes)) or type(value).__name__ == "bool_":
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class MonitoredPredictor:
@@ -49,17 +65,24 @@ class MonitoredPredictor:
             self.client.record_error(self.model_name, self.model_version, time.perf_counter() - start,
                                      type(error).__name__)
             raise
-        numeric, categorical = self._recorded_features(features)
-        if confidence is not None or self._classes:
-            self.client.record_prediction(self.model_name, self.model_version, latency,
-                                          predicted_class=str(predicted), confidence=confidence,
-                                          prediction_id=prediction_id, features=numeric,
-                                          categorical_features=categorical)
-            return {"prediction": str(predicted), "confidence": confidence}
-        self.client.record_prediction(self.model_name, self.model_version, latency,
-                                      predicted_value=float(predicted), prediction_id=prediction_id,
-                                      features=numeric, categorical_features=categorical)
-        return {"prediction": float(predicted), "confidence": None}
+        # A classifier has classes or probabilities; without either, a number is a regression's value and anything
+        # else (a class name) a class.
+        is_class = confidence is not None or self._classes or not _is_number(predicted)
+        result = {"prediction": str(predicted) if is_class else float(predicted), "confidence": confidence}
+        try:
+            numeric, categorical = self._recorded_features(features)
+            if is_class:
+                self.client.record_prediction(self.model_name, self.model_version, latency,
+                                              predicted_class=str(predicted), confidence=confidence,
+                                              prediction_id=prediction_id, features=numeric,
+                                              categorical_features=categorical)
+            else:
+                self.client.record_prediction(self.model_name, self.model_version, latency,
+                                              predicted_value=float(predicted), prediction_id=prediction_id,
+                                              features=numeric, categorical_features=categorical)
+        except Exception:  # the model answered: monitoring never fails the prediction
+            _log.exception("mlmonitoring could not record a prediction of %s", self.model_name)
+        return result
 
     def _model_input(self, features):
         if self.feature_names is not None and isinstance(features, dict):
