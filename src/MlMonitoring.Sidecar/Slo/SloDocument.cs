@@ -44,7 +44,7 @@ internal enum SloKind
 /// The SLO file, in the format of the "ML Monitoring" guide:
 /// <code>
 /// slos:
-///   fraud_detector:              # the model_name (or set model_name: inside)
+///   fraud-detector:              # the model_name (or set model_name: inside)
 ///     availability: { target: 99.9, window: 30d }     # percent or ratio
 ///     latency: { p99_target_ms: 100, p50_target_ms: 20, window: 30d }   # window: the availability one if absent
 ///     accuracy: { target: 0.95, window: 7d }
@@ -58,29 +58,78 @@ internal static class SloDocument
 {
     private static readonly TimeSpan DefaultWindow = TimeSpan.FromDays(30);
 
+    /// <summary>The keys each level of the file may hold; any other is a mistake, named with its line.</summary>
+    private static readonly string[] ModelKeys = ["model_name", "availability", "latency", "time_to_first_token", "accuracy"];
+    private static readonly string[] TargetKeys = ["target", "window"];
+    private static readonly string[] LatencyKeys = ["p99_target_ms", "p95_target_ms", "p90_target_ms", "p50_target_ms", "window"];
+
     public static IReadOnlyList<ServiceLevelObjective> Load(string path)
     {
-        using var reader = File.OpenText(path);
-        return Parse(reader, path);
+        StreamReader reader;
+        try
+        {
+            reader = File.OpenText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Relative paths are the caller's: say where they were looked for (dotnet run starts in the project folder).
+            throw new FormatException($"{path}: cannot read it ({e.Message}); relative paths are read from {Directory.GetCurrentDirectory()}");
+        }
+
+        using (reader)
+        {
+            return Parse(reader, path);
+        }
     }
 
     public static IReadOnlyList<ServiceLevelObjective> Parse(TextReader text, string source = "slo.yaml")
     {
         var yaml = new YamlStream();
-        yaml.Load(text);
+        try
+        {
+            yaml.Load(text);
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new FormatException($"{source}:{e.Start.Line}:{e.Start.Column}: {(e.InnerException ?? e).Message}");
+        }
+
         if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root
             || !root.Children.TryGetValue(new YamlScalarNode("slos"), out var slosNode) || slosNode is not YamlMappingNode slos)
         {
             throw new FormatException($"{source}: expected a top-level 'slos:' mapping of model names");
         }
 
+        CheckKeys(root, ["slos"], source, "");
         var objectives = new List<ServiceLevelObjective>();
         foreach (var (key, value) in slos.Children)
         {
-            var path = $"{source}: slos.{key}";
+            var path = $"{source}:{key.Start.Line}:{key.Start.Column}: slos.{key}";
             if (value is not YamlMappingNode model)
             {
                 throw new FormatException($"{path}: expected a mapping");
+            }
+
+            CheckKeys(model, ModelKeys, source, $"slos.{key}.");
+            foreach (var (section, allowed) in new[] { ("availability", TargetKeys), ("accuracy", TargetKeys), ("latency", LatencyKeys), ("time_to_first_token", LatencyKeys) })
+            {
+                if (Mapping(model, section) is { } objective)
+                {
+                    CheckKeys(objective, allowed, source, $"slos.{key}.{section}.");
+                    if (objective.Children.Count == 0 || (allowed == LatencyKeys && !objective.Children.Keys.Any(k => ((YamlScalarNode)k).Value != "window")))
+                    {
+                        throw new FormatException($"{source}:{objective.Start.Line}:{objective.Start.Column}: slos.{key}.{section}: no target; give {string.Join(" or ", allowed.Where(k => k != "window"))}");
+                    }
+                }
+                else if (model.Children.TryGetValue(new YamlScalarNode(section), out var notMapping))
+                {
+                    throw new FormatException($"{source}:{notMapping.Start.Line}:{notMapping.Start.Column}: slos.{key}.{section}: expected a mapping of {string.Join(", ", allowed)}");
+                }
+            }
+
+            if (model.Children.Keys.All(k => ((YamlScalarNode)k).Value == "model_name"))
+            {
+                throw new FormatException($"{path}: no objective; give one of {string.Join(", ", ModelKeys.Skip(1))}");
             }
 
             var modelName = Scalar(model, "model_name") ?? ((YamlScalarNode)key).Value!;
@@ -163,6 +212,41 @@ internal static class SloDocument
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
             ? value
             : throw new FormatException($"{path}.{key}: '{text}' is not a number");
+    }
+
+    /// <summary>Refuses a key the level does not know, naming its line and column and the nearest known key.</summary>
+    private static void CheckKeys(YamlMappingNode node, string[] allowed, string source, string prefix)
+    {
+        foreach (var key in node.Children.Keys)
+        {
+            var name = (key as YamlScalarNode)?.Value ?? key.ToString();
+            if (allowed.Contains(name, StringComparer.Ordinal))
+            {
+                continue;
+            }
+
+            var nearest = allowed.MinBy(candidate => EditDistance(name, candidate))!;
+            var hint = EditDistance(name, nearest) <= Math.Max(2, name.Length / 3) ? $"; did you mean {nearest}?" : "";
+            throw new FormatException($"{source}:{key.Start.Line}:{key.Start.Column}: {prefix}{name}: unknown key{hint} (expected one of {string.Join(", ", allowed)})");
+        }
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+
+        return row[b.Length];
     }
 
     private static string? Scalar(YamlMappingNode node, string key) =>

@@ -9,6 +9,7 @@ internal static class SloServiceCollectionExtensions
     {
         services.TryAddSingleton<SloCatalog>();
         services.TryAddSingleton<SloStatusReporter>();
+        services.AddHostedService<SloTrafficWatch>();
         services.Replace(ServiceDescriptor.Singleton(sp => sp.GetRequiredService<SloCatalog>().CreateLatencyBoundaries()));
         services.Replace(ServiceDescriptor.Singleton(sp => sp.GetRequiredService<SloCatalog>().CreateTimeToFirstTokenBoundaries()));
         return services;

@@ -136,8 +136,8 @@ public sealed class DashboardTests
         {
             var id = $"r{round}-{i}";
             var e = i % 50 == 0
-                ? Events.Failed("fraud_detector", "v1", i % 100 == 0 ? "TimeoutError" : "ValueError", i % 100 == 0 ? ErrorKind.Timeout : ErrorKind.Server, latency: 0.3)
-                : Events.Classified("fraud_detector", "v1", random.NextDouble() < 0.2 ? "fraud" : "legit", 0.5 + (0.5 * random.NextDouble()), latency: 0.005 + (0.1 * random.NextDouble()));
+                ? Events.Failed("fraud-detector", "v1", i % 100 == 0 ? "TimeoutError" : "ValueError", i % 100 == 0 ? ErrorKind.Timeout : ErrorKind.Server, latency: 0.3)
+                : Events.Classified("fraud-detector", "v1", random.NextDouble() < 0.2 ? "fraud" : "legit", 0.5 + (0.5 * random.NextDouble()), latency: 0.005 + (0.1 * random.NextDouble()));
             e.PredictionId = id;
             e.Features["amount"] = i % 20 == 0 ? double.NaN : Math.Exp(3 + random.NextDouble());
             e.Features["account_age_days"] = random.Next(1, 3000);

@@ -14,7 +14,7 @@ public sealed class SloRulesTests
         var generated = SloRuleGenerator.Generate(SloDocument.Load(SloFile), "monitoring/slo/slo.yaml");
 
         Assert.True(generated == File.ReadAllText(GeneratedRules),
-            "monitoring/prometheus/rules/slo-generated.yaml is stale: run `dotnet run --project src/MlMonitoring.Sidecar -- slo generate monitoring/slo/slo.yaml --output monitoring/prometheus/rules/slo-generated.yaml`");
+            "monitoring/prometheus/rules/slo-generated.yaml is stale: run `artifacts/sidecar/MlMonitoring.Sidecar slo generate monitoring/slo/slo.yaml --output monitoring/prometheus/rules/slo-generated.yaml`");
     }
 
     [Fact]
@@ -24,15 +24,63 @@ public sealed class SloRulesTests
 
         Assert.Equal(
             [
-                new ServiceLevelObjective("fraud_detector", "availability", 0.999, TimeSpan.FromDays(30)),
-                new ServiceLevelObjective("fraud_detector", "latency_p99", 0.99, TimeSpan.FromDays(30), 0.1),
-                new ServiceLevelObjective("fraud_detector", "latency_p50", 0.5, TimeSpan.FromDays(30), 0.02),
-                new ServiceLevelObjective("fraud_detector", "accuracy", 0.95, TimeSpan.FromDays(7)),
+                new ServiceLevelObjective("fraud-detector", "availability", 0.999, TimeSpan.FromDays(30)),
+                new ServiceLevelObjective("fraud-detector", "latency_p99", 0.99, TimeSpan.FromDays(30), 0.1),
+                new ServiceLevelObjective("fraud-detector", "latency_p50", 0.5, TimeSpan.FromDays(30), 0.02),
+                new ServiceLevelObjective("fraud-detector", "accuracy", 0.95, TimeSpan.FromDays(7)),
                 new ServiceLevelObjective("chat_assistant", "availability", 0.995, TimeSpan.FromDays(30)),
                 new ServiceLevelObjective("chat_assistant", "ttft_p95", 0.95, TimeSpan.FromDays(30), 0.3),
             ],
             objectives);
         Assert.Equal(SloKind.TimeToFirstToken, objectives[^1].Kind);
+    }
+
+    [Theory]
+    [InlineData("slos:\n  m:\n    latency:\n      p99_targt_ms: 100\n", "slo.yaml:4:7: slos.m.latency.p99_targt_ms: unknown key; did you mean p99_target_ms? (expected one of p99_target_ms, p95_target_ms, p90_target_ms, p50_target_ms, window)")]
+    [InlineData("slos:\n  m:\n    availabilty: {target: 99.9}\n", "slo.yaml:3:5: slos.m.availabilty: unknown key; did you mean availability? (expected one of model_name, availability, latency, time_to_first_token, accuracy)")]
+    [InlineData("slos:\n  m:\n    latency: {window: 30d}\n", "slo.yaml:3:14: slos.m.latency: no target; give p99_target_ms or p95_target_ms or p90_target_ms or p50_target_ms")]
+    [InlineData("slos:\n  m:\n    availability: {target: 99.9\n", "slo.yaml:4:1: ")]
+    public void A_mistake_in_an_slo_file_is_named_with_its_line_and_column(string yaml, string message)
+    {
+        var error = Assert.Throws<FormatException>(() => SloDocument.Parse(new StringReader(yaml)));
+
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_documented_command_works_from_the_repository_root_and_a_missing_file_says_where_it_was_looked_for()
+    {
+        var (exitCode, rules) = await ExternalProcess.RunAsync(
+            SidecarProcess.Executable, ["slo", "generate", "monitoring/slo/slo.yaml"], separateStderr: true, workingDirectory: Repository.PathOf());
+        var (missingCode, missing) = await ExternalProcess.RunAsync(
+            SidecarProcess.Executable, ["slo", "generate", "monitoring/slo/nope.yaml"], workingDirectory: Repository.PathOf());
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(File.ReadAllText(GeneratedRules), rules);
+        Assert.Equal(1, missingCode);
+        Assert.Contains($"relative paths are read from {Repository.PathOf()}", missing, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_sidecar_whose_slo_names_a_model_that_sends_nothing_says_so_naming_the_models_seen()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("mlmon-slo-").FullName, "slo.yaml");
+        await File.WriteAllTextAsync(file, "slos:\n  fraud_detector:\n    availability: {target: 99.9}\n");
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__SloFile"] = file,
+            ["Monitoring__StatusWindow"] = "00:00:01",
+        });
+        sidecar.Logs.Expected.Add("The SLO file names model 'fraud_detector'");
+
+        await sidecar.CreateMonitorClient().RecordPredictionAsync(Events.Classified("fraud-detector", "v1", "legit", 0.9));
+
+        await Eventually.AssertAsync(() =>
+        {
+            Assert.Contains("The SLO file names model 'fraud_detector', which sent no prediction in 00:00:01", sidecar.Output, StringComparison.Ordinal);
+            Assert.Contains("Models seen: fraud-detector", sidecar.Output, StringComparison.Ordinal);
+            return Task.CompletedTask;
+        });
     }
 
     [Theory]

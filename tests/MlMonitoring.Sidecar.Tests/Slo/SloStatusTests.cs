@@ -17,7 +17,7 @@ public sealed class SloStatusTests
         {
             // 120 within 20 ms, 74 within 100 ms, 4 slower, 2 failures.
             var latency = i < 120 ? 0.015 : i < 194 ? 0.06 : 0.4;
-            var e = i < 198 ? Events.Classified("fraud_detector", "v1", i % 2 == 0 ? "fraud" : "legit", 0.9, latency) : Events.Failed("fraud_detector", "v1", "Timeout", latency: latency);
+            var e = i < 198 ? Events.Classified("fraud-detector", "v1", i % 2 == 0 ? "fraud" : "legit", 0.9, latency) : Events.Failed("fraud-detector", "v1", "Timeout", latency: latency);
             e.PredictionId = $"p{i}";
             batch.Events.Add(e);
             if (i < 100)
@@ -31,10 +31,10 @@ public sealed class SloStatusTests
         await client.RecordGroundTruthAsync(labels);
 
         var metrics = await sidecar.ScrapeAsync();
-        (string, string)[] model = [("model_name", "fraud_detector"), ("model_version", "v1")];
+        (string, string)[] model = [("model_name", "fraud-detector"), ("model_version", "v1")];
         Assert.Equal(120, metrics.Value("ml_prediction_latency_seconds_bucket", [.. model, ("le", "0.02")]));
         Assert.Equal(194, metrics.Value("ml_prediction_latency_seconds_bucket", [.. model, ("le", "0.1")]));
-        Assert.Equal(0.999, metrics.Value("ml_slo_objective", ("model_name", "fraud_detector"), ("slo", "availability")));
+        Assert.Equal(0.999, metrics.Value("ml_slo_objective", ("model_name", "fraud-detector"), ("slo", "availability")));
         Assert.Equal(198 / 200.0, metrics.Value("ml_slo_sli", [.. model, ("slo", "availability")]), 1e-12);
         Assert.Equal(194 / 200.0, metrics.Value("ml_slo_sli", [.. model, ("slo", "latency_p99")]), 1e-12);
         Assert.Equal(120 / 200.0, metrics.Value("ml_slo_sli", [.. model, ("slo", "latency_p50")]), 1e-12);
@@ -42,7 +42,7 @@ public sealed class SloStatusTests
         Assert.Equal((1 - 0.99) / 0.001, metrics.Value("ml_slo_burn_rate", [.. model, ("slo", "availability")]), 1e-9);
         Assert.Equal(90, metrics.Value("ml_ground_truth_correct_total", model));
 
-        var status = await client.GetModelStatusAsync(new ModelStatusRequest { ModelName = "fraud_detector" });
+        var status = await client.GetModelStatusAsync(new ModelStatusRequest { ModelName = "fraud-detector" });
         Assert.Equal(["availability", "latency_p99", "latency_p50", "accuracy"], status.Slos.Select(s => s.Slo));
         var accuracy = status.Slos.Single(s => s.Slo == "accuracy");
         Assert.Equal((0.95, 100UL), (accuracy.Objective, accuracy.Events));
