@@ -40,6 +40,9 @@ internal sealed partial class StartupReport(
         {
             LogEndpoints(logger, configuration["Kestrel:Endpoints:Grpc:Url"] ?? "", configuration["Kestrel:Endpoints:Http:Url"] ?? "",
                 options.Value.PrometheusEndpoint ? "/metrics, " : "");
+            var gc = GC.GetConfigurationVariables();
+            var gcSettings = string.Join(", ", GcSettingsShown.Select(name => $"{name}={(gc.TryGetValue(name, out var value) ? value : "default")}"));
+            LogGc(logger, gcSettings);
             var store = DescribeStore(options.Value.GroundTruth);
             LogStore(logger, store);
             var tap = options.Value.Tap;
@@ -62,6 +65,9 @@ internal sealed partial class StartupReport(
 
         return Task.CompletedTask;
     }
+
+    /// <summary>The collector's settings that decide the sidecar's memory, as the runtime took them.</summary>
+    private static readonly string[] GcSettingsShown = ["ConcurrentGC", "GCConserveMem", "GCRegionSize", "GCGen0MaxBudget"];
 
     private static string DescribeStore(GroundTruthOptions store) => store.Store switch
     {
@@ -124,6 +130,9 @@ internal sealed partial class StartupReport(
     [LoggerMessage(EventId = 8, EventName = "Tap", Level = LogLevel.Information,
         Message = "Tap: HTTP {Listen} -> {Upstream}, gRPC {GrpcListen} -> {GrpcUpstream}, protocol {Protocol}; mappings: {Mappings}")]
     private static partial void LogTap(ILogger logger, string listen, string upstream, string grpcListen, string grpcUpstream, string protocol, string mappings);
+
+    [LoggerMessage(EventId = 10, EventName = "GarbageCollector", Level = LogLevel.Information, Message = "Garbage collector: {Settings}")]
+    private static partial void LogGc(ILogger logger, string settings);
 
     [LoggerMessage(EventId = 9, EventName = "SettingsGiven", Level = LogLevel.Information, Message = "Settings given: {Settings}")]
     private static partial void LogSettingsGiven(ILogger logger, string settings);

@@ -131,10 +131,49 @@ public sealed class KubernetesManifestTests
         Assert.NotEqual("0", user);
     }
 
-    private static async Task<List<YamlMappingNode>> RenderAsync()
+    [Fact]
+    public async Task The_sidecar_image_is_named_in_the_kustomization_and_the_build_finds_it_whatever_registry_a_manifest_names()
+    {
+        // A copy of k8s/ and image/, as a user's fork would be.
+        var fork = Directory.CreateTempSubdirectory("mlmon-fork-").FullName;
+        foreach (var folder in new[] { "k8s", "image" })
+        {
+            foreach (var file in Directory.GetFiles(Repository.PathOf(folder), "*", SearchOption.AllDirectories))
+            {
+                var copy = Path.Combine(fork, folder, Path.GetRelativePath(Repository.PathOf(folder), file));
+                Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                File.Copy(file, copy);
+            }
+        }
+
+        var kustomization = Path.Combine(fork, "k8s", "kustomization.yaml");
+        await File.WriteAllTextAsync(kustomization, (await File.ReadAllTextAsync(kustomization))
+            .Replace("newName: mlmonitoring/sidecar", "newName: registry.example:5000/ml/mlmonitoring/sidecar", StringComparison.Ordinal)
+            .Replace("newTag: 0.1.0", "newTag: 0.2.0", StringComparison.Ordinal));
+        var documents = await RenderAsync(Path.Combine(fork, "k8s"));
+        var sidecars = documents.Where(d => Text(d, "kind") == "Deployment")
+            .Select(d => Map(Map(Map(d, "spec"), "template"), "spec"))
+            .Where(pod => pod.Children.ContainsKey(new YamlScalarNode("initContainers")))
+            .SelectMany(pod => Seq(pod, "initContainers").Cast<YamlMappingNode>())
+            .Where(c => Text(c, "name") == "mlmonitoring-sidecar").ToList();
+        Assert.Equal(2, sidecars.Count);
+        Assert.All(sidecars, c => Assert.Equal("registry.example:5000/ml/mlmonitoring/sidecar:0.2.0", Text(c, "image")));
+
+        // A manifest edited by hand to name a registry still gives ./build.sh the image to tag.
+        var manifest = Path.Combine(fork, "k8s", "model-server.yaml");
+        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest))
+            .Replace("image: mlmonitoring/sidecar:0.1.0", "image: registry.example:5000/ml/mlmonitoring/sidecar:0.2.0", StringComparison.Ordinal));
+        var (exitCode, named) = await ExternalProcess.RunAsync("bash", ["-c", $"source '{Path.Combine(fork, "image", "shipped.sh")}' && echo \"$shipped_image\""]);
+        Assert.Equal(0, exitCode);
+        Assert.Equal("registry.example:5000/ml/mlmonitoring/sidecar:0.2.0", named.Trim());
+    }
+
+    private static Task<List<YamlMappingNode>> RenderAsync() => RenderAsync(Repository.PathOf("k8s"));
+
+    private static async Task<List<YamlMappingNode>> RenderAsync(string folder)
     {
         var kubectl = ExternalProcess.Require("kubectl", "kubectl (on these machines' images at /usr/bin/kubectl)");
-        var (exitCode, output) = await ExternalProcess.RunAsync(kubectl, ["kustomize", Repository.PathOf("k8s")], separateStderr: true);
+        var (exitCode, output) = await ExternalProcess.RunAsync(kubectl, ["kustomize", folder], separateStderr: true);
         Assert.True(exitCode == 0, output);
         var yaml = new YamlStream();
         yaml.Load(new StringReader(output));

@@ -144,6 +144,8 @@ public sealed class SettingsErrorTests
         Assert.Contains($"Tap: HTTP http://127.0.0.1:{listen} -> http://127.0.0.1:{upstream}, gRPC - -> -, protocol Auto; mappings: iris: probabilities probabilities, class names setosa,versicolor,virginica", lines);
         Assert.Contains(lines, l => l.StartsWith("Settings given: ", StringComparison.Ordinal) && l.Contains("Monitoring:Limits:MaxModels=20", StringComparison.Ordinal));
         Assert.Contains("OTLP metric export off (no OTEL_EXPORTER_OTLP_ENDPOINT); metrics are served on /metrics", lines);
+        // Run bare, without the variables an image could set: the collector's settings are compiled in.
+        Assert.Contains("Garbage collector: ConcurrentGC=True, GCConserveMem=5, GCRegionSize=1048576, GCGen0MaxBudget=6291456", lines);
     }
 
     /// <summary>The schema the check reads names every option the sidecar binds, and nothing else.</summary>
