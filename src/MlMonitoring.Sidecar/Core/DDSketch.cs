@@ -8,7 +8,8 @@ namespace MlMonitoring.Sidecar.Core;
 /// A value x &gt; 0 is counted in bucket k = ceil(log_γ x), γ = (1 + α) / (1 − α), which holds (γ^(k−1), γ^k];
 /// the bucket answers 2γ^k / (γ + 1), within α of every value in it. Negative values mirror the positive store;
 /// values with |x| below <see cref="MinIndexable"/> count as zero. Two sketches of equal α merge by adding counts,
-/// so slots of a rolling window merge into one. Each store keeps at most <see cref="MaxBuckets"/> buckets; past
+/// so slots of a rolling window merge into one. A quantile is clamped to the smallest and largest value counted: a
+/// bucket's representative may lie outside what was seen (a window holding only 3.5 would answer 3.49). Each store keeps at most <see cref="MaxBuckets"/> buckets; past
 /// that the lowest are folded together (the guarantee then holds for the upper quantiles only, as in DDSketch).
 /// </remarks>
 internal sealed class DDSketch
@@ -37,8 +38,19 @@ internal sealed class DDSketch
 
     public long ZeroCount { get; private set; }
 
+    /// <summary>The smallest value counted; +∞ when empty or unknown (merged from a record that did not carry it).</summary>
+    public double Min { get; private set; } = double.PositiveInfinity;
+
+    /// <summary>The largest value counted; −∞ when empty or unknown.</summary>
+    public double Max { get; private set; } = double.NegativeInfinity;
+
+    private bool _boundsUnknown;
+
     public void Add(double value)
     {
+        Min = Math.Min(Min, value);
+        Max = Math.Max(Max, value);
+
         if (value > MinIndexable)
         {
             _positive.Add(Index(value));
@@ -61,12 +73,20 @@ internal sealed class DDSketch
         _negative.Merge(other._negative);
         ZeroCount += other.ZeroCount;
         Count += other.Count;
+        Min = Math.Min(Min, other.Min);
+        Max = Math.Max(Max, other.Max);
+        _boundsUnknown |= other._boundsUnknown;
     }
 
     /// <summary>The buckets as a record, to hand over to another process.</summary>
     public Windows.SketchRecord ToRecord()
     {
         var record = new Windows.SketchRecord { ZeroCount = ZeroCount };
+        if (Count > 0 && !_boundsUnknown)
+        {
+            (record.Min, record.Max) = (Min, Max);
+        }
+
         foreach (var (index, count) in _positive.Ascending())
         {
             record.PositiveIndexes.Add(index);
@@ -88,6 +108,16 @@ internal sealed class DDSketch
     /// </summary>
     public void Merge(Windows.SketchRecord record)
     {
+        if (record.HasMin && record.HasMax)
+        {
+            Min = Math.Min(Min, record.Min);
+            Max = Math.Max(Max, record.Max);
+        }
+        else if (record.PositiveCounts.Count + record.NegativeCounts.Count > 0 || record.ZeroCount > 0)
+        {
+            _boundsUnknown = true;
+        }
+
         for (var i = 0; i < Math.Min(record.PositiveIndexes.Count, record.PositiveCounts.Count); i++)
         {
             _positive.Add(record.PositiveIndexes[i], record.PositiveCounts[i]);
@@ -110,9 +140,15 @@ internal sealed class DDSketch
         _negative.Clear();
         ZeroCount = 0;
         Count = 0;
+        Min = double.PositiveInfinity;
+        Max = double.NegativeInfinity;
+        _boundsUnknown = false;
     }
 
-    /// <summary>The value at quantile <paramref name="q"/> (0 to 1), within the relative accuracy; NaN when empty.</summary>
+    /// <summary>
+    /// The value at quantile <paramref name="q"/> (0 to 1), within the relative accuracy and inside the range of the
+    /// values counted; NaN when empty.
+    /// </summary>
     public double Quantile(double q)
     {
         if (Count == 0)
@@ -120,6 +156,18 @@ internal sealed class DDSketch
             return double.NaN;
         }
 
+        if (_boundsUnknown)
+        {
+            return UnclampedQuantile(q);
+        }
+
+        // The extreme ranks are known exactly; the others are clamped into the range seen.
+        var rank = (long)Math.Floor(q * (Count - 1));
+        return rank <= 0 ? Min : rank >= Count - 1 ? Max : Math.Clamp(UnclampedQuantile(q), Min, Max);
+    }
+
+    private double UnclampedQuantile(double q)
+    {
         // The rank as numpy's 'lower' interpolation takes it: the element at floor(q * (n − 1)).
         var rank = (long)Math.Floor(q * (Count - 1));
         long seen = 0;

@@ -28,6 +28,60 @@ public sealed class DDSketchTests
         }
     }
 
+    [Theory]
+    [InlineData(3.5)]
+    [InlineData(-2.25)]
+    [InlineData(1e6)]
+    public void A_window_of_one_repeated_value_reports_that_value_at_every_quantile(double value)
+    {
+        var sketch = new DDSketch(0.01);
+        for (var i = 0; i < 10; i++)
+        {
+            sketch.Add(value);
+        }
+
+        Assert.Equal([value, value, value], [sketch.Quantile(0.5), sketch.Quantile(0.95), sketch.Quantile(0.99)]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Distributions))]
+    public void Quantiles_lie_within_the_smallest_and_largest_value_counted_also_after_a_handover(string distribution)
+    {
+        var values = Generate(distribution, 2_000, seed: 5);
+        var sketch = new DDSketch(0.01);
+        foreach (var v in values)
+        {
+            sketch.Add(v);
+        }
+
+        var handedOver = new DDSketch(0.01);
+        handedOver.Merge(sketch.ToRecord());
+        foreach (var q in new[] { 0.0, 0.01, 0.5, 0.99, 1.0 })
+        {
+            Assert.InRange(sketch.Quantile(q), values.Min(), values.Max());
+            Assert.Equal(sketch.Quantile(q), handedOver.Quantile(q));
+        }
+
+        Assert.Equal(values.Min(), sketch.Quantile(0));
+        Assert.Equal(values.Max(), sketch.Quantile(1));
+    }
+
+    [Fact]
+    public void A_record_without_bounds_from_an_older_replica_leaves_the_quantiles_unclamped()
+    {
+        var sketch = new DDSketch(0.01);
+        sketch.Add(3.5);
+        var record = sketch.ToRecord();
+        record.ClearMin();
+        record.ClearMax();
+
+        var merged = new DDSketch(0.01);
+        merged.Merge(record);
+
+        Assert.NotEqual(3.5, merged.Quantile(0.5));
+        Assert.Equal(3.5, merged.Quantile(0.5), 3.5 * 0.01);
+    }
+
     [Fact]
     public void Merged_sketches_answer_as_one_sketch_of_all_values()
     {
