@@ -57,10 +57,10 @@ internal static class ArrivedBody
                 return false;
             }
         }
-        catch (BadHttpRequestException)
+        catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
         {
-            // Kestrel found the request body cut short. Forwarding reads it again and meets the same end, which
-            // the forwarder reports (and the tap counts) as a client that left.
+            // The client cut its request short or reset the connection. Forwarding reads the body again and meets
+            // the same end, which the forwarder reports (and the tap counts) as a client that left.
             return false;
         }
 

@@ -66,7 +66,15 @@ internal sealed partial class TapForwarder : IDisposable
         if (operation == TapOperation.None)
         {
             var passed = await _forwarder.SendAsync(context, destination, client, config, transformer);
-            await ExplainAsync(context, passed, grpc);
+            try
+            {
+                await ExplainAsync(context, passed, grpc);
+            }
+            catch (Exception e) when (IsClientGone(e))
+            {
+                // The client left before the tap's own answer could reach it.
+            }
+
             return;
         }
 
@@ -115,6 +123,11 @@ internal sealed partial class TapForwarder : IDisposable
                 Skip(call, SkipReason.ObserverBehind);
             }
         }
+        catch (Exception e) when (IsClientGone(e))
+        {
+            // The client left while the tap answered it (its own 502, say): counted like any client that left.
+            Skip(call, SkipReason.ClientDisconnected);
+        }
         catch
         {
             // Whatever failed, the copies go back to the pool and their bytes to the budget.
@@ -122,6 +135,8 @@ internal sealed partial class TapForwarder : IDisposable
             throw;
         }
     }
+
+    private static bool IsClientGone(Exception e) => e is IOException or OperationCanceledException or BadHttpRequestException;
 
     public void Dispose()
     {
