@@ -9,7 +9,9 @@
 Works with Debian's python3-grpcio (1.51) and python3-protobuf (3.21); the generated stubs are in mlmonitoring.v1.
 """
 
-from .client import MonitoringClient
+from .client import ClientStats, MonitoringClient
 from .predictor import MonitoredPredictor
 
-__all__ = ["MonitoringClient", "MonitoredPredictor"]
+__version__ = "0.1.0"
+
+__all__ = ["ClientStats", "MonitoringClient", "MonitoredPredictor", "__version__"]

@@ -11,12 +11,14 @@ counted. flush() waits for everything recorded before it to be settled: acknowle
 """
 
 import collections
+import dataclasses
 import heapq
 import itertools
 import logging
 import queue
 import threading
 import time
+from typing import Any, Mapping, Optional
 
 import grpc
 
@@ -34,6 +36,24 @@ _CLASSIFICATION, _REGRESSION, _ERROR = 0, 1, 2
 _END = object()
 
 
+@dataclasses.dataclass(frozen=True)
+class ClientStats:
+    """What became of everything recorded so far, read at one moment (MonitoringClient.stats())."""
+
+    sent: int               # predictions the sidecar accepted
+    rejected: int           # predictions the sidecar refused as invalid
+    dropped: int            # predictions dropped because the buffer was full
+    labels_sent: int        # labels the sidecar accepted
+    labels_rejected: int    # labels the sidecar refused as invalid
+    labels_dropped: int     # labels dropped because their buffer was full
+    labels_given_up: int    # labels refused as retryable until retry_max_age passed
+    outcomes_sent: int
+    outcomes_rejected: int
+    outcomes_dropped: int
+    outcomes_given_up: int
+    pending: int            # recorded and not yet settled
+
+
 class MonitoringClient:
     """Sends prediction events to the sidecar without ever blocking or failing the caller.
 
@@ -47,8 +67,9 @@ class MonitoringClient:
             given up (counted in `labels_given_up`, `outcomes_given_up`).
     """
 
-    def __init__(self, target="127.0.0.1:50051", capacity=100_000, batch_size=500, flush_interval=1.0,
-                 max_in_flight=8, channel=None, retry_max_age=300.0):
+    def __init__(self, target: str = "127.0.0.1:50051", capacity: int = 100_000, batch_size: int = 500,
+                 flush_interval: float = 1.0, max_in_flight: int = 8, channel: Optional[Any] = None,
+                 retry_max_age: float = 300.0) -> None:
         self._target = target
         self._capacity = capacity
         self._batch_size = batch_size
@@ -88,17 +109,17 @@ class MonitoringClient:
         self._recorded = 0       # events ever appended
         self._counter = itertools.count(1)  # next() on it is atomic: callers may record from many threads
         self._settled = 0        # events acknowledged, rejected or dropped
-        self.sent = 0            # events the sidecar accepted
-        self.rejected = 0        # events the sidecar refused as invalid
-        self.dropped = 0         # events dropped because the buffer was full
-        self.labels_sent = 0       # labels the sidecar accepted
-        self.labels_rejected = 0   # labels the sidecar refused (unknown prediction id, invalid value)
-        self.outcomes_sent = 0     # outcomes the sidecar accepted
-        self.outcomes_rejected = 0  # outcomes the sidecar refused
-        self.labels_dropped = 0    # labels dropped because their buffer was full
-        self.outcomes_dropped = 0  # outcomes dropped because their buffer was full
-        self.labels_given_up = 0   # labels refused as retryable until retry_max_age passed
-        self.outcomes_given_up = 0  # outcomes refused as retryable until retry_max_age passed
+        self._sent = 0            # events the sidecar accepted
+        self._rejected = 0        # events the sidecar refused as invalid
+        self._dropped = 0         # events dropped because the buffer was full
+        self._labels_sent = 0       # labels the sidecar accepted
+        self._labels_rejected = 0   # labels the sidecar refused (unknown prediction id, invalid value)
+        self._outcomes_sent = 0     # outcomes the sidecar accepted
+        self._outcomes_rejected = 0  # outcomes the sidecar refused
+        self._labels_dropped = 0    # labels dropped because their buffer was full
+        self._outcomes_dropped = 0  # outcomes dropped because their buffer was full
+        self._labels_given_up = 0   # labels refused as retryable until retry_max_age passed
+        self._outcomes_given_up = 0  # outcomes refused as retryable until retry_max_age passed
         self._encoder = EventEncoder()
         self._sender = threading.Thread(target=self._run, name="mlmonitoring-sender", daemon=True)
         self._sender.start()
@@ -107,9 +128,11 @@ class MonitoringClient:
 
     # -- recording: only an append ------------------------------------------------------------------------------
 
-    def record_prediction(self, model_name, model_version, latency_seconds, predicted_class=None, confidence=None,
-                          class_scores=None, predicted_value=None, prediction_id=None, features=None,
-                          categorical_features=None):
+    def record_prediction(self, model_name: str, model_version: str, latency_seconds: float, *,
+                          predicted_class: Optional[Any] = None, confidence: Optional[float] = None,
+                          class_scores: Optional[Mapping[str, float]] = None, predicted_value: Optional[float] = None,
+                          prediction_id: Optional[str] = None, features: Optional[Mapping[str, float]] = None,
+                          categorical_features: Optional[Mapping[str, str]] = None) -> None:
         """Records one prediction. A classification when predicted_class or class_scores is given, else a
         regression when predicted_value is given. Without confidence, the highest class score is used.
         Values are converted on the sender thread, not here: this call only appends."""
@@ -135,12 +158,14 @@ class MonitoringClient:
         self._append((_CLASSIFICATION, model_name, model_version, latency_seconds, predicted_class, confidence,
                       prediction_id, features, categorical_features))
 
-    def record_error(self, model_name, model_version, latency_seconds, error_type, kind="server"):
+    def record_error(self, model_name: str, model_version: str, latency_seconds: float, error_type: str, *,
+                     kind: str = "server") -> None:
         """Records a failed prediction; error_type is the exception's type name, kind one of "timeout",
         "server", "invalid_input" or "unspecified"."""
         self._append((_ERROR, model_name, model_version, latency_seconds, error_type, kind, None, None, None))
 
-    def record_ground_truth(self, prediction_id, actual_class=None, actual_value=None, model_name=None):
+    def record_ground_truth(self, prediction_id: str, *, actual_class: Optional[Any] = None,
+                            actual_value: Optional[float] = None, model_name: Optional[str] = None) -> None:
         """Records the label of an earlier prediction sent with prediction_id: actual_class for a classifier,
         actual_value for a regressor. model_name is a hint for the sidecar when the prediction is not found."""
         label = monitoring_pb2.GroundTruth(prediction_id=prediction_id)
@@ -154,7 +179,8 @@ class MonitoringClient:
         # required"), and the client counts it in labels_rejected: the caller's thread is never the one to fail.
         self._append_side((True, label, None, 0))
 
-    def record_outcome(self, kind, value, prediction_id=None, model_name=None):
+    def record_outcome(self, kind: str, value: float, *, prediction_id: Optional[str] = None,
+                       model_name: Optional[str] = None) -> None:
         """Records a business outcome ("conversion", "revenue", ...) of value, attributed to the prediction sent
         with prediction_id, or to model_name when no prediction id is known."""
         outcome = monitoring_pb2.Outcome(kind=kind, value=float(value))
@@ -191,17 +217,41 @@ class MonitoringClient:
         except IndexError:
             return
         with self._done:
-            self.dropped += 1
+            self._dropped += 1
             self._settled += 1
 
     # -- flushing and closing -----------------------------------------------------------------------------------
 
+    def stats(self) -> ClientStats:
+        """Every counter at one moment: what was sent, refused, dropped, given up and what is still pending."""
+        with self._done:
+            return ClientStats(
+                sent=self._sent, rejected=self._rejected, dropped=self._dropped,
+                labels_sent=self._labels_sent, labels_rejected=self._labels_rejected,
+                labels_dropped=self._labels_dropped, labels_given_up=self._labels_given_up,
+                outcomes_sent=self._outcomes_sent, outcomes_rejected=self._outcomes_rejected,
+                outcomes_dropped=self._outcomes_dropped, outcomes_given_up=self._outcomes_given_up,
+                pending=self.pending)
+
+    # Read-only views of stats(), kept for the callers of the 0.1 attributes; stats() reads them together.
+    sent = property(lambda self: self._sent)
+    rejected = property(lambda self: self._rejected)
+    dropped = property(lambda self: self._dropped)
+    labels_sent = property(lambda self: self._labels_sent)
+    labels_rejected = property(lambda self: self._labels_rejected)
+    labels_dropped = property(lambda self: self._labels_dropped)
+    labels_given_up = property(lambda self: self._labels_given_up)
+    outcomes_sent = property(lambda self: self._outcomes_sent)
+    outcomes_rejected = property(lambda self: self._outcomes_rejected)
+    outcomes_dropped = property(lambda self: self._outcomes_dropped)
+    outcomes_given_up = property(lambda self: self._outcomes_given_up)
+
     @property
-    def pending(self):
+    def pending(self) -> int:
         """Predictions, labels and outcomes recorded and not yet settled (acknowledged, rejected, given up or dropped)."""
         return self._recorded - self._settled + self._side_recorded - self._side_settled
 
-    def flush(self, timeout=None):
+    def flush(self, timeout: Optional[float] = None) -> bool:
         """Waits until every prediction, label and outcome recorded before the call is acknowledged by the sidecar,
         rejected by it, given up or dropped. Returns True then, False when the timeout passed first."""
         target = self._recorded
@@ -218,7 +268,7 @@ class MonitoringClient:
                 self._done.wait(0.05 if remaining is None else min(0.05, remaining))
         return True
 
-    def close(self, timeout=5.0):
+    def close(self, timeout: float = 5.0) -> None:
         """Flushes (within the timeout), then stops the sender and closes the channel."""
         self.flush(timeout)
         self._closed = True
@@ -310,8 +360,8 @@ class MonitoringClient:
         try:
             for response in responses:
                 records = in_flight.popleft()
-                self.sent += response.accepted
-                self.rejected += response.rejected
+                self._sent += response.accepted
+                self._rejected += response.rejected
                 self._settle(len(records))
                 credit.release()
         except grpc.RpcError as error:
@@ -417,21 +467,21 @@ class MonitoringClient:
                          "labels" if is_label else "outcomes", self._retry_max_age)
         with self._done:
             if is_label:
-                self.labels_sent += accepted
-                self.labels_rejected += rejected
-                self.labels_given_up += given_up
+                self._labels_sent += accepted
+                self._labels_rejected += rejected
+                self._labels_given_up += given_up
             else:
-                self.outcomes_sent += accepted
-                self.outcomes_rejected += rejected
-                self.outcomes_given_up += given_up
+                self._outcomes_sent += accepted
+                self._outcomes_rejected += rejected
+                self._outcomes_given_up += given_up
             self._side_settled += len(taken) - len(retry) + given_up
             self._done.notify_all()
 
     def _settle_dropped_side(self, is_label):
         with self._done:
             if is_label:
-                self.labels_dropped += 1
+                self._labels_dropped += 1
             else:
-                self.outcomes_dropped += 1
+                self._outcomes_dropped += 1
             self._side_settled += 1
             self._done.notify_all()

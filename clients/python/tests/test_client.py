@@ -60,6 +60,28 @@ class DeliveryTest(SidecarTestCase):
         self.assertEqual(result["confidence"], self.sidecar.metric("ml_prediction_confidence_sum", predicted_class="yes", **labels))
 
 
+class ApiTest(unittest.TestCase):
+    def test_stats_reads_every_counter_at_once_and_the_counters_are_read_only(self):
+        with Sidecar() as sidecar:
+            with MonitoringClient(sidecar.target, flush_interval=0.05) as client:
+                client.record_prediction("api", "v1", 0.01, predicted_class="a", confidence=0.9, prediction_id="api-1")
+                client.record_prediction("", "v1", 0.01, predicted_class="a", confidence=0.9)  # no model name: invalid
+                client.record_ground_truth("api-1", actual_class="a")
+                self.assertTrue(client.flush(10))
+                stats = client.stats()
+                self.assertEqual((1, 1, 0, 1, 0, 0), (stats.sent, stats.rejected, stats.dropped, stats.labels_sent,
+                                                      stats.labels_rejected, stats.pending))
+                self.assertEqual(stats.sent, client.sent)
+                with self.assertRaises(AttributeError):
+                    client.sent = 5
+                with self.assertRaises(TypeError):
+                    client.record_prediction("api", "v1", 0.01, "a")  # the class is a keyword argument
+
+    def test_the_package_says_its_version(self):
+        import mlmonitoring
+        self.assertRegex(mlmonitoring.__version__, r"^\d+\.\d+\.\d+$")
+
+
 class FailOpenTest(unittest.TestCase):
     def test_without_a_sidecar_events_are_buffered_then_dropped_and_delivery_resumes_when_it_returns(self):
         port = free_port()
