@@ -18,15 +18,9 @@ public sealed class ExampleModelServerTests
     public async Task The_readmes_predict_then_label_sequence_joins_the_label()
     {
         await using var sidecar = await SidecarProcess.StartAsync();
-        var port = FreePort.Next();
-        await using var server = ExternalProcess.Start("/usr/bin/python3", [Repository.PathOf("examples", "python-model-server", "server.py")], new Dictionary<string, string>
-        {
-            ["PYTHONPATH"] = Repository.PathOf("clients", "python"),
-            ["MLMONITORING_TARGET"] = $"127.0.0.1:{sidecar.GrpcPort}",
-            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await WaitForAsync(http, server);
+        var (server, http) = await StartExampleServerAsync(sidecar);
+        await using var _ = server;
+        using var __ = http;
 
         for (var i = 0; i < 5; i++)
         {
@@ -48,15 +42,9 @@ public sealed class ExampleModelServerTests
     public async Task The_example_model_server_produces_the_guides_dashboard_data_end_to_end()
     {
         await using var sidecar = await SidecarProcess.StartAsync();
-        var port = FreePort.Next();
-        await using var server = ExternalProcess.Start("/usr/bin/python3", [Repository.PathOf("examples", "python-model-server", "server.py")], new Dictionary<string, string>
-        {
-            ["PYTHONPATH"] = Repository.PathOf("clients", "python"),
-            ["MLMONITORING_TARGET"] = $"127.0.0.1:{sidecar.GrpcPort}",
-            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await WaitForAsync(http, server);
+        var (server, http) = await StartExampleServerAsync(sidecar);
+        await using var _ = server;
+        using var __ = http;
         await using var prometheus = await PrometheusServer.StartAsync([$"127.0.0.1:{sidecar.HttpPort}"]);
 
         await prometheus.WaitForNextScrapeAsync();
@@ -140,6 +128,21 @@ public sealed class ExampleModelServerTests
     /// <summary>A JSON POST with Content-Length, as the standard library's HTTP server needs.</summary>
     private static Task<HttpResponseMessage> PostAsync(HttpClient http, string path, object body) =>
         http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"));
+
+    /// <summary>The example server, as its README starts it, sending to <paramref name="sidecar"/>; once it answers.</summary>
+    private static async Task<(ExternalProcess Server, HttpClient Http)> StartExampleServerAsync(SidecarProcess sidecar)
+    {
+        var port = FreePort.Next();
+        var server = ExternalProcess.Start("/usr/bin/python3", [Repository.PathOf("examples", "python-model-server", "server.py")], new Dictionary<string, string>
+        {
+            ["PYTHONPATH"] = Repository.PathOf("clients", "python"),
+            ["MLMONITORING_TARGET"] = $"127.0.0.1:{sidecar.GrpcPort}",
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await WaitForAsync(http, server);
+        return (server, http);
+    }
 
     private static async Task WaitForAsync(HttpClient http, ExternalProcess server)
     {

@@ -12,17 +12,8 @@ public sealed class ResendTests
     public async Task Labels_and_outcomes_refused_while_the_store_is_down_are_sent_again_and_join_when_it_is_back()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = redis.Configuration,
-        });
-        sidecar.Logs.Expected.Add("Join store");
-        await using var client = new MonitoringClient(new MonitoringClientOptions
-        {
-            Endpoint = new Uri($"http://127.0.0.1:{sidecar.GrpcPort}"),
-            FlushInterval = TimeSpan.FromMilliseconds(50),
-        });
+        await using var sidecar = await StartSidecarAsync(redis);
+        await using var client = Connect(sidecar);
         client.RecordClassification("resend", "v1", 0.01, "a", 0.9, "warm-up");
         Assert.True(await client.FlushAsync(TimeSpan.FromSeconds(10)));
 
@@ -57,18 +48,8 @@ public sealed class ResendTests
     public async Task A_label_refused_as_retryable_past_RetryMaxAge_is_given_up_and_counted()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = redis.Configuration,
-        });
-        sidecar.Logs.Expected.Add("Join store");
-        await using var client = new MonitoringClient(new MonitoringClientOptions
-        {
-            Endpoint = new Uri($"http://127.0.0.1:{sidecar.GrpcPort}"),
-            FlushInterval = TimeSpan.FromMilliseconds(50),
-            RetryMaxAge = TimeSpan.FromSeconds(1),
-        });
+        await using var sidecar = await StartSidecarAsync(redis);
+        await using var client = Connect(sidecar, retryMaxAge: TimeSpan.FromSeconds(1));
         await redis.StopAsync();
 
         client.RecordGroundTruth("lost-1", "a");
@@ -77,4 +58,23 @@ public sealed class ResendTests
         Assert.True(await client.FlushAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal((0L, 0L, 2L, 0L), (client.LabelsSent, client.LabelsRejected, client.LabelsGivenUp, client.Pending));
     }
+
+    /// <summary>A sidecar whose shared store is <paramref name="redis"/>, which the tests take away.</summary>
+    private static async Task<SidecarProcess> StartSidecarAsync(RedisServer redis)
+    {
+        var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "redis",
+            ["Monitoring__GroundTruth__RedisConfiguration"] = redis.Configuration,
+        });
+        sidecar.Logs.Expected.Add("Join store");
+        return sidecar;
+    }
+
+    private static MonitoringClient Connect(SidecarProcess sidecar, TimeSpan? retryMaxAge = null) => new(new MonitoringClientOptions
+    {
+        Endpoint = new Uri($"http://127.0.0.1:{sidecar.GrpcPort}"),
+        FlushInterval = TimeSpan.FromMilliseconds(50),
+        RetryMaxAge = retryMaxAge ?? new MonitoringClientOptions().RetryMaxAge,
+    });
 }

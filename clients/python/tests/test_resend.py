@@ -8,14 +8,19 @@ from redis_server import RedisServer
 from sidecar import Sidecar
 
 
+def redis_sidecar(redis):
+    """A sidecar whose shared store is the redis-server the test takes away."""
+    env = {
+        "Monitoring__GroundTruth__Store": "redis",
+        "Monitoring__GroundTruth__RedisConfiguration": redis.configuration,
+    }
+    return Sidecar(env=env, expected_logs=["Join store"])
+
+
 class ResendTest(unittest.TestCase):
     def test_labels_and_outcomes_refused_while_the_store_is_down_are_sent_again_and_join_when_it_is_back(self):
         with RedisServer() as redis:
-            env = {
-                "Monitoring__GroundTruth__Store": "redis",
-                "Monitoring__GroundTruth__RedisConfiguration": redis.configuration,
-            }
-            with Sidecar(env=env, expected_logs=["Join store"]) as sidecar:
+            with redis_sidecar(redis) as sidecar:
                 client = MonitoringClient(sidecar.target, flush_interval=0.05)
                 try:
                     client.record_prediction("resend", "v1", 0.01, predicted_class="a", confidence=0.9,
@@ -47,11 +52,7 @@ class ResendTest(unittest.TestCase):
 
     def test_a_label_refused_as_retryable_past_retry_max_age_is_given_up_and_counted(self):
         with RedisServer() as redis:
-            env = {
-                "Monitoring__GroundTruth__Store": "redis",
-                "Monitoring__GroundTruth__RedisConfiguration": redis.configuration,
-            }
-            with Sidecar(env=env, expected_logs=["Join store"]) as sidecar:
+            with redis_sidecar(redis) as sidecar:
                 client = MonitoringClient(sidecar.target, flush_interval=0.05, retry_max_age=1.0)
                 try:
                     redis.stop()
