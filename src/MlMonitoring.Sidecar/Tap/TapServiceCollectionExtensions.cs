@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
@@ -36,6 +37,18 @@ internal static class TapServiceCollectionExtensions
         }
 
         configuration.AddInMemoryCollection(endpoints);
+        // A client of the HTTP listener may half-close once its request is sent, as through any proxy.
+        if (TapOptionsValidator.PortOf(listen) is var httpPort and > 0)
+        {
+            services.Configure<KestrelServerOptions>(kestrel => kestrel.ConfigureEndpointDefaults(endpoint =>
+            {
+                if (endpoint.IPEndPoint?.Port == httpPort)
+                {
+                    endpoint.Use(HalfClosedClients.Middleware);
+                }
+            }));
+        }
+
         services.AddHttpForwarder();
         services.TryAddSingleton<TapMetrics>();
         services.TryAddSingleton<TapObserverQueue>();

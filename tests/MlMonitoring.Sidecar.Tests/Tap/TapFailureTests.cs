@@ -36,9 +36,48 @@ public sealed class TapFailureTests
     }
 
     /// <summary>
+    /// A client that half-closes its connection once its request is sent (shutdown(SHUT_WR)) gets the model's answer
+    /// through the tap, as it does directly and through any proxy, and the call is observed.
+    /// </summary>
+    [Fact]
+    public async Task A_client_that_half_closes_after_its_request_gets_the_answer_and_the_call_is_observed()
+    {
+        await using var upstream = await UpstreamModelServer.StartAsync();
+        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl);
+        await using var __ = sidecar;
+        var body = Encoding.UTF8.GetBytes(IrisRequest);
+        var request = Encoding.ASCII.GetBytes($"POST /v2/models/iris/infer HTTP/1.1\r\nHost: tap\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n")
+            .Concat(body).ToArray();
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, tapHttp);
+            await socket.SendAsync(request, System.Net.Sockets.SocketFlags.None);
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+
+            // The tap answers, then ends the connection: the client said it would send nothing more.
+            using var answer = new MemoryStream();
+            var buffer = new byte[4096];
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None)) > 0)
+            {
+                answer.Write(buffer, 0, read);
+            }
+
+            var text = Encoding.UTF8.GetString(answer.ToArray());
+            Assert.StartsWith("HTTP/1.1 200", text, StringComparison.Ordinal);
+            Assert.Contains("\"outputs\"", text, StringComparison.Ordinal);
+        }
+
+        var metrics = await TapProcess.WaitForTapEventsAsync(sidecar, 20);
+        Assert.Equal(20, metrics.All("ml_prediction_requests_total").Where(s => s.Labels["model_name"] == "iris").Sum(s => s.Value));
+        Assert.Empty(metrics.All("ml_sidecar_tap_skipped_total"));
+    }
+
+    /// <summary>
     /// A thousand clients that send a whole v2 REST request and leave 0 to 2 ms later (a third of them half-closing
     /// first): every call the tap took is either observed or counted skipped with its reason, none lost from the counts.
-    /// (A half-closed client gets no answer: Kestrel takes the FIN for the end of the connection.)
     /// </summary>
     [Fact]
     public async Task Every_call_of_clients_that_leave_early_is_observed_or_counted_skipped()
