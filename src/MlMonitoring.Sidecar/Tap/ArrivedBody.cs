@@ -59,8 +59,10 @@ internal static class ArrivedBody
         }
         catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
         {
-            // The client cut its request short or reset the connection. Forwarding reads the body again and meets
-            // the same end, which the forwarder reports (and the tap counts) as a client that left.
+            // The client cut its request short or reset the connection. Its request is over: aborted here, so that
+            // Kestrel does not try to drain a body reader left mid-read, and the forwarder reports (and the tap
+            // counts) a client that left.
+            request.HttpContext.Abort();
             return false;
         }
 
