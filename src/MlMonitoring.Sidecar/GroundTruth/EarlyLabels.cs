@@ -35,7 +35,8 @@ internal sealed class EarlyLabels(int capacity)
     {
         lock (_gate)
         {
-            if (_byDue.Count >= capacity)
+            // Those taken for a retry still wait: counted, not the queue.
+            if (_labels + _outcomes >= capacity)
             {
                 return false;
             }

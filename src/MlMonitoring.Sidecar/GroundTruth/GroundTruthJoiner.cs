@@ -104,15 +104,11 @@ internal sealed class GroundTruthJoiner(
 
             if (claim.Outcome == ClaimOutcome.Unknown && _graceMs > 0)
             {
-                var nowMs = now.ToUnixTimeMilliseconds();
-                if (!early.TryHold(new EarlyLabel(label, null, nowMs, nowMs + _graceMs)))
+                if (!TryHold(label, null, now.ToUnixTimeMilliseconds(), response, i))
                 {
-                    ContractLimits.RejectRetryable(response, i, $"prediction_id: not seen yet, and Monitoring:GroundTruth:MaxEarlyLabels ({_maxEarly}) labels already wait for theirs; send the label again");
                     refused++;
                     continue;
                 }
-
-                _ = instruments.Published; // publishes the gauge of what waits
             }
             else
             {
@@ -178,14 +174,11 @@ internal sealed class GroundTruthJoiner(
 
             if (prediction is null && _graceMs > 0)
             {
-                if (!early.TryHold(new EarlyLabel(null, outcome, nowMs, nowMs + _graceMs)))
+                if (!TryHold(null, outcome, nowMs, response, i))
                 {
-                    ContractLimits.RejectRetryable(response, i, $"prediction_id: not seen yet, and Monitoring:GroundTruth:MaxEarlyLabels ({_maxEarly}) labels and outcomes already wait for theirs; send the outcome again");
                     refused++;
                     continue;
                 }
-
-                _ = instruments.Published; // publishes the gauge of what waits
             }
             else
             {
@@ -264,6 +257,23 @@ internal sealed class GroundTruthJoiner(
 
             early.Settle(waiting);
         }
+    }
+
+    /// <summary>
+    /// Keeps a label or outcome until its prediction comes; false, with item <paramref name="index"/> refused as
+    /// retryable, when <c>MaxEarlyLabels</c> already wait.
+    /// </summary>
+    private bool TryHold(V1.GroundTruth? label, Outcome? outcome, long nowMs, RecordResponse response, int index)
+    {
+        if (!early.TryHold(new EarlyLabel(label, outcome, nowMs, nowMs + _graceMs)))
+        {
+            var (waiting, item) = label is null ? ("labels and outcomes", "outcome") : ("labels", "label");
+            ContractLimits.RejectRetryable(response, index, $"prediction_id: not seen yet, and Monitoring:GroundTruth:MaxEarlyLabels ({_maxEarly}) {waiting} already wait for theirs; send the {item} again");
+            return false;
+        }
+
+        _ = instruments.Published; // publishes the gauge of what waits
+        return true;
     }
 
     private void Settle(in Claim claim, V1.GroundTruth label, long receivedMs, DateTimeOffset now)

@@ -42,7 +42,7 @@ internal static class ArrivedBody
             return false;
         }
 
-        // Kestrel takes a client's FIN for the end of the connection: a request already aborted is not looked into.
+        // A request already aborted (its client reset the connection) has no body left to look into.
         if (request.HttpContext.RequestAborted.IsCancellationRequested)
         {
             return false;
