@@ -229,6 +229,13 @@ public sealed class DriftOptions
     public int MaxCategories { get; set; } = 20;
 
     /// <summary>
+    /// The chance, at one evaluation of the drift alerts, that a model version which has not drifted has any signal
+    /// above its critical value; shared evenly among the version's signals. Default 0.01.
+    /// </summary>
+    [Range(1e-6, 0.5)]
+    public double FalseAlarmRate { get; set; } = 0.01;
+
+    /// <summary>
     /// Changing it discards every persisted baseline at the next start: a deliberate re-pin of all models.
     /// </summary>
     [Required]

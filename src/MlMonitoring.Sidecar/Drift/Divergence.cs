@@ -14,6 +14,14 @@ internal static class Divergence
 
     public static double[] Proportions(ReadOnlySpan<long> counts)
     {
+        var proportions = new double[counts.Length];
+        Proportions(counts, proportions);
+        return proportions;
+    }
+
+    /// <summary>The smoothed proportions of <paramref name="counts"/>, written into <paramref name="proportions"/>.</summary>
+    public static void Proportions(ReadOnlySpan<long> counts, Span<double> proportions)
+    {
         long total = 0;
         foreach (var count in counts)
         {
@@ -21,17 +29,14 @@ internal static class Divergence
         }
 
         var denominator = total + (PseudoCount * counts.Length);
-        var proportions = new double[counts.Length];
         for (var i = 0; i < counts.Length; i++)
         {
             proportions[i] = (counts[i] + PseudoCount) / denominator;
         }
-
-        return proportions;
     }
 
     /// <summary>PSI = Σ (p_i − q_i) ln(p_i / q_i), p the current and q the baseline proportions.</summary>
-    public static double PopulationStabilityIndex(double[] current, double[] baseline)
+    public static double PopulationStabilityIndex(ReadOnlySpan<double> current, ReadOnlySpan<double> baseline)
     {
         var psi = 0.0;
         for (var i = 0; i < current.Length; i++)

@@ -273,6 +273,7 @@ internal sealed class DriftMonitor
 
             return new DriftSnapshot(baseline.Events, true, estimated, signals)
             {
+                BaselineSignals = baseline.SignalCount,
                 ConfidenceSum = confidenceSum,
                 ConfidenceCount = confidenceCount,
                 FeatureQuantiles = quantiles,
@@ -512,6 +513,11 @@ internal sealed class DriftMonitor
 
         public CategoryBins?[] Categorical => _categorical;
 
+        /// <summary>Signals compared: the classes when any was counted, the confidence, and each feature's numeric and categorical bins.</summary>
+        public int SignalCount =>
+            (Classes.Counts.Any(c => c > 0) ? 1 : 0) + (Confidence is null ? 0 : 1)
+            + Features.Sum(f => (At(_numeric, f.Ordinal) is null ? 0 : 1) + (At(_categorical, f.Ordinal) is null ? 0 : 1));
+
         public static Baseline FromCapture(Capture capture, DriftOptions options)
         {
             var baseline = new Baseline
@@ -724,4 +730,7 @@ internal sealed record DriftSnapshot(long BaselineEvents, bool Pinned, double? E
 
     /// <summary>Predictions with a confidence in the drift window.</summary>
     public long ConfidenceCount { get; init; }
+
+    /// <summary>Signals the baseline can compare (classes, confidence, each feature), whether the window has events of them or not.</summary>
+    public int BaselineSignals { get; init; }
 }

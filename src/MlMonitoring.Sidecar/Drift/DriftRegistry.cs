@@ -37,6 +37,7 @@ internal sealed partial class DriftRegistry : IHostedService
     private readonly CollectionSnapshot<List<(ModelVersionState Model, DriftSnapshot Drift)>> _snapshots;
     private readonly Lock _savesGate = new();
     private readonly DeferredInstruments _instruments;
+    private readonly DriftCriticalValues _critical;
     private Task _saves = Task.CompletedTask;
 
     public DriftRegistry(
@@ -48,6 +49,7 @@ internal sealed partial class DriftRegistry : IHostedService
         _options = options.Value.Drift;
         _time = time;
         _logger = logger;
+        _critical = new DriftCriticalValues(_options.FalseAlarmRate);
         _snapshots = new(time, nowMs => [.. _monitors.Select(m => (m.Key, m.Value.Read(nowMs)))]);
         // Published with the first monitor, that is with the first event of a model version while drift is on.
         _instruments = new(meterFactory.Create(MeterNames.Predictions), Publish);
@@ -79,6 +81,13 @@ internal sealed partial class DriftRegistry : IHostedService
             description: "Events of the drift window in each bin of the baseline (signal class, confidence or feature; bin: the bin's index).");
         meter.CreateObservableGauge("ml_drift_baseline_bin", () => ObserveBins(s => s.BaselineCounts),
             description: "Events of the baseline in each of its bins: the same on every replica that shares it.");
+
+        // What chance alone gives: a drift alert needs the fleet's PSI above the critical value scaled to its window
+        // (ml-fleet.yaml), so that a version that has not drifted alerts at Monitoring:Drift:FalseAlarmRate at most.
+        meter.CreateObservableGauge("ml_drift_psi_critical_factor", ObserveCriticalFactors,
+            description: "The critical PSI of each signal at level Monitoring:Drift:FalseAlarmRate (shared among the version's signals), divided by (1/n + 1/m), for a fleet window of n events from ml_drift_critical_window_events of its grid up to the next grid's; m the baseline's events.");
+        meter.CreateObservableGauge("ml_drift_critical_window_events", ObserveCriticalGrid,
+            description: "The smallest window, in events, each grid point of ml_drift_psi_critical_factor holds for.");
 
         // A histogram of each numeric feature over the drift window, its bounds the fleet baseline's percentiles:
         // summed across replicas by le, histogram_quantile gives the fleet's quantiles (ml-fleet.yaml).
@@ -357,6 +366,43 @@ internal sealed partial class DriftRegistry : IHostedService
             }
         }
     }
+
+    private static readonly string[] GridLabels = [.. Enumerable.Range(0, PsiCriticalValues.WindowGrid.Length).Select(i => i.ToString("00", System.Globalization.CultureInfo.InvariantCulture))];
+
+    private IEnumerable<Measurement<double>> ObserveCriticalFactors()
+    {
+        var snapshots = _snapshots.Get();
+        _critical.Retain(snapshots.Select(s => s.Model).ToHashSet());
+        foreach (var (model, drift) in snapshots)
+        {
+            foreach (var signal in drift.Signals)
+            {
+                if (_critical.Get(model, signal, drift.BaselineSignals) is not { } factors)
+                {
+                    continue;
+                }
+
+                for (var grid = 0; grid < factors.Length; grid++)
+                {
+                    KeyValuePair<string, object?>[] tags = signal.Signal == "feature"
+                        ? [.. model.Tags, new("signal", signal.Signal), new(LabelNames.FeatureName, signal.FeatureName), new("grid", GridLabels[grid])]
+                        : [.. model.Tags, new("signal", signal.Signal), new("grid", GridLabels[grid])];
+                    yield return new(factors[grid], tags);
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveCriticalGrid()
+    {
+        for (var grid = 0; grid < PsiCriticalValues.WindowGrid.Length; grid++)
+        {
+            yield return new(PsiCriticalValues.WindowGrid[grid], new KeyValuePair<string, object?>("grid", GridLabels[grid]));
+        }
+    }
+
+    /// <summary>Completes when the critical values asked for so far are simulated.</summary>
+    internal Task CriticalValuesIdle => _critical.Idle;
 
     private static readonly string[] BinLabels = [.. Enumerable.Range(0, 64).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 

@@ -20,6 +20,7 @@ internal sealed record SettingKind(SettingType Type, string[] Choices, bool IsLi
     public static readonly SettingKind Bool = new(SettingType.Bool, [], false);
     public static readonly SettingKind Integer = new(SettingType.Integer, [], false);
     public static readonly SettingKind Duration = new(SettingType.Duration, [], false);
+    public static readonly SettingKind Number = new(SettingType.Number, [], false);
     public static readonly SettingKind Numbers = new(SettingType.Number, [], true);
     public static readonly SettingKind Texts = new(SettingType.Text, [], true);
 
@@ -74,6 +75,7 @@ internal static class SettingsSchema
         new("Monitoring:Drift:Window", SettingKind.Duration),
         new("Monitoring:Drift:Bins", SettingKind.Integer),
         new("Monitoring:Drift:MaxCategories", SettingKind.Integer),
+        new("Monitoring:Drift:FalseAlarmRate", SettingKind.Number),
         new("Monitoring:Drift:BaselineGeneration", SettingKind.Text),
         new("Monitoring:Drift:SyncInterval", SettingKind.Duration),
         new("Monitoring:Handover:AdoptAfter", SettingKind.Duration),
