@@ -63,27 +63,42 @@ internal static class PsiCriticalValues
         var expected = alpha * draws;
         var exceedances = (int)Math.Max(0, Math.Floor(expected - (QuantileConfidenceZ * Math.Sqrt(expected * (1 - alpha)))));
 
-        // The same baselines at every window size (one generator restarted from one seed): the factors then differ
-        // between sizes by the windows only, and no baseline needs to be kept.
+        // The same baselines at every window size, drawn once with their smoothed proportions and logarithms: the
+        // factors then differ between sizes by the windows only.
         var seed = (int)System.IO.Hashing.XxHash32.HashToUInt32(MemoryMarshal.AsBytes(baselineCounts));
+        var baselineSampler = new CountSampler(seed);
         var windowSampler = new CountSampler(seed ^ 0x5bd1e995);
+        var drawn = new long[bins];
+        var baselineShares = new double[draws * bins];
+        var baselineLogs = new double[draws * bins];
+        for (var d = 0; d < draws; d++)
+        {
+            baselineSampler.Multinomial(baselineEvents, population, drawn);
+            var shares = baselineShares.AsSpan(d * bins, bins);
+            Divergence.Proportions(drawn, shares);
+            for (var i = 0; i < bins; i++)
+            {
+                baselineLogs[(d * bins) + i] = Math.Log(shares[i]);
+            }
+        }
+
         var statistics = new double[draws];
-        var baselineDraw = new long[bins];
-        var windowDraw = new long[bins];
-        var baselineShares = new double[bins];
         var windowShares = new double[bins];
         var atSize = new double[WindowGrid.Length];
         for (var g = 0; g < WindowGrid.Length; g++)
         {
             var windowEvents = WindowGrid[g];
-            var baselineSampler = new CountSampler(seed);
             for (var d = 0; d < draws; d++)
             {
-                baselineSampler.Multinomial(baselineEvents, population, baselineDraw);
-                windowSampler.Multinomial(windowEvents, population, windowDraw);
-                Divergence.Proportions(baselineDraw, baselineShares);
-                Divergence.Proportions(windowDraw, windowShares);
-                statistics[d] = Divergence.PopulationStabilityIndex(windowShares, baselineShares);
+                windowSampler.Multinomial(windowEvents, population, drawn);
+                Divergence.Proportions(drawn, windowShares);
+                var psi = 0.0;
+                for (var i = 0; i < bins; i++)
+                {
+                    psi += (windowShares[i] - baselineShares[(d * bins) + i]) * (Math.Log(windowShares[i]) - baselineLogs[(d * bins) + i]);
+                }
+
+                statistics[d] = psi;
             }
 
             Array.Sort(statistics);

@@ -1,0 +1,142 @@
+using System.Globalization;
+using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Drift;
+using MlMonitoring.Sidecar.Tests.Infrastructure;
+using Xunit.Abstractions;
+using YamlDotNet.RepresentationModel;
+
+namespace MlMonitoring.Sidecar.Tests.Monitoring;
+
+/// <summary>
+/// False alerts per healthy model version per 30 days, at default settings: the shipped rules' conditions, their
+/// <c>for:</c> and <c>keep_firing_for:</c>, replayed minute by minute over simulated traffic (numpy), with the
+/// sidecar's windows (drift: an hour in 5-minute slots; labels: 7 days in 6-hour slots) and, for drift, the
+/// sidecar's own critical values. A month's rate is what an on-call engineer lives with, not a rate per evaluation.
+/// </summary>
+public sealed class AlertReplayTests(ITestOutputHelper output)
+{
+    private const int Versions = 16;
+    private const int SignalsPerVersion = 12;
+
+    /// <summary>The defaults a user gets: read from the options class, not restated here.</summary>
+    private static readonly DriftOptions Defaults = new();
+
+    /// <summary>
+    /// The sidecar's critical values for the simulated versions' baselines (numpy), at its default level shared among
+    /// each version's signals: computed once for every traffic level.
+    /// </summary>
+    private static readonly Lazy<Task<double[][][]>> DriftFactors = new(async () =>
+    {
+        var baselines = (await PythonReference.RunAsync("alert_replay_reference.py", new
+        {
+            step = "baselines",
+            seed = 11,
+            versions = Versions,
+            signals = SignalsPerVersion,
+            baseline_events = Defaults.BaselineSize,
+        }))["baselines"]!.AsArray().Select(v => v!.AsArray().Select(s => s!.AsArray().Select(c => c!.GetValue<long>()).ToArray()).ToArray()).ToArray();
+        var alpha = Defaults.FalseAlarmRate / SignalsPerVersion;
+        var factors = baselines.Select(v => new double[v.Length][]).ToArray();
+        Parallel.For(0, Versions * SignalsPerVersion, i => factors[i / SignalsPerVersion][i % SignalsPerVersion] = PsiCriticalValues.Factors(baselines[i / SignalsPerVersion][i % SignalsPerVersion], alpha));
+        return factors;
+    });
+
+    [Theory]
+    [InlineData(20)]
+    [InlineData(60)]
+    [InlineData(300)]
+    [InlineData(3_000)]
+    public async Task A_healthy_version_raises_at_most_one_drift_alert_a_month(int eventsPerHour)
+    {
+        var rule = Rule("MLModelFeatureDrift");
+        var factors = await DriftFactors.Value;
+
+        async Task<(double Mean, double Max)> ReplayAsync(double[][][] critical)
+        {
+            var result = await PythonReference.RunAsync("alert_replay_reference.py", new
+            {
+                step = "drift",
+                seed = 11,
+                versions = Versions,
+                signals = SignalsPerVersion,
+                baseline_events = Defaults.BaselineSize,
+                factors = critical,
+                grid = PsiCriticalValues.WindowGrid,
+                events_per_hour = eventsPerHour,
+                threshold = 0.25,
+                for_minutes = rule.ForMinutes,
+                keep_firing_minutes = rule.KeepFiringMinutes,
+                window_minutes = 60,
+                slot_minutes = 5,
+                days = 30,
+            });
+            return (result["alerts_per_month"]!.GetValue<double>(), result["max_alerts_per_month"]!.GetValue<double>());
+        }
+
+        var shipped = await ReplayAsync(factors);
+        // Before critical values: PSI > 0.25 alone (a critical value of zero), same windows and `for:`.
+        var thresholdOnly = await ReplayAsync([.. factors.Select(v => v.Select(s => new double[s.Length]).ToArray())]);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{eventsPerHour} events/h, {SignalsPerVersion} signals, for {rule.ForMinutes}m: {shipped.Mean:F2} false drift alerts per version per 30 days (most {shipped.Max}); PSI > 0.25 alone: {thresholdOnly.Mean:F1} (most {thresholdOnly.Max})"));
+        Assert.True(shipped.Mean <= 1, $"{shipped.Mean} false drift alerts a month at {eventsPerHour} events an hour");
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(2)]
+    [InlineData(10)]
+    [InlineData(100)]
+    public async Task A_version_exactly_at_the_accuracy_target_raises_at_most_one_accuracy_alert_a_month(double labelsPerHour)
+    {
+        var rule = Rule("MLModelAccuracyLow");
+        var result = await PythonReference.RunAsync("alert_replay_reference.py", new
+        {
+            step = "accuracy",
+            seed = 5,
+            versions = 40,
+            labels_per_hour = labelsPerHour,
+            accuracy = 0.85,
+            target = 0.85,
+            evidence = Math.Log(20),
+            for_minutes = rule.ForMinutes,
+            keep_firing_minutes = rule.KeepFiringMinutes,
+            window_minutes = 7 * 24 * 60,
+            slot_minutes = 6 * 60,
+            days = 30,
+        });
+        var mean = result["alerts_per_month"]!.GetValue<double>();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{labelsPerHour} labels/h at accuracy 0.85, for {rule.ForMinutes}m, keep firing {rule.KeepFiringMinutes}m: {mean:F2} false alerts per version per 30 days (most {result["max_alerts_per_month"]}); condition held at {result["held"]!.GetValue<double>():P2} of evaluations"));
+        Assert.True(mean <= 1, $"{mean} false accuracy alerts a month at {labelsPerHour} labels an hour");
+    }
+
+    private static (int ForMinutes, int KeepFiringMinutes) Rule(string alert)
+    {
+        var yaml = new YamlStream();
+        using (var reader = new StreamReader(Repository.PathOf("monitoring", "prometheus", "rules", "ml-model-alerts.yaml")))
+        {
+            yaml.Load(reader);
+        }
+
+        var rule = ((YamlMappingNode)yaml.Documents[0].RootNode)["groups"].AllNodes.OfType<YamlMappingNode>()
+            .Single(n => n.Children.TryGetValue("alert", out var name) && name.ToString() == alert);
+        return (Minutes(rule, "for"), Minutes(rule, "keep_firing_for"));
+    }
+
+    private static int Minutes(YamlMappingNode rule, string key)
+    {
+        if (!rule.Children.TryGetValue(key, out var value))
+        {
+            return 0;
+        }
+
+        var text = value.ToString();
+        var amount = int.Parse(text[..^1], CultureInfo.InvariantCulture);
+        return text[^1] switch
+        {
+            'm' => amount,
+            'h' => amount * 60,
+            _ => throw new InvalidOperationException($"{key}: {text}"),
+        };
+    }
+}
