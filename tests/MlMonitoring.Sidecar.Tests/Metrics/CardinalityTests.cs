@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;
 
@@ -110,6 +111,9 @@ public sealed class CardinalityTests
         }
 
         await SendDistinctNames(0, 100_000);
+        // The first scrape starts the drift critical values' simulation; their series appear once it is done.
+        await sidecar.ScrapeAsync();
+        await sidecar.Services.GetRequiredService<MlMonitoring.Sidecar.Drift.DriftRegistry>().CriticalValuesIdle;
         var seriesBefore = (await sidecar.ScrapeAsync()).Samples.Count;
         var memoryBefore = HeapAfterFullCollection();
 
