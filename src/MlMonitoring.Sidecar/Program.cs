@@ -1,5 +1,6 @@
 // MlMonitoring.Sidecar: receives prediction events from the model server in the same pod over gRPC and exports
 // them as Prometheus and OTLP metrics. Read top to bottom, this file is the table of contents.
+using MlMonitoring.Sidecar.Canary;
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.Export;
@@ -48,6 +49,7 @@ builder.Services
     .AddWindowHandover()                        // a stopping replica's windows, adopted by one that stays
     .AddSlo()                                   // SLO file: latency buckets, SLO status
     .AddModelStatus()                           // GetModelStatus
+    .AddCanaryPairing()                         // which version a candidate is judged against, for the verdict rules
     .AddTap(builder.Configuration)              // the inference-protocol tap in front of an unchanged model server
     .AddSecurity()                              // bearer tokens
     .AddExport(builder.Configuration)           // /metrics and OTLP

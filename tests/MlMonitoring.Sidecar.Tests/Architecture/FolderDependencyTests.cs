@@ -26,6 +26,7 @@ public sealed class FolderDependencyTests
         ["Status"] = ["Core", "GroundTruth", "Drift", "Slo"],
         ["Ingest"] = ["Core", "Metrics", "GroundTruth", "Drift", "Status"],
         ["Tap"] = ["Core", "Ingest"],
+        ["Canary"] = ["Core"],
         ["Export"] = ["Core"],
         ["Security"] = ["Core"],
         ["Hosting"] = ["Core", "Slo"],
