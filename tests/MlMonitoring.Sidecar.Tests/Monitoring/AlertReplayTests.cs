@@ -110,6 +110,46 @@ public sealed class AlertReplayTests(ITestOutputHelper output)
         Assert.True(mean <= 1, $"{mean} false accuracy alerts a month at {labelsPerHour} labels an hour");
     }
 
+    /// <summary>
+    /// The error alerts at a healthy error rate: MLModelHighErrorRate at its own 1% line (the worst a healthy model
+    /// may do), MLModelErrorBudgetBurn at the 0.1% a 99.9% SLO allows (at its 1.44% line a model is burning its
+    /// budget 14.4 times too fast, which the alert is meant to say).
+    /// </summary>
+    [Theory]
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 1)]
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 6)]
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 60)]
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 600)]
+    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "1h", 60, 1)]
+    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "1h", 60, 60)]
+    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "1h", 60, 600)]
+    public async Task A_healthy_model_raises_at_most_one_error_alert_a_month(string alert, double line, double healthy, string range, int windowMinutes, int requestsPerMinute)
+    {
+        var rule = Rule(alert);
+        var rules = await File.ReadAllTextAsync(Repository.PathOf("monitoring", "prometheus", "rules", "ml-model-alerts.yaml"));
+        Assert.Contains($"ml_prediction_errors_total[{range}]", rules, StringComparison.Ordinal);
+        async Task<double> ReplayAsync(double evidence) => (await PythonReference.RunAsync("alert_replay_reference.py", new
+        {
+            step = "errors",
+            seed = 3,
+            versions = 10,
+            requests_per_minute = requestsPerMinute,
+            error_rate = healthy,
+            threshold = line,
+            evidence,
+            for_minutes = rule.ForMinutes,
+            keep_firing_minutes = rule.KeepFiringMinutes,
+            window_minutes = windowMinutes,
+            days = 30,
+        }))["alerts_per_month"]!.GetValue<double>();
+
+        var shipped = await ReplayAsync(Math.Log(20));
+        var before = await ReplayAsync(0);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{alert} (line {line:P2}), {requestsPerMinute} requests/min failing {healthy:P2}, for {rule.ForMinutes}m: {shipped:F2} false alerts a month; the ratio alone: {before:F1}"));
+        Assert.True(shipped <= 1, $"{shipped} false {alert} alerts a month at {requestsPerMinute} requests a minute");
+    }
+
     private static (int ForMinutes, int KeepFiringMinutes) Rule(string alert)
     {
         var yaml = new YamlStream();

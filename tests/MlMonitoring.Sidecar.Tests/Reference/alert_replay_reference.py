@@ -13,6 +13,9 @@ step "drift": also "factors" (per version, per signal: the sidecar's ml_drift_ps
     "grid" (the sizes), "events_per_hour", "threshold", "for_minutes", "keep_firing_minutes", "window_minutes", "slot_minutes", "days":
     writes the drift alerts per version per 30 days (mean, and the largest of any version) and the share of
     evaluations whose condition held.
+step "errors": {"seed", "versions", "requests_per_minute", "error_rate", "threshold", "evidence", "for_minutes",
+    "keep_firing_minutes", "window_minutes", "days"}: the same for an error-rate alert (the ratio over the last
+    window_minutes above threshold, with n·KL(ratio ‖ threshold) nats of evidence) at a true error rate.
 step "accuracy": {"seed", "versions", "labels_per_hour", "accuracy", "target", "evidence", "for_minutes",
     "keep_firing_minutes", "window_minutes", "slot_minutes", "days"}: the same for MLModelAccuracyLow at a true accuracy.
 """
@@ -135,6 +138,26 @@ elif data["step"] == "accuracy":
             t = data["target"]
             kl = np.where(a > 0, a * np.log(np.maximum(a, 1e-300) / t), 0.0) + np.where(a < 1, (1 - a) * np.log(np.maximum(1 - a, 1e-300) / (1 - t)), 0.0)
         condition = (n > 0) & (a < t) & (n * kl >= data["evidence"])
+        held.append(condition.mean())
+        by_version.append(alerts(condition, data["for_minutes"], data["keep_firing_minutes"]))
+    json.dump({"alerts_per_month": float(np.mean(by_version) * scale), "max_alerts_per_month": float(np.max(by_version) * scale),
+               "held": float(np.mean(held))}, sys.stdout)
+elif data["step"] == "errors":
+    by_version, held = [], []
+    t, window = np.arange(minutes), data["window_minutes"]
+    for _ in range(data["versions"]):
+        requests = rng.poisson(data["requests_per_minute"], size=minutes)
+        errors = rng.binomial(requests, data["error_rate"])
+        cumulative_requests = np.concatenate(([0], np.cumsum(requests)))
+        cumulative_errors = np.concatenate(([0], np.cumsum(errors)))
+        start = np.maximum(t + 1 - window, 0)
+        n = cumulative_requests[t + 1] - cumulative_requests[start]
+        k = cumulative_errors[t + 1] - cumulative_errors[start]
+        a = np.where(n > 0, k / np.maximum(n, 1), 0.0)
+        line = data["threshold"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(a > 0, a * np.log(np.maximum(a, 1e-300) / line), 0.0) + np.where(a < 1, (1 - a) * np.log(np.maximum(1 - a, 1e-300) / (1 - line)), 0.0)
+        condition = (n > 0) & (a > line) & (n * kl >= data["evidence"])
         held.append(condition.mean())
         by_version.append(alerts(condition, data["for_minutes"], data["keep_firing_minutes"]))
     json.dump({"alerts_per_month": float(np.mean(by_version) * scale), "max_alerts_per_month": float(np.max(by_version) * scale),
