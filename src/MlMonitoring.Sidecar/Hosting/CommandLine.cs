@@ -16,7 +16,7 @@ internal static class CommandLine
         Settings come from environment variables, with "__" between the parts of a key
         (Monitoring__GroundTruth__Store=redis, Monitoring__Tap__Models__iris__ClassNames=setosa,versicolor),
         and from the command line (--Monitoring:FeatureWindow=00:10:00), over compiled-in defaults. Every setting,
-        its default and meaning: the Configuration section of the README. A mistaken setting stops the start with
+        its default and meaning: docs/configuration.md. A mistaken setting stops the start with
         one line naming it.
 
         Commands:

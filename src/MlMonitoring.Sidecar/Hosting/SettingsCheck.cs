@@ -34,8 +34,8 @@ internal static class SettingsCheck
             if (setting is null)
             {
                 errors.Add(SettingsSchema.Nearest(key) is { } nearest
-                    ? $"{key}: no such setting; did you mean {nearest}? (see Configuration in the README)"
-                    : $"{key}: no such setting (see Configuration in the README)");
+                    ? $"{key}: no such setting; did you mean {nearest}? (see docs/configuration.md)"
+                    : $"{key}: no such setting (see docs/configuration.md)");
                 continue;
             }
 

@@ -6,7 +6,7 @@ namespace MlMonitoring.Sidecar.Tests.Architecture;
 
 /// <summary>
 /// The capability folders depend one way: everything on Core, the event path forward (ingest, then recording, then
-/// the join and drift), reporters on what they report. The README's layout section draws this table.
+/// the join and drift), reporters on what they report. docs/architecture.md draws this table.
 /// </summary>
 public sealed class FolderDependencyTests
 {

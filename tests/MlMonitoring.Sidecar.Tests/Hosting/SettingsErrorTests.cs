@@ -18,8 +18,8 @@ public sealed class SettingsErrorTests
     [InlineData("Monitoring__MaxBatchSize", "lots", "Monitoring:MaxBatchSize: 'lots' is not a whole number")]
     [InlineData("Monitoring__Drift__Enabled", "yes", "Monitoring:Drift:Enabled: 'yes' is not true or false")]
     [InlineData("Monitoring__RegressionBuckets", "1,five,10", "Monitoring:RegressionBuckets: '1,five,10': item 2, 'five', is not a number")]
-    [InlineData("Monitoring__Limits__MaxModel", "20", "Monitoring:Limits:MaxModel: no such setting; did you mean Monitoring:Limits:MaxModels? (see Configuration in the README)")]
-    [InlineData("Monitoring__Tap__Models__iris__ClassName", "a", "Monitoring:Tap:Models:iris:ClassName: no such setting; did you mean Monitoring:Tap:Models:iris:ClassNames? (see Configuration in the README)")]
+    [InlineData("Monitoring__Limits__MaxModel", "20", "Monitoring:Limits:MaxModel: no such setting; did you mean Monitoring:Limits:MaxModels? (see docs/configuration.md)")]
+    [InlineData("Monitoring__Tap__Models__iris__ClassName", "a", "Monitoring:Tap:Models:iris:ClassName: no such setting; did you mean Monitoring:Tap:Models:iris:ClassNames? (see docs/configuration.md)")]
     [InlineData("Kestrel__Endpoints__Grpc__Url", "htp:/127.0.0.1:50061", "Kestrel:Endpoints:Grpc:Url: 'htp:/127.0.0.1:50061' is not a URL like http://127.0.0.1:50051")]
     public async Task A_mistaken_setting_stops_the_start_with_exit_1_and_one_line_naming_it(string key, string value, string line)
     {
@@ -156,6 +156,19 @@ public sealed class SettingsErrorTests
         Collect(typeof(MonitoringOptions), MonitoringOptions.SectionName, fromOptions);
 
         Assert.Equal(fromOptions.Order(StringComparer.Ordinal), SettingsSchema.All.Select(s => s.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_configuration_page_names_every_setting_and_no_other()
+    {
+        // The page's table: each row's first cell names its settings; <model> stands for any model's name.
+        var documented = File.ReadAllLines(Repository.PathOf("docs", "configuration.md"))
+            .Where(line => line.StartsWith("| `", StringComparison.Ordinal))
+            .SelectMany(line => System.Text.RegularExpressions.Regex.Matches(line.Split('|')[1], "`(Monitoring:[^`]+)`").Select(m => m.Groups[1].Value))
+            .Select(key => key.Replace("<model>", "*", StringComparison.Ordinal))
+            .ToList();
+
+        Assert.Equal(SettingsSchema.All.Select(s => s.Key).Order(StringComparer.Ordinal), documented.Order(StringComparer.Ordinal));
     }
 
     private static void Collect(Type type, string prefix, List<string> keys)
