@@ -16,8 +16,8 @@ public sealed class MonitoringClientOptions
     /// <remarks>
     /// Under load a batch leaves as soon as it is full (<see cref="MaxBatchSize"/>). Below that, every batch costs the
     /// model's process the same whatever it carries — a stream write, an acknowledgement and the thread wake-ups
-    /// around them, about 0.7 ms of CPU measured on a 2-core VM — so at 1,000 predictions/s a 50 ms interval spent
-    /// ~20 µs per prediction and one second ~3 µs. A second is well inside any scrape or export interval;
+    /// around them — so a short interval spends the model's CPU on batches that carry little, while a second is
+    /// well inside any scrape or export interval (docs/performance-notes.md);
     /// <see cref="MonitoringClient.FlushAsync(CancellationToken)"/> sends at once.
     /// </remarks>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);

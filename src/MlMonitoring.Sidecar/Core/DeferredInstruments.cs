@@ -4,8 +4,7 @@ namespace MlMonitoring.Sidecar.Core;
 
 /// <summary>
 /// Instruments published on the first use of what they report rather than at start. The OpenTelemetry SDK gives
-/// every published instrument storage for its series up front (at its default limit of 2,000 series, about 140 KB
-/// for the points alone); a sidecar that never receives a label, runs without drift or has no SLO file does not pay
+/// every published instrument storage for its series up front, as many as its limit allows; a sidecar that never receives a label, runs without drift or has no SLO file does not pay
 /// for the instruments of those. Until then the instruments have nothing to report, so a scrape shows the same
 /// either way.
 /// </summary>

@@ -108,8 +108,8 @@ public sealed class MonitoringOptions
 
     /// <summary>
     /// Managed heap held above which calls and stream batches are refused with UNAVAILABLE until it shrinks; unset,
-    /// no limit. Resident memory peaks at about idle + 2.5 times this under a flood (the k8s example sets 64 MB under
-    /// a 256 MiB container limit).
+    /// no limit. Resident memory peaks above it under a flood, by what the collector has not yet reclaimed: leave
+    /// room under the container's limit (the k8s example sets 64 MB under 256 MiB; RELIABILITY.md).
     /// </summary>
     [Range(16L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
     public long? MaxHeapBytes { get; set; }

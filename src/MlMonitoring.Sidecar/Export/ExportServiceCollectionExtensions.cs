@@ -18,7 +18,7 @@ internal static class ExportServiceCollectionExtensions
     /// <summary>
     /// The series limit of each of the sidecar's own metrics. Their labels come from the code, not from traffic
     /// (rpc, reason, limit, operation: fewer than 20 values each), and the SDK reserves the limit's storage for
-    /// every metric up front: with its default of 2,000 the ten self-metrics of an idle sidecar held 1.4 MB.
+    /// every metric up front, which at its default of 2,000 would be most of an idle sidecar's memory.
     /// </summary>
     internal const int SelfMetricSeriesLimit = 100;
 

@@ -8,8 +8,8 @@ namespace MlMonitoring.Sidecar.Hosting;
 /// Starting leaves several MB behind that the ordinary collections do not give back: the garbage of configuration,
 /// dependency injection and the endpoints being built, and the free space of the regions it was allocated in. A
 /// collection only follows allocation, and then reuses that space rather than returning it, so a sidecar waiting for
-/// its first event would hold it for as long as it waits: 6 MB of its 21 MB of anonymous memory, measured idle
-/// here. The aggressive collection that returns it pauses the process once, for about 20 ms here, so it waits until
+/// its first event would hold it for as long as it waits (docs/performance-notes.md). The aggressive collection
+/// that returns it pauses the process once, so it waits until
 /// the start is over and the readiness probes are answered, and does not pause a process that traffic reached first
 /// (which allocates its own way past the start anyway).
 /// </remarks>

@@ -11,8 +11,8 @@ namespace MlMonitoring.Sidecar.Ingest.Wire;
 /// <summary>
 /// Reads <c>PredictionBatch</c> and <c>PredictionEvent</c> from protobuf wire bytes into reusable
 /// <see cref="IncomingPrediction"/> objects. The generated parser allocates a message per event and per
-/// sub-message, a string per name and two nodes per map entry — about 1.5 KB for a classification with five
-/// features — and that garbage, not the recording, was what the ingest path spent most on.
+/// sub-message, a string per name and two nodes per map entry, and that garbage, not the recording, was what the
+/// ingest path spent most on (WireReadingBenchmarks in BENCHMARKS.md).
 /// </summary>
 /// <remarks>
 /// Semantics follow the protobuf specification as Google.Protobuf implements it: unknown fields (and known fields
