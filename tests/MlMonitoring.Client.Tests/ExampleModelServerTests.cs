@@ -5,6 +5,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Client.Tests;
 
 /// <summary>examples/python-model-server end to end: model server, sidecar and a real Prometheus.</summary>
+[Trait("Parts", "Real")]
 public sealed class ExampleModelServerTests
 {
     private static readonly double[][] Flowers =

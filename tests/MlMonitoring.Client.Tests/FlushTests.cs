@@ -7,6 +7,7 @@ namespace MlMonitoring.Client.Tests;
 /// FlushAsync through a slow link to the real sidecar: true only once the sidecar has answered for every
 /// prediction, label and outcome recorded before it; false while the answers are held.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class FlushTests
 {
     [Fact]

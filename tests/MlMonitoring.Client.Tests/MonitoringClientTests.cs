@@ -6,6 +6,7 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Client.Tests;
 
 /// <summary>The .NET client against the real sidecar process.</summary>
+[Trait("Parts", "Real")]
 public sealed class MonitoringClientTests
 {
     [Fact]

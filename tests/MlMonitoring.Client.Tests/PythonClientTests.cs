@@ -7,6 +7,7 @@ namespace MlMonitoring.Client.Tests;
 /// python3, built as a wheel, and its own tests (clients/python/tests) run against the installed package and the
 /// real sidecar.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class PythonClientTests : IDisposable
 {
     private const string DebianPython = "/usr/bin/python3";

@@ -2,6 +2,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Client.Tests;
 
+[Trait("Parts", "Real")]
 public sealed class PythonStubsTests
 {
     [Fact]

@@ -6,6 +6,7 @@ namespace MlMonitoring.Client.Tests;
 /// Labels and outcomes the sidecar refuses as retryable are sent again until they join: a real sidecar whose shared
 /// store, a real redis-server, goes away and comes back empty.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class ResendTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace MlMonitoring.Sidecar.Tests.Deploy;
 /// The image the k8s example names, as <c>./build.sh</c> built it from the shipped executable, started with podman the
 /// way the example's pod runs it.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class ImageTests
 {
     private const long MaxImageBytes = 40_000_000;

@@ -4,6 +4,7 @@ using YamlDotNet.RepresentationModel;
 namespace MlMonitoring.Sidecar.Tests.Deploy;
 
 /// <summary>The kustomize base of k8s/, rendered by kubectl as a user would, and its copies of monitoring/.</summary>
+[Trait("Parts", "Real")]
 public sealed class KubernetesManifestTests
 {
     [Fact]

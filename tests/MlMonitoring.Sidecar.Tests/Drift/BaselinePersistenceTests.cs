@@ -3,6 +3,7 @@ using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Tests.Drift;
 
+[Trait("Parts", "Real")]
 public sealed class BaselinePersistenceTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Drift;
 
+[Trait("Parts", "Real")]
 public sealed class DivergenceTests
 {
     [Fact]

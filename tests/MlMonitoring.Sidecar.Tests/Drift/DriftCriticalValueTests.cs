@@ -11,6 +11,7 @@ namespace MlMonitoring.Sidecar.Tests.Drift;
 /// sidecar's critical values, false alarms counted with a Clopper–Pearson interval; the binomial draws behind the
 /// simulation compared with scipy's distribution.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class DriftCriticalValueTests(ITestOutputHelper output)
 {
     private static readonly long[] Windows = [20, 50, 100, 700, 1_000, 10_000];

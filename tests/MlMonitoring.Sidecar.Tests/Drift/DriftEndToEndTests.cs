@@ -7,6 +7,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.Drift;
 
 /// <summary>Drift, profiles and label-free quality through the real gRPC service, checked with numpy and scipy.</summary>
+[Trait("Parts", "Real")]
 public sealed class DriftEndToEndTests : IDisposable
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));

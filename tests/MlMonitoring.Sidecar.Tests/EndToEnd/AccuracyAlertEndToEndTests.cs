@@ -10,6 +10,7 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// whose true accuracy is 0.87, just above the 0.85 line, on 150 labels each, stay quiet, where "below 0.85 on at
 /// least 100 labels" flagged several; a version at 0.70 on 150 labels alerts.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class AccuracyAlertEndToEndTests(ITestOutputHelper output)
 {
     private const int Versions = 20;

@@ -10,6 +10,7 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// critical values promise, where PSI above 0.25 alone would have fired for many; a version whose feature moved by
 /// one standard deviation is caught on 100 events.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class DriftAlertEndToEndTests(ITestOutputHelper output)
 {
     private const int BaselineSize = 2_000;

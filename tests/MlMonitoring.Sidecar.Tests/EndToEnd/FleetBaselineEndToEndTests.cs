@@ -10,6 +10,7 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// shift), and a pin on one replica re-pins all of them. A real Prometheus scraping the three with the project's
 /// rules computes the fleet's PSI and JS, equal to numpy and scipy on the union of the replicas' windows.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
 {
     private const int BaselineSize = 200;

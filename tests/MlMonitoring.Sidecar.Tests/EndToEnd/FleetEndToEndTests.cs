@@ -11,6 +11,7 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// real Prometheus with the project's rule files: the fleet figures equal those computed by scikit-learn and numpy
 /// on the union of the replicas' traffic, and the accuracy alert fires once for the model version.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class FleetEndToEndTests(ITestOutputHelper output)
 {
     private static readonly string[] Classes = ["fraud", "legit", "review"];

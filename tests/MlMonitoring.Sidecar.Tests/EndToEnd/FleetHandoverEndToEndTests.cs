@@ -11,6 +11,7 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// the handover, what the two replicas held between them before it. With a SQLite file, a restarted sidecar takes
 /// back its own.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
 {
     /// <summary>The window gauges the fleet rules sum across replicas.</summary>

@@ -12,6 +12,7 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// same multiple of one round. Rates then differ from each other by exact factors whatever Prometheus'
 /// extrapolation does, and quantiles and ratios have exact expected values.
 /// </remarks>
+[Trait("Parts", "Real")]
 public sealed class SeedQueriesEndToEndTests
 {
     private static readonly double[] LatencyBounds = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, double.PositiveInfinity];

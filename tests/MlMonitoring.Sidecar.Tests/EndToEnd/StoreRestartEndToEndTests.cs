@@ -11,6 +11,7 @@ namespace MlMonitoring.Sidecar.Tests.EndToEnd;
 /// restarts empty, as a Redis pod without a volume does: no accepted label is lost, refused ones join when sent
 /// again, and the fleet keeps one drift baseline per model version, a replica started after the restart included.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class StoreRestartEndToEndTests(ITestOutputHelper output)
 {
     private const int BaselineSize = 200;

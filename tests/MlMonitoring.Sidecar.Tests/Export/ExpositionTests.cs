@@ -4,6 +4,7 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Tests.Export;
 
 /// <summary>The scrape endpoint judged by Prometheus' own tools.</summary>
+[Trait("Parts", "Real")]
 public sealed class ExpositionTests
 {
     [Fact]

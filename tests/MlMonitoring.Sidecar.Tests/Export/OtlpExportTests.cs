@@ -5,6 +5,7 @@ using OpenTelemetry.Proto.Metrics.V1;
 namespace MlMonitoring.Sidecar.Tests.Export;
 
 /// <summary>OTLP export, configured only by the standard OTEL_* variables, decoded by a receiver of our own.</summary>
+[Trait("Parts", "Real")]
 public sealed class OtlpExportTests
 {
     [Theory]

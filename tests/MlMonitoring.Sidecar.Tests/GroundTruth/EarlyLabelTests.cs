@@ -9,6 +9,7 @@ namespace MlMonitoring.Sidecar.Tests.GroundTruth;
 /// Labels and outcomes that arrive before their prediction: they wait for it, join once it comes (on any replica
 /// of a shared store), and are counted as unknown only once their grace is over.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class EarlyLabelTests
 {
     [Fact]

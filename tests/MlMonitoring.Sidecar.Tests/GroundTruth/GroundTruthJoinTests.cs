@@ -12,6 +12,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.GroundTruth;
 
 /// <summary>Predictions then labels through the real gRPC service; figures from /metrics and GetModelStatus.</summary>
+[Trait("Parts", "Real")]
 public sealed class GroundTruthJoinTests : IDisposable
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 5, 1, 8, 0, 0, TimeSpan.Zero));

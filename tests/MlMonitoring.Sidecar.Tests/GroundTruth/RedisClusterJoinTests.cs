@@ -5,6 +5,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.GroundTruth;
 
 /// <summary>The redis store against a real three-master Redis Cluster.</summary>
+[Trait("Parts", "Real")]
 public sealed class RedisClusterJoinTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.GroundTruth;
 
 /// <summary>The persistent and shared join stores, against real SQLite files and a real redis-server.</summary>
+[Trait("Parts", "Real")]
 public sealed class SharedJoinStoreTests
 {
     [Fact]

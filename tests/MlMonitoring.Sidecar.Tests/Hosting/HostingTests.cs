@@ -7,6 +7,7 @@ using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Tests.Hosting;
 
+[Trait("Parts", "Real")]
 public sealed class HostingTests
 {
     [Theory]

@@ -9,6 +9,7 @@ namespace MlMonitoring.Sidecar.Tests.Hosting;
 /// Configuration mistakes as a user makes them, through the shipped executable: each stops the start with exit 1
 /// and one line that names the setting, the value given and what is accepted, and no stack trace.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class SettingsErrorTests
 {
     [Theory]

@@ -5,6 +5,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Hosting;
 
 /// <summary>What ships is one native executable, and it behaves the same whatever folder it is started from.</summary>
+[Trait("Parts", "Real")]
 public sealed class ShippedBuildTests
 {
     [Fact]

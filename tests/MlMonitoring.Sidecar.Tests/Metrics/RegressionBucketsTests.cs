@@ -2,6 +2,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Metrics;
 
+[Trait("Parts", "Real")]
 public sealed class RegressionBucketsTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace MlMonitoring.Sidecar.Tests.Monitoring;
 /// evidence threshold read from the shipped rule: a version at the target fires at most 5% of evaluations at every
 /// number of labels from 10 to 10,000, and one at 0.70 is caught on 150 labels.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed partial class AccuracyAlertTests(ITestOutputHelper output)
 {
     [Fact]

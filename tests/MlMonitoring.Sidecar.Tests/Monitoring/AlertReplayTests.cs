@@ -13,6 +13,7 @@ namespace MlMonitoring.Sidecar.Tests.Monitoring;
 /// sidecar's windows (drift: an hour in 5-minute slots; labels: 7 days in 6-hour slots) and, for drift, the
 /// sidecar's own critical values. A month's rate is what an on-call engineer lives with, not a rate per evaluation.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class AlertReplayTests(ITestOutputHelper output)
 {
     private const int Versions = 16;

@@ -3,6 +3,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Monitoring;
 
 /// <summary>monitoring/alertmanager/alertmanager.yml, checked and routed by Alertmanager's own amtool.</summary>
+[Trait("Parts", "Real")]
 public sealed class AlertRoutingTests
 {
     private static readonly string Config = Repository.PathOf("monitoring", "alertmanager", "alertmanager.yml");

@@ -6,6 +6,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.Monitoring;
 
 /// <summary>The rule files and the Alertmanager routing of monitoring/, in a real Prometheus and Alertmanager fed by the sidecar.</summary>
+[Trait("Parts", "Real")]
 public sealed partial class AlertingEndToEndTests
 {
     [Fact]

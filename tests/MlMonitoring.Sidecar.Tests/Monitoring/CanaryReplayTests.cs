@@ -8,6 +8,7 @@ namespace MlMonitoring.Sidecar.Tests.Monitoring;
 /// a minute apart, each look applying the checks of ml-canary.yaml, the first 1 or -1 ending the run. Identical
 /// versions (A/A) must fail at most 5% of runs; a candidate five points less accurate must fail.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class CanaryReplayTests(ITestOutputHelper output)
 {
     private static readonly object Healthy = new

@@ -11,6 +11,7 @@ namespace MlMonitoring.Sidecar.Tests.Monitoring;
 /// queries of the shipped Flagger MetricTemplate and Argo Rollouts AnalysisTemplate, their variables filled in: a
 /// candidate as accurate as the stable version on 20,000 labels passes, one right half of the time fails.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class CanaryVerdictEndToEndTests(ITestOutputHelper output)
 {
     [Fact]

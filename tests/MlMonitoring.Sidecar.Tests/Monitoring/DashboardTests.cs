@@ -6,6 +6,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.Monitoring;
 
 /// <summary>The Grafana dashboard of monitoring/grafana: its shape, and every panel query against a live Prometheus fed by the sidecar.</summary>
+[Trait("Parts", "Real")]
 public sealed class DashboardTests
 {
     private static readonly string DashboardFile = Repository.PathOf("monitoring", "grafana", "ml-model-monitoring.json");

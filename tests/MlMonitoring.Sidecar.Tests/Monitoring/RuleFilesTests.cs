@@ -3,6 +3,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Monitoring;
 
 /// <summary>Every rule file under monitoring/ is judged by promtool: valid, and its unit tests pass.</summary>
+[Trait("Parts", "Real")]
 public sealed class RuleFilesTests
 {
     private static readonly string RulesDirectory = Infrastructure.RuleFiles.Directory;

@@ -8,6 +8,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 namespace MlMonitoring.Sidecar.Tests.Reliability;
 
 /// <summary>Faults injected into the real components the sidecar depends on.</summary>
+[Trait("Parts", "Real")]
 public sealed class FaultTests
 {
     /// <summary>What a store outage is expected to log: the failed write (readiness reports it Degraded, unlogged).</summary>

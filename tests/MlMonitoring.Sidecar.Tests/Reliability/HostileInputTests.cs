@@ -11,6 +11,7 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Tests.Reliability;
 
 /// <summary>Malformed and adversarial input: a clear answer every time, nothing valid lost, the process alive.</summary>
+[Trait("Parts", "Real")]
 public sealed class HostileInputTests
 {
     private static readonly HashSet<string> KnownFields =

@@ -4,6 +4,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Reliability;
 
+[Trait("Parts", "Real")]
 public sealed class OverloadTests(ITestOutputHelper output)
 {
     [Fact]

@@ -5,6 +5,7 @@ using MlMonitoring.V1;
 
 namespace MlMonitoring.Sidecar.Tests.Reliability;
 
+[Trait("Parts", "Real")]
 public sealed class SecurityTests
 {
     private const string Token = "s3cret-token-for-tests-0123456789";

@@ -5,6 +5,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Reliability;
 
+[Trait("Parts", "Real")]
 public sealed class ShutdownTests
 {
     [Fact]

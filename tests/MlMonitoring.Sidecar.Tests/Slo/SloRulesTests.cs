@@ -3,6 +3,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Slo;
 
+[Trait("Parts", "Real")]
 public sealed class SloRulesTests
 {
     private static readonly string SloFile = Repository.PathOf("monitoring", "slo", "slo.yaml");

@@ -12,6 +12,7 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 /// checks every answer is byte for byte the one it gets directly; the sidecar's metrics must then count exactly what
 /// the client was answered, and labels sent later must join.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class InferenceProtocolTapTests
 {
     [Fact]

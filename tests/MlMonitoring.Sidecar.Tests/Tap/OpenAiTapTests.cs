@@ -8,6 +8,7 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 /// the official <c>openai</c> npm client and by plain fetch, which checks the bytes are the server's own. LLM calls
 /// must give the GenAI metrics and the seed's prediction metrics, exactly as many as the client made.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class OpenAiTapTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 /// gRPC contract. The same predictions, once observed through the tap and once sent as events, must give the same
 /// series (latency aside: the tap measures it, an instrumented server reports its own).
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class TapEquivalenceTests
 {
     [Fact]

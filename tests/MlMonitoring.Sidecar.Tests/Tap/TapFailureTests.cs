@@ -8,6 +8,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Tap;
 
 /// <summary>What clients get through the tap when the model server is down, slow, or the client leaves.</summary>
+[Trait("Parts", "Real")]
 public sealed class TapFailureTests
 {
     private const string IrisRequest = """{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}""";

@@ -6,6 +6,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Tap;
 
 /// <summary>How observation keeps its books when it falls behind, and what LLM output length feeds.</summary>
+[Trait("Parts", "Real")]
 public sealed class TapObservationTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Tap;
 
 /// <summary>The shipped sidecar started in tap mode in front of an upstream, with the tap's ports of its own.</summary>
+[Trait("Parts", "Real")]
 public static class TapProcess
 {
     /// <summary>

@@ -12,6 +12,7 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 /// its way reaches the model server headers first, so that the model server can start on it; a gRPC call's request
 /// body limits are YARP's to lift.
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class TapRequestWriteTests
 {
     private const string IrisRequest = """{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}""";

@@ -3,6 +3,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Tap;
 
 /// <summary>Tap settings are validated at start: a mistake stops the sidecar with a message naming the setting.</summary>
+[Trait("Parts", "Real")]
 public sealed class TapSettingsTests
 {
     [Theory]

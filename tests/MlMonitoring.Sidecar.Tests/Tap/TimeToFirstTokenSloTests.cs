@@ -6,6 +6,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 namespace MlMonitoring.Sidecar.Tests.Tap;
 
 /// <summary>A time-to-first-token target of the SLO file is a bucket boundary, so its generated SLI is an exact ratio.</summary>
+[Trait("Parts", "Real")]
 public sealed class TimeToFirstTokenSloTests
 {
     [Fact]

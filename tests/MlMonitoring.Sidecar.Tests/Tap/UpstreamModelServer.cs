@@ -30,6 +30,7 @@ namespace MlMonitoring.Sidecar.Tests.Tap;
 /// <c>length</c> past 5 asked, else <c>stop</c>); a prompt with "fail-midway" breaks the stream after two tokens, one with "slowly" takes 300 ms a token.</item>
 /// </list>
 /// </summary>
+[Trait("Parts", "Real")]
 public sealed class UpstreamModelServer : IAsyncDisposable
 {
     /// <summary>Tokens a completion has when max_tokens does not cut it.</summary>
