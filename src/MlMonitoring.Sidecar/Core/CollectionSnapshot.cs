@@ -4,10 +4,11 @@ namespace MlMonitoring.Sidecar.Core;
 /// A value computed once per metrics collection and shared by the observable gauges read in it: one collection
 /// reads several gauges of the same rolling windows, which should be merged once, not once per gauge.
 /// </summary>
-internal sealed class CollectionSnapshot<T>(TimeProvider time, Func<long, T> compute)
+/// <param name="time">The clock.</param>
+/// <param name="reuse">Reads closer together than this belong to the same collection (<c>Monitoring:SnapshotReuse</c>).</param>
+/// <param name="compute">Computes the value at a time, in Unix milliseconds.</param>
+internal sealed class CollectionSnapshot<T>(TimeProvider time, TimeSpan reuse, Func<long, T> compute)
 {
-    /// <summary>Reads closer together than this belong to the same collection.</summary>
-    private static readonly TimeSpan Reuse = TimeSpan.FromMilliseconds(250);
 
     private readonly Lock _gate = new();
     private DateTimeOffset _at = DateTimeOffset.MinValue;
@@ -18,7 +19,7 @@ internal sealed class CollectionSnapshot<T>(TimeProvider time, Func<long, T> com
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            if (now - _at > Reuse || now < _at)
+            if (now - _at > reuse || now < _at || reuse == TimeSpan.Zero)
             {
                 _value = compute(now.ToUnixTimeMilliseconds());
                 _at = now;

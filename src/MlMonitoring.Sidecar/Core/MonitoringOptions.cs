@@ -16,6 +16,13 @@ public sealed class MonitoringOptions
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan FeatureWindow { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Reads of the windowed figures closer together than this share one computation: a scrape reads several gauges
+    /// of the same windows, which are merged once for all of them. Zero computes them at every read. Default 250 ms.
+    /// </summary>
+    [TimeSpanRange("00:00:00", "00:00:10")]
+    public TimeSpan SnapshotReuse { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Window of the traffic figures of <c>GetModelStatus</c> (request and error rate, latency). Default 5 minutes.</summary>
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan StatusWindow { get; set; } = TimeSpan.FromMinutes(5);

@@ -50,7 +50,7 @@ internal sealed partial class DriftRegistry : IHostedService
         _time = time;
         _logger = logger;
         _critical = new DriftCriticalValues(_options.FalseAlarmRate);
-        _snapshots = new(time, nowMs => [.. _monitors.Select(m => (m.Key, m.Value.Read(nowMs)))]);
+        _snapshots = new(time, options.Value.SnapshotReuse, nowMs => [.. _monitors.Select(m => (m.Key, m.Value.Read(nowMs)))]);
         // Published with the first monitor, that is with the first event of a model version while drift is on.
         _instruments = new(meterFactory.Create(MeterNames.Predictions), Publish);
     }

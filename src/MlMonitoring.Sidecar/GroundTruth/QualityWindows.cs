@@ -23,7 +23,7 @@ internal sealed class QualityWindows
     public QualityWindows(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, TimeProvider time)
     {
         Window = options.Value.GroundTruth.Window;
-        _snapshots = new(time, nowMs => [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
+        _snapshots = new(time, options.Value.SnapshotReuse, nowMs => [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
         // Published with the first window, that is with the first label that joins.
         _instruments = new(meterFactory.Create(MeterNames.Predictions), Publish);
     }

@@ -45,6 +45,7 @@ internal static class SettingsSchema
     [
         new("Monitoring:FeatureWindow", SettingKind.Duration),
         new("Monitoring:StatusWindow", SettingKind.Duration),
+        new("Monitoring:SnapshotReuse", SettingKind.Duration),
         new("Monitoring:SloFile", SettingKind.Text),
         new("Monitoring:MaxBatchSize", SettingKind.Integer),
         new("Monitoring:MaxMessageBytes", SettingKind.Integer),

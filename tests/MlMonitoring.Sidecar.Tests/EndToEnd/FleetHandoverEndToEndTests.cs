@@ -32,7 +32,8 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
             ("Monitoring__Drift__BaselineSize", "100"),
             ("Monitoring__Drift__SyncInterval", "00:00:00.200"),
             ("Monitoring__Handover__AdoptAfter", "00:00:00"),
-            ("Monitoring__Handover__PollInterval", "00:00:00.200"));
+            ("Monitoring__Handover__PollInterval", "00:00:00.200"),
+            ("Monitoring__SnapshotReuse", "00:00:00"));
         await using var staying = await SidecarProcess.StartAsync(settings);
         await using var stopping = await SidecarProcess.StartAsync(settings);
         var random = new Random(21);
@@ -62,13 +63,11 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
             Assert.Equal(0UL, (await target.CreateMonitorClient().RecordGroundTruthAsync(new GroundTruthBatch { Labels = { chunk } })).Rejected);
         }
 
-        await Task.Delay(300); // the drift snapshot of a collection is reused for 250 ms
         var before = Sum(await staying.ScrapeAsync(), await stopping.ScrapeAsync());
         Assert.Equal(labels.Count - 50, before.Where(s => s.Key.StartsWith("ml_ground_truth_window_labels", StringComparison.Ordinal)).Sum(s => s.Value));
 
         Assert.Equal(0, await stopping.Process.TerminateAsync(TimeSpan.FromSeconds(10)));
         await WaitAsync(async () => (await staying.ScrapeAsync()).Find("ml_sidecar_windows_adopted_total") == 2, "the stopped replica's windows adopted");
-        await Task.Delay(300);
         var after = Sum(await staying.ScrapeAsync());
 
         output.WriteLine($"{before.Count} window series; labels {before.Where(s => s.Key.StartsWith("ml_ground_truth_window_labels", StringComparison.Ordinal)).Sum(s => s.Value)}");
@@ -93,6 +92,7 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
             ["Monitoring__Drift__BaselineSize"] = "100",
             ["Monitoring__Handover__AdoptAfter"] = "00:00:00",
             ["Monitoring__Handover__PollInterval"] = "00:00:00.200",
+            ["Monitoring__SnapshotReuse"] = "00:00:00",
         };
         var random = new Random(5);
         Dictionary<string, double> before;
@@ -101,8 +101,7 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
         {
             labels = await SendAsync(first, random, 400, "a");
             Assert.Equal(0UL, (await first.CreateMonitorClient().RecordGroundTruthAsync(new GroundTruthBatch { Labels = { labels.Take(300) } })).Rejected);
-            await Task.Delay(300);
-            before = Sum(await first.ScrapeAsync());
+                before = Sum(await first.ScrapeAsync());
             Assert.Equal(0, await first.Process.TerminateAsync(TimeSpan.FromSeconds(10)));
         }
 
@@ -110,7 +109,6 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
         await WaitAsync(async () => (await restarted.ScrapeAsync()).Find("ml_sidecar_windows_adopted_total") == 1, "the windows taken back");
         // The labels still to come join the predictions the file kept.
         Assert.Equal(100UL, (await restarted.CreateMonitorClient().RecordGroundTruthAsync(new GroundTruthBatch { Labels = { labels.Skip(300) } })).Accepted);
-        await Task.Delay(300);
         var after = Sum(await restarted.ScrapeAsync());
 
         Assert.Equal(300, before.Where(s => s.Key.StartsWith("ml_ground_truth_window_labels", StringComparison.Ordinal)).Sum(s => s.Value));

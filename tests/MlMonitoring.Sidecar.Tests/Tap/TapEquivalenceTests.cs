@@ -18,9 +18,9 @@ public sealed class TapEquivalenceTests
     public async Task Predictions_observed_through_the_tap_give_the_series_an_instrumented_server_gives()
     {
         await using var upstream = await UpstreamModelServer.StartAsync();
-        var (tapped, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl, ("Monitoring__Drift__BaselineSize", "40"));
+        var (tapped, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl, ("Monitoring__Drift__BaselineSize", "40"), ("Monitoring__SnapshotReuse", "00:00:00"));
         await using var _ = tapped;
-        await using var instrumented = await SidecarProcess.StartAsync(new Dictionary<string, string> { ["Monitoring__Drift__BaselineSize"] = "40" });
+        await using var instrumented = await SidecarProcess.StartAsync(new Dictionary<string, string> { ["Monitoring__Drift__BaselineSize"] = "40", ["Monitoring__SnapshotReuse"] = "00:00:00" });
 
         var random = new Random(7);
         var events = new PredictionBatch();
@@ -72,7 +72,6 @@ public sealed class TapEquivalenceTests
 
         Assert.Equal((ulong)events.Events.Count, (await instrumented.CreateMonitorClient().RecordPredictionsAsync(events)).Accepted);
         var fromTap = await TapProcess.WaitForTapEventsAsync(tapped, events.Events.Count);
-        await Task.Delay(TimeSpan.FromMilliseconds(300)); // drift and feature snapshots are reused for 250 ms
         fromTap = await tapped.ScrapeAsync();
         var fromEvents = await instrumented.ScrapeAsync();
 

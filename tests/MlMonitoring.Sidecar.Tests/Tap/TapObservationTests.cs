@@ -55,7 +55,7 @@ public sealed class TapObservationTests
     public async Task Llm_output_length_is_a_feature_that_drifts_against_the_versions_baseline()
     {
         await using var upstream = await UpstreamModelServer.StartAsync();
-        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl, ("Monitoring__Drift__BaselineSize", "20"));
+        var (sidecar, tapHttp, _) = await TapProcess.StartAsync(upstream.HttpUrl, upstream.GrpcUrl, ("Monitoring__Drift__BaselineSize", "20"), ("Monitoring__SnapshotReuse", "00:00:00"));
         await using var __ = sidecar;
         using var http = new HttpClient();
         async Task ChatAsync(int maxTokens)
@@ -79,8 +79,6 @@ public sealed class TapObservationTests
         }
 
         await TapProcess.WaitForTapEventsAsync(sidecar, 60);
-        // Drift is computed once per collection and reused by reads within 250 ms of it: scrape afresh.
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
         var after = await sidecar.ScrapeAsync();
         var psi = after.Value("ml_feature_drift", ("model_name", "tiny-llm"), ("model_version", "unknown"), ("feature_name", "output_tokens"), ("method", "psi"));
         Assert.True(psi > 0.25, $"PSI of output_tokens {psi}: output length shrank from 3-5 tokens to 1-2, past the drift alert's 0.25");
