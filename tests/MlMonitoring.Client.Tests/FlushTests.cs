@@ -61,13 +61,6 @@ public sealed class FlushTests
 
     private static async Task WaitForAsync(SidecarProcess sidecar, string name, double expected, (string, string)[] labels)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        double value;
-        while ((value = (await sidecar.ScrapeAsync()).Find(name, labels) ?? 0) != expected && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.Equal(expected, value);
+        await Eventually.AssertAsync(async () => Assert.Equal(expected, (await sidecar.ScrapeAsync()).Find(name, labels) ?? 0), pause: TimeSpan.FromMilliseconds(50));
     }
 }

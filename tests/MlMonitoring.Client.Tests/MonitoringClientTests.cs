@@ -79,13 +79,13 @@ public sealed class MonitoringClientTests
 
         // Nothing listens: the calls returned, the newest 100 wait, the 150 oldest are dropped and counted (once the
         // sender, which may hold a batch it took before the first refusal, has put it back).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (client.Dropped != 150 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.Equal((150L, 100L), (client.Dropped, client.Pending));
+        await Eventually.AssertAsync(
+            () =>
+            {
+                Assert.Equal((150L, 100L), (client.Dropped, client.Pending));
+                return Task.CompletedTask;
+            },
+            pause: TimeSpan.FromMilliseconds(50));
         using (var shortWait = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.FlushAsync(shortWait.Token));

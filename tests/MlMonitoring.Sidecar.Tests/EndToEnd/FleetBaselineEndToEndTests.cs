@@ -170,25 +170,16 @@ public sealed class FleetBaselineEndToEndTests(ITestOutputHelper output)
     private static Task<ModelStatus> WaitForBaselineAsync(SidecarProcess replica, int size) =>
         WaitForAsync(replica, s => s.BaselinePinned && s.BaselineEvents == (ulong)size, $"a baseline of {size} events");
 
-    private static async Task<ModelStatus> WaitForAsync(SidecarProcess replica, Func<ModelStatus, bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            var status = await StatusAsync(replica);
-            if (done(status))
+    private static Task<ModelStatus> WaitForAsync(SidecarProcess replica, Func<ModelStatus, bool> done, string what) =>
+        Eventually.ReturnsAsync(
+            async () =>
             {
+                var status = await StatusAsync(replica);
+                Assert.True(done(status), $"replica on port {replica.GrpcPort} never reached {what}: {status}");
                 return status;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"replica on port {replica.GrpcPort} never reached {what}: {status}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+            },
+            TimeSpan.FromSeconds(20),
+            TimeSpan.FromMilliseconds(100));
 
     /// <summary>A replica's baseline, as it reports it once it has traffic to compare with it.</summary>
     private async Task<string> BaselineOfAsync(SidecarProcess replica, Random random, List<double> window)

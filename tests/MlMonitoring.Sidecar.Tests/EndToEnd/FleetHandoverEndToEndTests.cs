@@ -155,11 +155,6 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
 
     private static async Task WaitAsync(Func<Task<bool>> done, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await done())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"never: {what}");
-            await Task.Delay(100);
-        }
+        await Eventually.AssertAsync(async () => Assert.True(await done(), $"never: {what}"), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
     }
 }

@@ -161,28 +161,28 @@ public sealed class OtlpExportTests
     private static async Task<(ResourceMetrics Resource, Dictionary<string, Metric> Metrics)> WaitForExportAsync(
         OtlpReceiver receiver, string metricName, long expectedValue)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            foreach (var request in receiver.Received.Reverse())
+        return await Eventually.ReturnsAsync(
+            () =>
             {
-                foreach (var resource in request.ResourceMetrics)
+                foreach (var request in receiver.Received.Reverse())
                 {
-                    var metrics = resource.ScopeMetrics.SelectMany(s => s.Metrics).ToDictionary(m => m.Name);
-                    // An export can be collected while the batch is being recorded: wait for one that has all of it.
-                    if (metrics.TryGetValue(metricName, out var metric) && metric.Sum.DataPoints.Sum(p => p.AsInt) == expectedValue
-                        && metrics.ContainsKey("ml_prediction_errors") && metrics.ContainsKey("ml_prediction_confidence")
-                        && metrics["ml_prediction_latency"].Histogram.DataPoints.Sum(p => (long)p.Count) == expectedValue)
+                    foreach (var resource in request.ResourceMetrics)
                     {
-                        return (resource, metrics);
+                        var metrics = resource.ScopeMetrics.SelectMany(s => s.Metrics).ToDictionary(m => m.Name);
+                        // An export can be collected while the batch is being recorded: wait for one that has all of it.
+                        if (metrics.TryGetValue(metricName, out var metric) && metric.Sum.DataPoints.Sum(p => p.AsInt) == expectedValue
+                            && metrics.ContainsKey("ml_prediction_errors") && metrics.ContainsKey("ml_prediction_confidence")
+                            && metrics["ml_prediction_latency"].Histogram.DataPoints.Sum(p => (long)p.Count) == expectedValue)
+                        {
+                            return Task.FromResult((resource, metrics));
+                        }
                     }
                 }
-            }
 
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"no OTLP export carried {metricName} = {expectedValue}; {receiver.Received.Count} requests received");
+                throw new Xunit.Sdk.XunitException($"no OTLP export carried {metricName} = {expectedValue}; {receiver.Received.Count} requests received");
+            },
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(100));
     }
 
     private static string Attribute(IEnumerable<KeyValue> attributes, string key) =>

@@ -130,16 +130,14 @@ public sealed class RedisClusterJoinTests
         // A status names a version the replica has seen events of: one event, then the fleet's baseline arrives at
         // its next read of the store.
         await replica.CreateMonitorClient().RecordPredictionAsync(Events.Classified("fraud", "v1", "legit", 0.9));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var status = await replica.CreateMonitorClient().GetModelStatusAsync(new ModelStatusRequest { ModelName = "fraud", ModelVersion = "v1" });
-            if (status.BaselinePinned || DateTime.UtcNow > deadline)
+        return await Eventually.ReturnsAsync(
+            async () =>
             {
+                var status = await replica.CreateMonitorClient().GetModelStatusAsync(new ModelStatusRequest { ModelName = "fraud", ModelVersion = "v1" });
+                Assert.True(status.BaselinePinned, $"no fleet baseline yet: {status}");
                 return status;
-            }
-
-            await Task.Delay(200);
-        }
+            },
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(200));
     }
 }

@@ -50,11 +50,13 @@ public sealed class ShippedBuildTests
         });
 
         var compacted = new Regex(@"Heap compacted after start: (\d+) KiB resident before, (\d+) KiB after");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!compacted.IsMatch(sidecar.Output) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.AssertAsync(
+            () =>
+            {
+                Assert.Matches(compacted, sidecar.Output);
+                return Task.CompletedTask;
+            },
+            TimeSpan.FromSeconds(15));
 
         var matches = compacted.Matches(sidecar.Output);
         Assert.True(matches.Count == 1, $"one compaction after start expected, saw {matches.Count}:\n{sidecar.Output}");

@@ -106,20 +106,15 @@ public sealed partial class AlertingEndToEndTests
     private static async Task<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>> WaitForAlertsAsync(
         PrometheusServer prometheus, Func<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>, bool> done)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)> alerts = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            alerts = await prometheus.AlertsAsync();
-            if (done(alerts))
+        return await Eventually.ReturnsAsync(
+            async () =>
             {
+                var alerts = await prometheus.AlertsAsync();
+                Assert.True(done(alerts), $"alerts so far: {string.Join(", ", alerts.Select(a => $"{a.Name}/{a.State}/{a.Labels.GetValueOrDefault("model_name")}"))}");
                 return alerts;
-            }
-
-            await Task.Delay(250);
-        }
-
-        throw new TimeoutException($"alerts so far: {string.Join(", ", alerts.Select(a => $"{a.Name}/{a.State}/{a.Labels.GetValueOrDefault("model_name")}"))}");
+            },
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(250));
     }
 
     [GeneratedRegex(@"http://[a-z-]+\.ml-platform\.svc:8080")]

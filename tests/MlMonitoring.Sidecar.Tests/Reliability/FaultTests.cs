@@ -38,14 +38,15 @@ public sealed class FaultTests
 
         // Redis comes back (empty): the queued writes go through, the labels sent again join.
         await redis.RestartAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        RecordResponse joined;
-        do
-        {
-            await Task.Delay(500);
-            joined = await client.RecordGroundTruthAsync(labels);
-        }
-        while (joined.Accepted == 0 && DateTime.UtcNow < deadline);
+        var joined = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                var response = await client.RecordGroundTruthAsync(labels);
+                Assert.NotEqual(0UL, response.Accepted);
+                return response;
+            },
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(500));
 
         Assert.Equal((50UL, 0UL), (joined.Accepted, joined.Rejected));
         // Accepted labels whose predictions were still being written wait for them, then join.
@@ -114,11 +115,7 @@ public sealed class FaultTests
         // Another process (this test) opens the file once the first predictions are on disk and takes the write lock.
         await using var intruder = new SqliteConnection($"Data Source={path};Pooling=False");
         await intruder.OpenAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (await CountAsync(intruder, "SELECT COUNT(*) FROM predictions") < 50 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.AssertAsync(async () => Assert.True(await CountAsync(intruder, "SELECT COUNT(*) FROM predictions") >= 50), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
 
         await using (var lockFile = intruder.CreateCommand())
         {
@@ -140,14 +137,15 @@ public sealed class FaultTests
             await unlock.ExecuteNonQueryAsync();
         }
 
-        RecordResponse joined;
-        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        do
-        {
-            await Task.Delay(500);
-            joined = await client.RecordGroundTruthAsync(labels);
-        }
-        while (joined.Accepted < 100 && DateTime.UtcNow < deadline);
+        var joined = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                var response = await client.RecordGroundTruthAsync(labels);
+                Assert.Equal(100UL, response.Accepted);
+                return response;
+            },
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(500));
 
         Assert.Equal((100UL, 0UL), (joined.Accepted, joined.Rejected));
         await Eventually.AssertAsync(async () =>

@@ -160,11 +160,9 @@ public sealed class TapFailureTests
         }
 
         // Disposing the response mid-stream drops the connection; the tap counts the observation it gave up.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await sidecar.ScrapeAsync()).Find("ml_sidecar_tap_skipped_total", ("reason", "client_disconnected")) is null && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.AssertAsync(
+            async () => Assert.NotNull((await sidecar.ScrapeAsync()).Find("ml_sidecar_tap_skipped_total", ("reason", "client_disconnected"))),
+            pause: TimeSpan.FromMilliseconds(100));
 
         using var http = new HttpClient();
         using var next = await http.PostAsync(url, new StringContent(Body, Encoding.UTF8, "application/json"));

@@ -31,21 +31,20 @@ public sealed class TapObservationTests
 
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
         // Every call is either an event or a counted skip; once the queue has drained, the books balance exactly.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        double observed, behind, overBudget;
-        MetricsText metrics;
-        do
-        {
-            await Task.Delay(200);
-            metrics = await sidecar.ScrapeAsync();
-            observed = metrics.Find("ml_sidecar_events_received_total", ("rpc", "tap")) ?? 0;
-            behind = metrics.Find("ml_sidecar_tap_skipped_total", ("reason", "observer_behind")) ?? 0;
-            // A request whose copy did not fit in the 1 MiB budget is still observed from its answer.
-            overBudget = metrics.Find("ml_sidecar_tap_skipped_total", ("reason", "memory_budget")) ?? 0;
-        }
-        while (observed + behind < Calls && DateTime.UtcNow < deadline);
+        var metrics = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                var scraped = await sidecar.ScrapeAsync();
+                var observed = scraped.Find("ml_sidecar_events_received_total", ("rpc", "tap")) ?? 0;
+                var behind = scraped.Find("ml_sidecar_tap_skipped_total", ("reason", "observer_behind")) ?? 0;
+                Assert.Equal(Calls, observed + behind);
+                return scraped;
+            },
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(200));
 
-        Assert.Equal(Calls, observed + behind);
+        // A request whose copy did not fit in the 1 MiB budget is still observed from its answer.
+        var overBudget = metrics.Find("ml_sidecar_tap_skipped_total", ("reason", "memory_budget")) ?? 0;
         Assert.True(overBudget <= Calls, $"{overBudget} bodies over the budget");
         // Everything held for observation is given back once the calls are observed or skipped.
         Assert.Equal(0, metrics.Value("ml_sidecar_tap_captured_bytes"));

@@ -46,19 +46,15 @@ public static class TapProcess
     /// <summary>Waits until the sidecar has taken <paramref name="events"/> events from the tap (observation runs after each call).</summary>
     public static async Task<MetricsText> WaitForTapEventsAsync(SidecarProcess sidecar, double events)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            var metrics = await sidecar.ScrapeAsync();
-            var received = metrics.Find("ml_sidecar_events_received_total", ("rpc", "tap")) ?? 0;
-            if (received >= events || DateTime.UtcNow > deadline)
+        return await Eventually.ReturnsAsync(
+            async () =>
             {
-                Assert.Equal(events, received);
+                var metrics = await sidecar.ScrapeAsync();
+                Assert.Equal(events, metrics.Find("ml_sidecar_events_received_total", ("rpc", "tap")) ?? 0);
                 return metrics;
-            }
-
-            await Task.Delay(100);
-        }
+            },
+            TimeSpan.FromSeconds(20),
+            TimeSpan.FromMilliseconds(100));
     }
 
     private static void Index(string key, string[] values, Dictionary<string, string> settings)
