@@ -1,4 +1,4 @@
-"""The README's Python example, run as written against a real sidecar: the label and the outcome sent right after
+"""The documentation's Python example (docs/sending-events.md), run as written against a real sidecar: the label and the outcome sent right after
 the prediction join it (the prediction is still in the client's batch when they arrive)."""
 
 import os
@@ -14,11 +14,11 @@ from sklearn.pipeline import make_pipeline
 from mlmonitoring import MonitoredPredictor, MonitoringClient
 from sidecar import Sidecar
 
-_README = os.path.join(os.path.dirname(__file__), "..", "..", "..", "README.md")
+_README = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs", "sending-events.md")
 
 
 def readme_python_example():
-    """The README's first Python block that uses the client."""
+    """The page's first Python block that uses the client."""
     with open(_README, encoding="utf-8") as readme:
         text = readme.read()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
@@ -33,7 +33,7 @@ class ReadmeExampleTest(unittest.TestCase):
             for run in range(3):
                 source = readme_python_example().replace("127.0.0.1:50051", sidecar.target).replace("tx-81", f"tx-81-{run}")
                 namespace = {"model": model, "print": lambda *args: None}
-                exec(compile(source, "README.md", "exec"), namespace)  # the block as a user would paste it
+                exec(compile(source, "docs/sending-events.md", "exec"), namespace)  # the block as a user would paste it
             labels = dict(model_name="fraud-detector", model_version="v3")
             self.assertEqual(3, sidecar.wait_for("ml_ground_truth_total", 3, timeout=20, **labels))
             self.assertEqual(3, sidecar.wait_for("ml_business_outcomes_total", 3, timeout=20, kind="revenue", **labels))

@@ -112,30 +112,38 @@ public sealed class AlertReplayTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The error alerts at a healthy error rate: MLModelHighErrorRate at its own 1% line (the worst a healthy model
-    /// may do), MLModelErrorBudgetBurn at the 0.1% a 99.9% SLO allows (at its 1.44% line a model is burning its
-    /// budget 14.4 times too fast, which the alert is meant to say).
+    /// The alerts on a share of predictions, at a healthy share: MLModelHighErrorRate at its own 1% line (the worst a
+    /// healthy model may do) and MLModelErrorBudgetBurn at the 0.1% a 99.9% SLO allows (at its 1.44% line a model
+    /// burns its budget 14.4 times too fast, which the alert is meant to say); MLModelHighLatency with exactly 1%
+    /// slower than 500 ms (p99 at 500 ms), MLModelPredictionSkew with one class at exactly 95%, MLModelLowConfidence
+    /// with exactly 25% at or under 0.6 (its 25th percentile at 0.6).
     /// </summary>
     [Theory]
-    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 1)]
-    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 6)]
-    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 60)]
-    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "5m", 5, 600)]
-    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "1h", 60, 1)]
-    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "1h", 60, 60)]
-    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "1h", 60, 600)]
-    public async Task A_healthy_model_raises_at_most_one_error_alert_a_month(string alert, double line, double healthy, string range, int windowMinutes, int requestsPerMinute)
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "ml_prediction_errors_total[5m]", 5, 1)]
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "ml_prediction_errors_total[5m]", 5, 6)]
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "ml_prediction_errors_total[5m]", 5, 60)]
+    [InlineData("MLModelHighErrorRate", 0.01, 0.01, "ml_prediction_errors_total[5m]", 5, 600)]
+    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "ml_prediction_errors_total[1h]", 60, 1)]
+    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "ml_prediction_errors_total[1h]", 60, 60)]
+    [InlineData("MLModelErrorBudgetBurn", 0.0144, 0.001, "ml_prediction_errors_total[1h]", 60, 600)]
+    [InlineData("MLModelHighLatency", 0.01, 0.01, "ml_prediction_latency_seconds_bucket[5m]", 5, 6)]
+    [InlineData("MLModelHighLatency", 0.01, 0.01, "ml_prediction_latency_seconds_bucket[5m]", 5, 600)]
+    [InlineData("MLModelPredictionSkew", 0.95, 0.95, "ml_prediction_class_total[1h]", 60, 1)]
+    [InlineData("MLModelPredictionSkew", 0.95, 0.95, "ml_prediction_class_total[1h]", 60, 60)]
+    [InlineData("MLModelLowConfidence", 0.25, 0.25, "ml_prediction_confidence_bucket[1h]", 60, 1)]
+    [InlineData("MLModelLowConfidence", 0.25, 0.25, "ml_prediction_confidence_bucket[1h]", 60, 60)]
+    public async Task A_healthy_model_raises_at_most_one_alert_on_a_share_a_month(string alert, double line, double healthy, string series, int windowMinutes, int perMinute)
     {
         var rule = Rule(alert);
         var rules = await File.ReadAllTextAsync(Repository.PathOf("monitoring", "prometheus", "rules", "ml-model-alerts.yaml"));
-        Assert.Contains($"ml_prediction_errors_total[{range}]", rules, StringComparison.Ordinal);
+        Assert.Contains(series, rules, StringComparison.Ordinal);
         async Task<double> ReplayAsync(double evidence) => (await PythonReference.RunAsync("alert_replay_reference.py", new
         {
-            step = "errors",
+            step = "share",
             seed = 3,
             versions = 10,
-            requests_per_minute = requestsPerMinute,
-            error_rate = healthy,
+            requests_per_minute = perMinute,
+            share = healthy,
             threshold = line,
             evidence,
             for_minutes = rule.ForMinutes,
@@ -147,8 +155,8 @@ public sealed class AlertReplayTests(ITestOutputHelper output)
         var shipped = await ReplayAsync(Math.Log(20));
         var before = await ReplayAsync(0);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{alert} (line {line:P2}), {requestsPerMinute} requests/min failing {healthy:P2}, for {rule.ForMinutes}m: {shipped:F2} false alerts a month; the ratio alone: {before:F1}"));
-        Assert.True(shipped <= 1, $"{shipped} false {alert} alerts a month at {requestsPerMinute} requests a minute");
+            $"{alert} (line {line:P2}), {perMinute} predictions/min at {healthy:P2}, for {rule.ForMinutes}m: {shipped:F2} false alerts a month; the share alone: {before:F1}"));
+        Assert.True(shipped <= 1, $"{shipped} false {alert} alerts a month at {perMinute} predictions a minute");
     }
 
     private static (int ForMinutes, int KeepFiringMinutes) Rule(string alert)

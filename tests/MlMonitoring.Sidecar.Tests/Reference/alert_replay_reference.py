@@ -13,9 +13,10 @@ step "drift": also "factors" (per version, per signal: the sidecar's ml_drift_ps
     "grid" (the sizes), "events_per_hour", "threshold", "for_minutes", "keep_firing_minutes", "window_minutes", "slot_minutes", "days":
     writes the drift alerts per version per 30 days (mean, and the largest of any version) and the share of
     evaluations whose condition held.
-step "errors": {"seed", "versions", "requests_per_minute", "error_rate", "threshold", "evidence", "for_minutes",
-    "keep_firing_minutes", "window_minutes", "days"}: the same for an error-rate alert (the ratio over the last
-    window_minutes above threshold, with n·KL(ratio ‖ threshold) nats of evidence) at a true error rate.
+step "share": {"seed", "versions", "requests_per_minute", "share", "threshold", "evidence", "for_minutes",
+    "keep_firing_minutes", "window_minutes", "days"}: the same for an alert on a share of predictions (failed,
+    slower than 500 ms, of the top class, of low confidence): the share over the last window_minutes above
+    threshold, with n·KL(share ‖ threshold) nats of evidence, at a true share.
 step "accuracy": {"seed", "versions", "labels_per_hour", "accuracy", "target", "evidence", "for_minutes",
     "keep_firing_minutes", "window_minutes", "slot_minutes", "days"}: the same for MLModelAccuracyLow at a true accuracy.
 """
@@ -142,12 +143,12 @@ elif data["step"] == "accuracy":
         by_version.append(alerts(condition, data["for_minutes"], data["keep_firing_minutes"]))
     json.dump({"alerts_per_month": float(np.mean(by_version) * scale), "max_alerts_per_month": float(np.max(by_version) * scale),
                "held": float(np.mean(held))}, sys.stdout)
-elif data["step"] == "errors":
+elif data["step"] == "share":
     by_version, held = [], []
     t, window = np.arange(minutes), data["window_minutes"]
     for _ in range(data["versions"]):
         requests = rng.poisson(data["requests_per_minute"], size=minutes)
-        errors = rng.binomial(requests, data["error_rate"])
+        errors = rng.binomial(requests, data["share"])
         cumulative_requests = np.concatenate(([0], np.cumsum(requests)))
         cumulative_errors = np.concatenate(([0], np.cumsum(errors)))
         start = np.maximum(t + 1 - window, 0)
