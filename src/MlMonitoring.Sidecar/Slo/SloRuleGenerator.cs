@@ -8,6 +8,12 @@ namespace MlMonitoring.Sidecar.Slo;
 /// multi-burn-rate alerts of the Google SRE Workbook (chapter 5), the error budget left, and the alerts themselves:
 /// page at 14.4× over 1 h and 5 min or 6× over 6 h and 30 min; ticket at 3× over 1 d and 2 h or 1× over 3 d and 6 h.
 /// </summary>
+/// <remarks>
+/// Each alert clause also asks for evidence that the long window's error ratio is over the clause's threshold and
+/// not chance on few events: n · KL(ratio ‖ threshold) nats over the window's n events, at least ln 20. By
+/// Chernoff's bound a model inside its budget crosses a threshold by chance in at most 5% of evaluations at any
+/// traffic, where the ratio alone pages a model serving a request a minute on its first failure.
+/// </remarks>
 internal static class SloRuleGenerator
 {
     private static readonly (string Name, double BurnRate, string Long, string Short, string Severity)[] Alerts =
@@ -43,6 +49,9 @@ internal static class SloRuleGenerator
                 }
 
                 yaml.AppendLine(CultureInfo.InvariantCulture, $"        labels: {labels}");
+                yaml.AppendLine(CultureInfo.InvariantCulture, $"      - record: slo:sli_events:increase{window}");
+                yaml.AppendLine(CultureInfo.InvariantCulture, $"        expr: {Events(slo, window)}");
+                yaml.AppendLine(CultureInfo.InvariantCulture, $"        labels: {labels}");
             }
 
             yaml.AppendLine("      - record: slo:objective:ratio");
@@ -59,7 +68,8 @@ internal static class SloRuleGenerator
                 yaml.AppendLine("        expr: |");
                 var clauses = kind.Select(a =>
                     $"(\n  slo:sli_error:ratio_rate{a.Long}{{{selector}}} > {Threshold(a.BurnRate, slo)}\n" +
-                    $"  and\n  slo:sli_error:ratio_rate{a.Short}{{{selector}}} > {Threshold(a.BurnRate, slo)}\n)");
+                    $"  and\n  slo:sli_error:ratio_rate{a.Short}{{{selector}}} > {Threshold(a.BurnRate, slo)}\n" +
+                    $"  and\n{Evidence(a.Long, selector, Threshold(a.BurnRate, slo))}\n)");
                 foreach (var line in string.Join("\nor\n", clauses).Split('\n'))
                 {
                     yaml.AppendLine(CultureInfo.InvariantCulture, $"          {line}");
@@ -67,6 +77,13 @@ internal static class SloRuleGenerator
 
                 var severity = kind.First().Severity;
                 var action = slo.Name == "accuracy" ? "retrain" : kind.Key;
+                if (kind.Key == "ticket")
+                {
+                    // A model burning exactly its budget sits on the 1x clause's line for days: without it, the
+                    // ticket would open and close each time chance nudged it across.
+                    yaml.AppendLine("        keep_firing_for: 6h");
+                }
+
                 yaml.AppendLine("        labels:");
                 // The series already carry model_name; said again, it tells apart the alert rules of two models'
                 // objectives of the same kind (promtool refuses rules whose name and labels repeat).
@@ -84,6 +101,32 @@ internal static class SloRuleGenerator
         }
 
         return yaml.ToString();
+    }
+
+    /// <summary>
+    /// n · KL(ratio ‖ threshold) over a window, at least ln 20: the evidence that the error ratio is over the
+    /// threshold. Written out in the clause, as the threshold differs between clauses.
+    /// </summary>
+    private static string Evidence(string window, string selector, string threshold)
+    {
+        var ratio = $"clamp_min(slo:sli_error:ratio_rate{window}{{{selector}}}, 1e-12)";
+        var complement = $"clamp_min(1 - slo:sli_error:ratio_rate{window}{{{selector}}}, 1e-12)";
+        return $"  slo:sli_events:increase{window}{{{selector}}}\n" +
+            $"  * ({ratio} * ln({ratio} / {threshold}) + {complement} * ln({complement} / (1 - {threshold})))\n" +
+            "  >= 2.995732273553991";
+    }
+
+    /// <summary>The events an SLO counts over a window (the error ratio's denominator), as PromQL.</summary>
+    private static string Events(ServiceLevelObjective slo, string window)
+    {
+        var model = $"model_name=\"{Escape(slo.ModelName)}\"";
+        return slo.Kind switch
+        {
+            SloKind.Availability => $"sum(increase(ml_prediction_requests_total{{{model}}}[{window}]))",
+            SloKind.Accuracy => $"sum(increase(ml_ground_truth_total{{{model}}}[{window}]))",
+            SloKind.TimeToFirstToken => $"sum(increase(gen_ai_server_time_to_first_token_seconds_count{{gen_ai_request_model=\"{Escape(slo.ModelName)}\"}}[{window}]))",
+            _ => $"sum(increase(ml_prediction_latency_seconds_count{{{model}}}[{window}]))",
+        };
     }
 
     /// <summary>burn rate × error budget, in decimal so that 14.4 × (1 − 0.999) reads 0.0144 and not 0.014399999999998414.</summary>

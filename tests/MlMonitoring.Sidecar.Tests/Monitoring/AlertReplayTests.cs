@@ -159,16 +159,55 @@ public sealed class AlertReplayTests(ITestOutputHelper output)
         Assert.True(shipped <= 1, $"{shipped} false {alert} alerts a month at {perMinute} predictions a minute");
     }
 
-    private static (int ForMinutes, int KeepFiringMinutes) Rule(string alert)
+    /// <summary>
+    /// The generated SLO burn-rate alerts (slo-generated.yaml, availability at 99.9%) for a model inside its budget:
+    /// 0.1% of requests failing. Each alert ORs its two clauses, a long and a short window over the same threshold.
+    /// </summary>
+    [Theory]
+    [InlineData("MLModelSLOBurnRateCritical", 1)]
+    [InlineData("MLModelSLOBurnRateCritical", 60)]
+    [InlineData("MLModelSLOBurnRateWarning", 1)]
+    [InlineData("MLModelSLOBurnRateWarning", 60)]
+    public async Task A_model_inside_its_error_budget_raises_at_most_one_slo_burn_alert_a_month(string alert, int perMinute)
+    {
+        var rule = Rule(alert, "slo-generated.yaml");
+        var rules = await File.ReadAllTextAsync(Repository.PathOf("monitoring", "prometheus", "rules", "slo-generated.yaml"));
+        object[] clauses = alert == "MLModelSLOBurnRateCritical"
+            ? [new { threshold = 0.0144, window_minutes = 60, short_window_minutes = 5 }, new { threshold = 0.006, window_minutes = 360, short_window_minutes = 30 }]
+            : [new { threshold = 0.003, window_minutes = 1440, short_window_minutes = 120 }, new { threshold = 0.001, window_minutes = 4320, short_window_minutes = 360 }];
+        Assert.Contains("ratio_rate1h{model_name=\"fraud-detector\", slo=\"availability\"} > 0.0144", rules, StringComparison.Ordinal);
+        Assert.Contains("ratio_rate3d{model_name=\"fraud-detector\", slo=\"availability\"} > 0.001", rules, StringComparison.Ordinal);
+        async Task<double> ReplayAsync(double evidence) => (await PythonReference.RunAsync("alert_replay_reference.py", new
+        {
+            step = "share",
+            seed = 4,
+            versions = 10,
+            requests_per_minute = perMinute,
+            share = 0.001,
+            clauses,
+            evidence,
+            for_minutes = rule.ForMinutes,
+            keep_firing_minutes = rule.KeepFiringMinutes,
+            days = 30,
+        }))["alerts_per_month"]!.GetValue<double>();
+
+        var shipped = await ReplayAsync(Math.Log(20));
+        var before = await ReplayAsync(0);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{alert}, {perMinute} requests/min failing 0.1% (a 99.9% SLO), keep firing {rule.KeepFiringMinutes}m: {shipped:F2} false alerts a month; the ratios alone: {before:F1}"));
+        Assert.True(shipped <= 1, $"{shipped} false {alert} alerts a month at {perMinute} requests a minute");
+    }
+
+    private static (int ForMinutes, int KeepFiringMinutes) Rule(string alert, string file = "ml-model-alerts.yaml")
     {
         var yaml = new YamlStream();
-        using (var reader = new StreamReader(Repository.PathOf("monitoring", "prometheus", "rules", "ml-model-alerts.yaml")))
+        using (var reader = new StreamReader(Repository.PathOf("monitoring", "prometheus", "rules", file)))
         {
             yaml.Load(reader);
         }
 
         var rule = ((YamlMappingNode)yaml.Documents[0].RootNode)["groups"].AllNodes.OfType<YamlMappingNode>()
-            .Single(n => n.Children.TryGetValue("alert", out var name) && name.ToString() == alert);
+            .First(n => n.Children.TryGetValue("alert", out var name) && name.ToString() == alert);
         return (Minutes(rule, "for"), Minutes(rule, "keep_firing_for"));
     }
 

@@ -16,7 +16,9 @@ step "drift": also "factors" (per version, per signal: the sidecar's ml_drift_ps
 step "share": {"seed", "versions", "requests_per_minute", "share", "threshold", "evidence", "for_minutes",
     "keep_firing_minutes", "window_minutes", "days"}: the same for an alert on a share of predictions (failed,
     slower than 500 ms, of the top class, of low confidence): the share over the last window_minutes above
-    threshold, with n·KL(share ‖ threshold) nats of evidence, at a true share.
+    threshold, with n·KL(share ‖ threshold) nats of evidence, at a true share. "clauses" ([{"threshold",
+    "window_minutes", "short_window_minutes"}]) replaces threshold and window_minutes with several clauses ORed,
+    each also needing its short window's share over its threshold (the SLO burn-rate alerts).
 step "accuracy": {"seed", "versions", "labels_per_hour", "accuracy", "target", "evidence", "for_minutes",
     "keep_firing_minutes", "window_minutes", "slot_minutes", "days"}: the same for MLModelAccuracyLow at a true accuracy.
 """
@@ -144,21 +146,31 @@ elif data["step"] == "accuracy":
     json.dump({"alerts_per_month": float(np.mean(by_version) * scale), "max_alerts_per_month": float(np.max(by_version) * scale),
                "held": float(np.mean(held))}, sys.stdout)
 elif data["step"] == "share":
+    # One clause, or several ORed (the SLO burn-rate alerts: a long and a short window per clause).
+    clauses = data.get("clauses") or [{"threshold": data["threshold"], "window_minutes": data["window_minutes"]}]
     by_version, held = [], []
-    t, window = np.arange(minutes), data["window_minutes"]
+    t = np.arange(minutes)
+
+    def over(cumulative_requests, cumulative_errors, window, line, evidence):
+        start = np.maximum(t + 1 - window, 0)
+        n = cumulative_requests[t + 1] - cumulative_requests[start]
+        k = cumulative_errors[t + 1] - cumulative_errors[start]
+        a = np.where(n > 0, k / np.maximum(n, 1), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(a > 0, a * np.log(np.maximum(a, 1e-300) / line), 0.0) + np.where(a < 1, (1 - a) * np.log(np.maximum(1 - a, 1e-300) / (1 - line)), 0.0)
+        return (n > 0) & (a > line) & (n * kl >= evidence)
+
     for _ in range(data["versions"]):
         requests = rng.poisson(data["requests_per_minute"], size=minutes)
         errors = rng.binomial(requests, data["share"])
         cumulative_requests = np.concatenate(([0], np.cumsum(requests)))
         cumulative_errors = np.concatenate(([0], np.cumsum(errors)))
-        start = np.maximum(t + 1 - window, 0)
-        n = cumulative_requests[t + 1] - cumulative_requests[start]
-        k = cumulative_errors[t + 1] - cumulative_errors[start]
-        a = np.where(n > 0, k / np.maximum(n, 1), 0.0)
-        line = data["threshold"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kl = np.where(a > 0, a * np.log(np.maximum(a, 1e-300) / line), 0.0) + np.where(a < 1, (1 - a) * np.log(np.maximum(1 - a, 1e-300) / (1 - line)), 0.0)
-        condition = (n > 0) & (a > line) & (n * kl >= data["evidence"])
+        condition = np.zeros(minutes, dtype=bool)
+        for clause in clauses:
+            held_clause = over(cumulative_requests, cumulative_errors, clause["window_minutes"], clause["threshold"], data["evidence"])
+            if "short_window_minutes" in clause:
+                held_clause &= over(cumulative_requests, cumulative_errors, clause["short_window_minutes"], clause["threshold"], 0)
+            condition |= held_clause
         held.append(condition.mean())
         by_version.append(alerts(condition, data["for_minutes"], data["keep_firing_minutes"]))
     json.dump({"alerts_per_month": float(np.mean(by_version) * scale), "max_alerts_per_month": float(np.max(by_version) * scale),
