@@ -342,10 +342,7 @@ internal sealed partial class DriftRegistry : IHostedService
                 var values = counts(signal);
                 for (var bin = 0; bin < values.Count; bin++)
                 {
-                    KeyValuePair<string, object?>[] tags = signal.Signal == "feature"
-                        ? [.. model.Tags, new("signal", signal.Signal), new(LabelNames.FeatureName, signal.FeatureName), new("bin", BinLabel(bin))]
-                        : [.. model.Tags, new("signal", signal.Signal), new("bin", BinLabel(bin))];
-                    yield return new((long)values[bin], tags);
+                    yield return new((long)values[bin], SignalTags(model, signal, "bin", BinLabel(bin)));
                 }
             }
         }
@@ -384,14 +381,17 @@ internal sealed partial class DriftRegistry : IHostedService
 
                 for (var grid = 0; grid < factors.Length; grid++)
                 {
-                    KeyValuePair<string, object?>[] tags = signal.Signal == "feature"
-                        ? [.. model.Tags, new("signal", signal.Signal), new(LabelNames.FeatureName, signal.FeatureName), new("grid", GridLabels[grid])]
-                        : [.. model.Tags, new("signal", signal.Signal), new("grid", GridLabels[grid])];
-                    yield return new(factors[grid], tags);
+                    yield return new(factors[grid], SignalTags(model, signal, "grid", GridLabels[grid]));
                 }
             }
         }
     }
+
+    /// <summary>A signal's series: the model version, the signal, its feature (for a feature) and one more label.</summary>
+    private static KeyValuePair<string, object?>[] SignalTags(ModelVersionState model, DriftSignal signal, string key, string value) =>
+        signal.Signal == "feature"
+            ? [.. model.Tags, new("signal", signal.Signal), new(LabelNames.FeatureName, signal.FeatureName), new(key, value)]
+            : [.. model.Tags, new("signal", signal.Signal), new(key, value)];
 
     private static IEnumerable<Measurement<long>> ObserveCriticalGrid()
     {

@@ -137,20 +137,8 @@ public sealed class AlertReplayTests(ITestOutputHelper output)
         var rule = Rule(alert);
         var rules = await File.ReadAllTextAsync(Repository.PathOf("monitoring", "prometheus", "rules", "ml-model-alerts.yaml"));
         Assert.Contains(series, rules, StringComparison.Ordinal);
-        async Task<double> ReplayAsync(double evidence) => (await PythonReference.RunAsync("alert_replay_reference.py", new
-        {
-            step = "share",
-            seed = 3,
-            versions = 10,
-            requests_per_minute = perMinute,
-            share = healthy,
-            threshold = line,
-            evidence,
-            for_minutes = rule.ForMinutes,
-            keep_firing_minutes = rule.KeepFiringMinutes,
-            window_minutes = windowMinutes,
-            days = 30,
-        }))["alerts_per_month"]!.GetValue<double>();
+        object[] clauses = [new { threshold = line, window_minutes = windowMinutes }];
+        Task<double> ReplayAsync(double evidence) => ReplayShareAsync(seed: 3, perMinute, healthy, clauses, evidence, rule);
 
         var shipped = await ReplayAsync(Math.Log(20));
         var before = await ReplayAsync(0);
@@ -177,19 +165,7 @@ public sealed class AlertReplayTests(ITestOutputHelper output)
             : [new { threshold = 0.003, window_minutes = 1440, short_window_minutes = 120 }, new { threshold = 0.001, window_minutes = 4320, short_window_minutes = 360 }];
         Assert.Contains("ratio_rate1h{model_name=\"fraud-detector\", slo=\"availability\"} > 0.0144", rules, StringComparison.Ordinal);
         Assert.Contains("ratio_rate3d{model_name=\"fraud-detector\", slo=\"availability\"} > 0.001", rules, StringComparison.Ordinal);
-        async Task<double> ReplayAsync(double evidence) => (await PythonReference.RunAsync("alert_replay_reference.py", new
-        {
-            step = "share",
-            seed = 4,
-            versions = 10,
-            requests_per_minute = perMinute,
-            share = 0.001,
-            clauses,
-            evidence,
-            for_minutes = rule.ForMinutes,
-            keep_firing_minutes = rule.KeepFiringMinutes,
-            days = 30,
-        }))["alerts_per_month"]!.GetValue<double>();
+        Task<double> ReplayAsync(double evidence) => ReplayShareAsync(seed: 4, perMinute, share: 0.001, clauses, evidence, rule);
 
         var shipped = await ReplayAsync(Math.Log(20));
         var before = await ReplayAsync(0);
@@ -197,6 +173,22 @@ public sealed class AlertReplayTests(ITestOutputHelper output)
             $"{alert}, {perMinute} requests/min failing 0.1% (a 99.9% SLO), keep firing {rule.KeepFiringMinutes}m: {shipped:F2} false alerts a month; the ratios alone: {before:F1}"));
         Assert.True(shipped <= 1, $"{shipped} false {alert} alerts a month at {perMinute} requests a minute");
     }
+
+    /// <summary>False alerts a month of an alert on a share of predictions, its clauses ORed (alert_replay_reference.py, step "share").</summary>
+    private static async Task<double> ReplayShareAsync(int seed, int perMinute, double share, object[] clauses, double evidence, (int ForMinutes, int KeepFiringMinutes) rule) =>
+        (await PythonReference.RunAsync("alert_replay_reference.py", new
+        {
+            step = "share",
+            seed,
+            versions = 10,
+            requests_per_minute = perMinute,
+            share,
+            clauses,
+            evidence,
+            for_minutes = rule.ForMinutes,
+            keep_firing_minutes = rule.KeepFiringMinutes,
+            days = 30,
+        }))["alerts_per_month"]!.GetValue<double>();
 
     private static (int ForMinutes, int KeepFiringMinutes) Rule(string alert, string file = "ml-model-alerts.yaml")
     {

@@ -13,12 +13,12 @@ step "drift": also "factors" (per version, per signal: the sidecar's ml_drift_ps
     "grid" (the sizes), "events_per_hour", "threshold", "for_minutes", "keep_firing_minutes", "window_minutes", "slot_minutes", "days":
     writes the drift alerts per version per 30 days (mean, and the largest of any version) and the share of
     evaluations whose condition held.
-step "share": {"seed", "versions", "requests_per_minute", "share", "threshold", "evidence", "for_minutes",
-    "keep_firing_minutes", "window_minutes", "days"}: the same for an alert on a share of predictions (failed,
-    slower than 500 ms, of the top class, of low confidence): the share over the last window_minutes above
-    threshold, with n·KL(share ‖ threshold) nats of evidence, at a true share. "clauses" ([{"threshold",
-    "window_minutes", "short_window_minutes"}]) replaces threshold and window_minutes with several clauses ORed,
-    each also needing its short window's share over its threshold (the SLO burn-rate alerts).
+step "share": {"seed", "versions", "requests_per_minute", "share", "clauses", "evidence", "for_minutes",
+    "keep_firing_minutes", "days"}: the same for an alert on a share of predictions (failed, slower than 500 ms, of
+    the top class, of low confidence) at a true share. Each clause {"threshold", "window_minutes",
+    "short_window_minutes"?} holds when the share over its window is above its threshold with n·KL(share ‖
+    threshold) nats of evidence (and, if given, the share over its short window is above it too, as in the SLO
+    burn-rate alerts); the alert's condition is the clauses ORed.
 step "accuracy": {"seed", "versions", "labels_per_hour", "accuracy", "target", "evidence", "for_minutes",
     "keep_firing_minutes", "window_minutes", "slot_minutes", "days"}: the same for MLModelAccuracyLow at a true accuracy.
 """
@@ -81,6 +81,14 @@ def alerts(condition, for_minutes, keep_firing_minutes):
     return fired
 
 
+def evidence(n, share, line):
+    """n · KL(share ‖ line): the nats of evidence that the share is not the line, as the rules record it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(share > 0, share * np.log(np.maximum(share, 1e-300) / line), 0.0) \
+            + np.where(share < 1, (1 - share) * np.log(np.maximum(1 - share, 1e-300) / (1 - line)), 0.0)
+    return n * kl
+
+
 def critical(factors, grid, n, m):
     """The fleet rule's critical value: the factor interpolated in ln n between grid sizes, times (1/n + 1/m)."""
     grid = np.asarray(grid, dtype=float)
@@ -136,29 +144,24 @@ elif data["step"] == "accuracy":
         correct = rng.binomial(labels, data["accuracy"])
         window = sliding(np.stack((labels, correct), axis=1), data["window_minutes"], data["slot_minutes"])
         n, k = window[:, 0], window[:, 1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.where(n > 0, k / np.maximum(n, 1), 1.0)
-            t = data["target"]
-            kl = np.where(a > 0, a * np.log(np.maximum(a, 1e-300) / t), 0.0) + np.where(a < 1, (1 - a) * np.log(np.maximum(1 - a, 1e-300) / (1 - t)), 0.0)
-        condition = (n > 0) & (a < t) & (n * kl >= data["evidence"])
+        a = np.where(n > 0, k / np.maximum(n, 1), 1.0)
+        t = data["target"]
+        condition = (n > 0) & (a < t) & (evidence(n, a, t) >= data["evidence"])
         held.append(condition.mean())
         by_version.append(alerts(condition, data["for_minutes"], data["keep_firing_minutes"]))
     json.dump({"alerts_per_month": float(np.mean(by_version) * scale), "max_alerts_per_month": float(np.max(by_version) * scale),
                "held": float(np.mean(held))}, sys.stdout)
 elif data["step"] == "share":
-    # One clause, or several ORed (the SLO burn-rate alerts: a long and a short window per clause).
-    clauses = data.get("clauses") or [{"threshold": data["threshold"], "window_minutes": data["window_minutes"]}]
+    clauses = data["clauses"]
     by_version, held = [], []
     t = np.arange(minutes)
 
-    def over(cumulative_requests, cumulative_errors, window, line, evidence):
+    def over(cumulative_requests, cumulative_errors, window, line, needed):
         start = np.maximum(t + 1 - window, 0)
         n = cumulative_requests[t + 1] - cumulative_requests[start]
         k = cumulative_errors[t + 1] - cumulative_errors[start]
         a = np.where(n > 0, k / np.maximum(n, 1), 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kl = np.where(a > 0, a * np.log(np.maximum(a, 1e-300) / line), 0.0) + np.where(a < 1, (1 - a) * np.log(np.maximum(1 - a, 1e-300) / (1 - line)), 0.0)
-        return (n > 0) & (a > line) & (n * kl >= evidence)
+        return (n > 0) & (a > line) & (evidence(n, a, line) >= needed)
 
     for _ in range(data["versions"]):
         requests = rng.poisson(data["requests_per_minute"], size=minutes)
