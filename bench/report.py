@@ -29,7 +29,7 @@ def main(results_path, dotnet_client_path, *bdn_paths):
         rows.append(f"| {target} | {measured} | {ratio} | {met} |")
 
     stream_ratio = eps("sidecar_stream") / eps("noop_stream")
-    row("streaming ingest ≥ 0.8× the no-op server (drift and memory join store on)",
+    row("streaming ingest ≥ 0.8× the no-op server (drift and memory store on)",
         f"{eps('sidecar_stream'):,.0f} events/s vs {eps('noop_stream'):,.0f}", f"{stream_ratio:.2f}×", stream_ratio >= 0.8)
     nodrift_ratio = eps("sidecar_stream_nodrift") / eps("noop_stream")
     row("streaming ingest, drift off (stated)", f"{eps('sidecar_stream_nodrift'):,.0f} events/s", f"{nodrift_ratio:.2f}×", None)
@@ -264,7 +264,7 @@ the no-op server and the sidecar sharing the same cores.
   *Reading the wire* below), so part of what it spends on recording it saves on parsing. The load generator (`bench/MlMonitoring.LoadGen`, synthetic traffic
   of three models with features, 3% errors) runs against it and against the sidecar one after the other, 10 s
   each, flat out: 4 streams or batch callers with batches of 500, or 16 unary callers.
-- **Sidecar.** The shipped build (native AOT, see *Footprint*), default settings: drift on, memory join store on (every event carries a prediction
+- **Sidecar.** The shipped build (native AOT, see *Footprint*), default settings: drift on, memory store on (every event carries a prediction
   id), feature statistics and sketches on. The same stream run is repeated with `Monitoring__Drift__Enabled=false`.
 - **Open loop.** Unary calls at 5,000 calls/s sent by one dispatcher thread that wakes every millisecond and sends
   every call that has come due without waiting for answers (a slow server cannot slow the schedule; it shows up
@@ -317,7 +317,7 @@ the no-op server and the sidecar sharing the same cores.
 
 ## Per-event recording path (BenchmarkDotNet)
 
-A classification with five numeric features; `RecordEventWithJoinStore` adds a prediction id (memory join store).
+A classification with five numeric features; `RecordEventWithJoinStore` adds a prediction id (memory store).
 `Otlp`: OTLP export configured beside `/metrics`, so the SDK aggregates each measurement twice (once per exporter).
 Target: ≤ 1 µs and zero allocations per event.
 

@@ -135,7 +135,7 @@ startup_runs=7
 $smoke && startup_runs=1
 record startup_shipped "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- env "${shipped_env[@]}" "$shipped_executable")"
 record startup_jit "$(/usr/bin/python3 bench/startup.py --runs $startup_runs -- "${jit[@]}")"
-# Flat out over streams with default settings (drift on, memory join store): throughput and the peak resident set
+# Flat out over streams with default settings (drift on, memory store): throughput and the peak resident set
 # over the whole life of the process; then CPU at a steady 20,000 events/s. Each build is started fresh, warmed the
 # same way, and run five times in alternation so that both get the same share of the host's noise.
 footprint_rounds=5
@@ -158,22 +158,22 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
 redis_pid=$!; pids+=("$redis_pid")
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-start_sidecar redisstore Monitoring__GroundTruth__Store=redis Monitoring__GroundTruth__RedisConfiguration="127.0.0.1:$redis_port"
+start_sidecar redisstore Monitoring__SharedState__Store=redis Monitoring__SharedState__RedisConfiguration="127.0.0.1:$redis_port"
 warm "http://127.0.0.1:$redisstore_grpc"
 record sidecar_stream_redis "$(run --target "http://127.0.0.1:$redisstore_grpc" --mode stream --batch-size 500)"
 # How many of the predictions streamed flat out reached Redis: the write queue drops what Redis cannot take (counted).
 metric_total() { curl -s "$1" | awk -v name="$2" '$1 ~ "^"name"({|$)" { sum += $2 } END { print sum + 0 }'; }
-record redis_stream_writes "{\"received\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_events_received_total), \"dropped\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_join_store_dropped_total)}"
+record redis_stream_writes "{\"received\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_events_received_total), \"dropped\": $(metric_total "http://127.0.0.1:$redisstore_http/metrics" ml_sidecar_shared_state_dropped_total)}"
 stop "$redisstore_pid"
 # The same store at a steady 20,000 events/s (batches of 500), a busy model's rate: what reaches Redis then.
 redis-cli -p "$redis_port" flushall >/dev/null
-start_sidecar redissteady Monitoring__GroundTruth__Store=redis Monitoring__GroundTruth__RedisConfiguration="127.0.0.1:$redis_port"
+start_sidecar redissteady Monitoring__SharedState__Store=redis Monitoring__SharedState__RedisConfiguration="127.0.0.1:$redis_port"
 r=$(run --target "http://127.0.0.1:$redissteady_grpc" --mode batch --batch-size 500 --rate 20000 --concurrency 2)
 sleep 1
-record redis_steady "{\"load\": $r, \"received\": $(metric_total "http://127.0.0.1:$redissteady_http/metrics" ml_sidecar_events_received_total), \"dropped\": $(metric_total "http://127.0.0.1:$redissteady_http/metrics" ml_sidecar_join_store_dropped_total), \"pending\": $(redis-cli -p "$redis_port" zcard '{mlmon:}pending')}"
+record redis_steady "{\"load\": $r, \"received\": $(metric_total "http://127.0.0.1:$redissteady_http/metrics" ml_sidecar_events_received_total), \"dropped\": $(metric_total "http://127.0.0.1:$redissteady_http/metrics" ml_sidecar_shared_state_dropped_total), \"pending\": $(redis-cli -p "$redis_port" zcard '{mlmon:}pending')}"
 stop "$redissteady_pid"
 redis-cli -p "$redis_port" flushall >/dev/null
-start_sidecar redisfleet Monitoring__GroundTruth__Store=redis Monitoring__GroundTruth__RedisConfiguration="127.0.0.1:$redis_port"
+start_sidecar redisfleet Monitoring__SharedState__Store=redis Monitoring__SharedState__RedisConfiguration="127.0.0.1:$redis_port"
 shared_n=20000
 $smoke && shared_n=2000
 record redis_cost "$(PYTHONPATH=clients/python /usr/bin/python3 bench/shared_state_cost.py "$redisfleet_grpc" "$redis_port" "$shared_n")"

@@ -104,7 +104,7 @@ lost: {sent - counted:,}.
 
 | what | test | outcome checked |
 |---|---|---|
-| Redis stopped and restarted | `FaultTests.With_redis_down_…` | predictions counted; labels refused with a reason; `ml_sidecar_join_store_up` 0 and readiness `Degraded`; after restart the labels join |
+| Redis stopped and restarted | `FaultTests.With_redis_down_…` | predictions counted; labels refused with a reason; `ml_sidecar_shared_state_up` 0 and readiness `Degraded`; after restart the labels join |
 | OTLP backend refusing connections | `FaultTests.With_the_otlp_backend_refusing_…` | 1,000 of 1,000 events on `/metrics`, process alive |
 | OTLP backend hung (accepts, never answers), then replaced | `FaultTests.With_the_otlp_backend_stalling_…` | `/metrics` exact while hung; the first export after it answers carries all 1,000 |
 | SQLite file locked by another process, then released | `FaultTests.With_the_sqlite_file_locked_…` | predictions counted; labels refused with a reason (not called unknown); store down and readiness `Degraded`; all 100 labels join after |

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Assembles the sidecar image's root filesystem from a native publish of it:
-#   /app/MlMonitoring.Sidecar, the native executable, and libe_sqlite3.so beside it (the sqlite join store);
+#   /app/MlMonitoring.Sidecar, the native executable, and libe_sqlite3.so beside it (the sqlite store);
 #   the shared libraries they link against (glibc, its loader, libm), and OpenSSL, which .NET loads at the first TLS
 #   connection (an https OTLP endpoint, a Redis with ssl=true), with the CA bundle it checks servers against;
 #   /etc/passwd and /etc/group naming user and group 1654 ("app"); an empty /tmp.

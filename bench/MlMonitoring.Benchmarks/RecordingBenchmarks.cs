@@ -45,7 +45,7 @@ public class RecordingBenchmarks
         var builder = WebApplication.CreateSlimBuilder(Otlp ? [.. args, "--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9"] : args);
         // The capabilities on the event path, registered as Program.cs registers them.
         builder.Services
-            .AddMonitoringCore(builder.Configuration)
+            .AddMonitoringCore()
             .AddIngest()
             .AddPredictionMetrics()
             .AddSharedState()
@@ -74,7 +74,7 @@ public class RecordingBenchmarks
     [Benchmark]
     public bool RecordEvent() => _ingestor.Ingest(_events[_next++ & 1023]) is null;
 
-    /// <summary>The same with a prediction id, so the memory join store remembers it too.</summary>
+    /// <summary>The same with a prediction id, so the memory store remembers it too.</summary>
     [Benchmark]
     public bool RecordEventWithJoinStore() => _ingestor.Ingest(_withIds[_next++ & ((1 << 18) - 1)]) is null;
 

@@ -37,13 +37,13 @@ if (settings.Errors.Concat(ExportServiceCollectionExtensions.CheckOtlpSettings(b
     return SettingsCheck.Refuse(mistakes);
 }
 
-builder.Configuration.AddInMemoryCollection(settings.ExpandedLists);
+builder.Configuration.AddInMemoryCollection(settings.Rewritten);
 
 builder.Services
-    .AddMonitoringCore(builder.Configuration)   // validated options, per-model-version state, self-metrics
+    .AddMonitoringCore()                        // shared settings, per-model-version state, self-metrics
     .AddIngest()                                // the gRPC contract: validation, overload protection, health, reflection
     .AddPredictionMetrics()                     // recording: the seed's instruments
-    .AddSharedState()                           // what replicas share: pending predictions, baselines
+    .AddSharedState()                           // what replicas share: pending predictions, baselines, windows
     .AddGroundTruth()                           // labels and outcomes joined to predictions; quality windows
     .AddDrift()                                 // drift against each version's baseline; estimated accuracy
     .AddWindowHandover()                        // a stopping replica's windows, adopted by one that stays
@@ -53,13 +53,13 @@ builder.Services
     .AddTap(builder.Configuration)              // the inference-protocol tap in front of an unchanged model server
     .AddSecurity()                              // bearer tokens
     .AddExport(builder.Configuration)           // /metrics and OTLP
-    .AddSidecarHosting();                       // probes, start report, shutdown signal
+    .AddSidecarHosting(builder.Configuration, settings.Renamed);    // probes, start report, shutdown signal
 
 var app = builder.Build();
 
-// Settings are validated before the endpoints are mapped (mapping reads some of them): an invalid one is logged
-// and the process exits with an error, instead of an unhandled exception.
-if (!app.Services.ValidateMonitoringOptions())
+// Every capability's settings are validated before the endpoints are mapped (mapping reads some of them): the
+// invalid ones are logged in one line and the process exits with an error, instead of an unhandled exception.
+if (!app.Services.ValidateSettings())
 {
     // The console logger writes from a queue of its own: disposing the app flushes it, or the line that says
     // which setting is wrong can be lost with the process.

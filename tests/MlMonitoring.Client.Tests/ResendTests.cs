@@ -65,10 +65,10 @@ public sealed class ResendTests
     {
         var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = redis.Configuration,
+            ["Monitoring__SharedState__Store"] = "redis",
+            ["Monitoring__SharedState__RedisConfiguration"] = redis.Configuration,
         });
-        sidecar.Logs.Expected.Add("Join store");
+        sidecar.Logs.Expected.Add("Shared-state store");
         return sidecar;
     }
 

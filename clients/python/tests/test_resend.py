@@ -11,10 +11,10 @@ from sidecar import Sidecar
 def redis_sidecar(redis):
     """A sidecar whose shared store is the redis-server the test takes away."""
     env = {
-        "Monitoring__GroundTruth__Store": "redis",
-        "Monitoring__GroundTruth__RedisConfiguration": redis.configuration,
+        "Monitoring__SharedState__Store": "redis",
+        "Monitoring__SharedState__RedisConfiguration": redis.configuration,
     }
-    return Sidecar(env=env, expected_logs=["Join store"])
+    return Sidecar(env=env, expected_logs=["Shared-state store"])
 
 
 class ResendTest(unittest.TestCase):

@@ -18,10 +18,10 @@ internal sealed class CanaryPairing : IHostedService
     private readonly ModelVersionRegistry _registry;
     private readonly CanaryOptions _options;
 
-    public CanaryPairing(ModelVersionRegistry registry, IOptions<MonitoringOptions> options, IMeterFactory meterFactory)
+    public CanaryPairing(ModelVersionRegistry registry, IOptions<CanaryOptions> options, IMeterFactory meterFactory)
     {
         _registry = registry;
-        _options = options.Value.Canary;
+        _options = options.Value;
         if (string.IsNullOrEmpty(_options.StableVersion))
         {
             return;

@@ -16,7 +16,10 @@ internal sealed class SidecarMetrics
     private readonly Tag[][] _overflowTags;
     private readonly Tag[][] _receivedTags;
 
-    public SidecarMetrics(IMeterFactory meterFactory, IOptions<MonitoringOptions> options)
+    /// <param name="meterFactory">The meters' factory.</param>
+    /// <param name="options">The shared settings, whose cardinality limits are exported.</param>
+    /// <param name="contributed">The limits each capability sets from its own settings.</param>
+    public SidecarMetrics(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, IEnumerable<ConfiguredLimits>? contributed = null)
     {
         var meter = meterFactory.Create(MeterNames.Sidecar);
         _received = meter.CreateCounter<long>(
@@ -30,8 +33,7 @@ internal sealed class SidecarMetrics
         _overflowTags = [.. Enum.GetValues<SeriesLimit>().Select(limit => new Tag[] { new("limit", LimitLabel(limit)) })];
         _receivedTags = [.. Enum.GetValues<IngestRpc>().Select(rpc => new Tag[] { new("rpc", RpcLabel(rpc)) })];
 
-        var settings = options.Value;
-        var limits = settings.Limits;
+        var limits = options.Value.Limits;
         Tag[] Limit(string name) => [new("limit", name)];
         // Settings do not change while the process runs: the measurements are made once.
         List<Measurement<long>> limitMeasurements =
@@ -43,22 +45,14 @@ internal sealed class SidecarMetrics
             new(limits.MaxCategoriesPerFeature, Limit("categories")),
             new(limits.MaxErrorTypesPerModel, Limit("error_types")),
             new(limits.MaxOutcomeKindsPerModel, Limit("outcome_kinds")),
-            new(settings.GroundTruth.MaxPending, Limit("pending_predictions")),
             new(limits.MaxNameLength, Limit("name_length")),
             new(limits.MaxMapEntries, Limit("map_entries")),
             new(limits.MaxSeriesPerMetric, Limit("series_per_metric")),
-            new(settings.MaxBatchSize, Limit("batch_events")),
-            new(settings.MaxMessageBytes, Limit("message_bytes")),
+            .. (contributed ?? []).SelectMany(c => c.Values).Select(limit => new Measurement<long>(limit.Value, Limit(limit.Name))),
         ];
-        if (settings.Tap.Enabled)
-        {
-            limitMeasurements.Add(new(settings.Tap.MaxObservedBodyBytes, Limit("tap_body_bytes")));
-            limitMeasurements.Add(new(settings.Tap.ObserverQueueCapacity, Limit("tap_observer_queue")));
-            limitMeasurements.Add(new(settings.Tap.MaxCapturedBytes, Limit("tap_captured_bytes")));
-        }
 
         meter.CreateObservableGauge(
-            "ml_sidecar_limit", () => limitMeasurements, description: "Configured limits (Monitoring:Limits and batch bounds).");
+            "ml_sidecar_limit", () => limitMeasurements, description: "Configured limits (Monitoring:Limits, batch, pending and tap bounds).");
     }
 
     public void CountReceived(IngestRpc rpc, int events) => _received.Add(events, _receivedTags[(int)rpc]);
@@ -97,4 +91,15 @@ internal enum IngestRpc
 
     /// <summary>Observed by the inference-protocol tap.</summary>
     Tap,
+}
+
+/// <summary>
+/// Limits a capability sets from its own settings (the batch size, the pending predictions, the tap's bodies),
+/// registered beside it and exported with the cardinality limits as <c>ml_sidecar_limit{limit}</c>.
+/// </summary>
+/// <param name="values">Each limit's <c>limit</c> label and its value.</param>
+internal sealed class ConfiguredLimits(params (string Name, long Value)[] values)
+{
+    /// <summary>Each limit's <c>limit</c> label and its value.</summary>
+    public IReadOnlyList<(string Name, long Value)> Values { get; } = values;
 }

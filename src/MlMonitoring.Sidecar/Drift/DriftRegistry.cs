@@ -41,12 +41,12 @@ internal sealed partial class DriftRegistry : IHostedService
     private Task _saves = Task.CompletedTask;
 
     public DriftRegistry(
-        ISharedStateStore store, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DriftRegistry> logger)
+        ISharedStateStore store, IOptions<DriftOptions> drift, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DriftRegistry> logger)
     {
         // Reading the store ends when the host begins to stop, before the hosted services stop.
         _stopping = lifetime.ApplicationStopping;
         _store = store;
-        _options = options.Value.Drift;
+        _options = drift.Value;
         _time = time;
         _logger = logger;
         _critical = new DriftCriticalValues(_options.FalseAlarmRate);

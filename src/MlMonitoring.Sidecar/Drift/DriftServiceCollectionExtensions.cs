@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Drift;
 
@@ -7,6 +8,9 @@ internal static class DriftServiceCollectionExtensions
 {
     public static IServiceCollection AddDrift(this IServiceCollection services)
     {
+        services.AddOptions<DriftOptions>()
+            .BindConfiguration(DriftOptions.SectionName)
+            .ValidateWithAllSettings<DriftOptions, DriftOptionsValidator>(DriftOptions.SectionName);
         services.TryAddSingleton<DriftRegistry>();
         services.TryAddSingleton<BaselinePinner>();
         services.AddHostedService(sp => sp.GetRequiredService<DriftRegistry>());

@@ -4,9 +4,9 @@ using MlMonitoring.Sidecar.Core;
 namespace MlMonitoring.Sidecar.Export;
 
 /// <summary>A sidecar that exports nothing is a mistake in its configuration: refused at start, naming the settings.</summary>
-internal sealed class ExportConfigurationValidator(IConfiguration configuration) : IValidateOptions<MonitoringOptions>
+internal sealed class ExportConfigurationValidator(IConfiguration configuration) : IValidateOptions<ExportOptions>
 {
-    public ValidateOptionsResult Validate(string? name, MonitoringOptions options) =>
+    public ValidateOptionsResult Validate(string? name, ExportOptions options) =>
         options.PrometheusEndpoint || ExportServiceCollectionExtensions.IsOtlpEnabled(configuration)
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail(

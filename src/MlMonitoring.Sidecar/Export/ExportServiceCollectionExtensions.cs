@@ -24,9 +24,12 @@ internal static class ExportServiceCollectionExtensions
 
     public static IServiceCollection AddExport(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, ExportConfigurationValidator>());
+        services.AddOptions<ExportOptions>()
+            .BindConfiguration(ExportOptions.SectionName)
+            .ValidateWithAllSettings<ExportOptions, ExportOptionsValidator>(ExportOptions.SectionName);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExportOptions>, ExportConfigurationValidator>());
         var otlpEnabled = IsOtlpEnabled(configuration);
-        var options = BindOptions(configuration);
+        var (options, limits) = BindOptions(configuration);
         var serviceNamed = !string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"])
             || (configuration["OTEL_RESOURCE_ATTRIBUTES"]?.Contains("service.name=", StringComparison.Ordinal) ?? false);
 
@@ -44,7 +47,7 @@ internal static class ExportServiceCollectionExtensions
                 metrics.AddMeter(MeterNames.Predictions, MeterNames.RegressionPrefix + "*", MeterNames.Sidecar, MeterNames.GenAi);
                 metrics.AddView(instrument => new MetricStreamConfiguration
                 {
-                    CardinalityLimit = instrument.Meter.Name == MeterNames.Sidecar ? SelfMetricSeriesLimit : options.Limits.MaxSeriesPerMetric,
+                    CardinalityLimit = instrument.Meter.Name == MeterNames.Sidecar ? SelfMetricSeriesLimit : limits.MaxSeriesPerMetric,
                 });
                 if (options.PrometheusEndpoint)
                 {
@@ -92,17 +95,19 @@ internal static class ExportServiceCollectionExtensions
     /// exporters and views are chosen while services are registered, before options can be resolved, so the section
     /// is bound here with the same binder; the validated options say the same at start.
     /// </summary>
-    private static MonitoringOptions BindOptions(IConfiguration configuration)
+    private static (ExportOptions Export, CardinalityLimits Limits) BindOptions(IConfiguration configuration)
     {
-        var options = new MonitoringOptions();
-        configuration.GetSection(MonitoringOptions.SectionName).Bind(options);
-        return options;
+        var export = new ExportOptions();
+        configuration.GetSection(ExportOptions.SectionName).Bind(export);
+        var monitoring = new MonitoringOptions();
+        configuration.GetSection(MonitoringOptions.SectionName).Bind(monitoring);
+        return (export, monitoring.Limits);
     }
 
     /// <summary>The Prometheus scrape endpoint <c>/metrics</c>, unless <c>Monitoring:PrometheusEndpoint</c> is false.</summary>
     public static IEndpointRouteBuilder MapExport(this IEndpointRouteBuilder endpoints)
     {
-        if (endpoints.ServiceProvider.GetRequiredService<IOptions<MonitoringOptions>>().Value.PrometheusEndpoint)
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<ExportOptions>>().Value.PrometheusEndpoint)
         {
             endpoints.MapPrometheusScrapingEndpoint("/metrics");
         }

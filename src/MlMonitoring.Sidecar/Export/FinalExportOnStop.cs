@@ -6,11 +6,11 @@ using OpenTelemetry.Metrics;
 namespace MlMonitoring.Sidecar.Export;
 
 /// <summary>
-/// Sends the last OTLP export when the sidecar stops, within <see cref="MonitoringOptions.ExportFlushTimeout"/>.
+/// Sends the last OTLP export when the sidecar stops, within <see cref="ExportOptions.ExportFlushTimeout"/>.
 /// Left to disposal, the SDK would wait for a hung backend for as long as its own export timeout, past the pod's
 /// grace period. Registered after the server, so it stops after the last in-flight call has been recorded.
 /// </summary>
-internal sealed partial class FinalExportOnStop(MeterProvider meters, IOptions<MonitoringOptions> options, ILogger<FinalExportOnStop> logger)
+internal sealed partial class FinalExportOnStop(MeterProvider meters, IOptions<ExportOptions> options, ILogger<FinalExportOnStop> logger)
     : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -83,7 +83,7 @@ internal sealed class GroundTruthInstruments
 
         public ObservableGauge<long> Pending { get; } = meter.CreateObservableGauge(
             "ml_ground_truth_pending", () => owner.Pending,
-            description: "Predictions waiting for their label in the join store (at the last sweep).");
+            description: "Predictions waiting for their label in the shared state (at the last sweep).");
 
         public ObservableGauge<int> EarlyWaiting { get; } = meter.CreateObservableGauge(
             "ml_ground_truth_early_waiting",

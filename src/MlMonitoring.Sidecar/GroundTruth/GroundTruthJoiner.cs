@@ -22,6 +22,7 @@ internal sealed class GroundTruthJoiner(
     QualityWindows qualityWindows,
     ModelVersionRegistry registry,
     IOptions<MonitoringOptions> options,
+    IOptions<GroundTruthOptions> groundTruth,
     TimeProvider time)
 {
     private static readonly Tag[] UnknownTags = [new("reason", "unknown")];
@@ -31,9 +32,9 @@ internal sealed class GroundTruthJoiner(
     private static readonly Tag[] StoreUnavailableTags = [new("reason", "store_unavailable")];
 
     private readonly int _maxNameLength = options.Value.Limits.MaxNameLength;
-    private readonly long _graceMs = (long)options.Value.GroundTruth.EarlyLabelGrace.TotalMilliseconds;
-    private readonly int _maxEarly = options.Value.GroundTruth.MaxEarlyLabels;
-    private readonly TimeSpan _storeTimeout = options.Value.GroundTruth.StoreTimeout;
+    private readonly long _graceMs = (long)groundTruth.Value.EarlyLabelGrace.TotalMilliseconds;
+    private readonly int _maxEarly = groundTruth.Value.MaxEarlyLabels;
+    private readonly TimeSpan _storeTimeout = groundTruth.Value.StoreTimeout;
 
     /// <summary>Remembers a recorded prediction that carries an id, so that its label can join it later.</summary>
     public void Remember(IncomingPrediction e, in RecordedPrediction recorded)
@@ -73,7 +74,7 @@ internal sealed class GroundTruthJoiner(
             }
 
             // One failure, or the call's time spent, answers for the rest of the batch: each would wait as long.
-            storeDown ??= time.GetElapsedTime(started) > _storeTimeout ? "prediction_id: join store too slow to answer; send the label again" : null;
+            storeDown ??= time.GetElapsedTime(started) > _storeTimeout ? "prediction_id: shared state too slow to answer; send the label again" : null;
             if (storeDown is not null)
             {
                 ContractLimits.RejectRetryable(response, i, storeDown);
@@ -89,7 +90,7 @@ internal sealed class GroundTruthJoiner(
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // Not claimed: the same label can be sent again once the store is back.
-                storeDown = $"prediction_id: join store unavailable ({e.GetType().Name}); send the label again";
+                storeDown = $"prediction_id: shared state unavailable ({e.GetType().Name}); send the label again";
                 ContractLimits.RejectRetryable(response, i, storeDown);
                 refused++;
                 continue;
@@ -151,7 +152,7 @@ internal sealed class GroundTruthJoiner(
                 continue;
             }
 
-            storeDown ??= time.GetElapsedTime(started) > _storeTimeout ? "prediction_id: join store too slow to answer; send the outcome again" : null;
+            storeDown ??= time.GetElapsedTime(started) > _storeTimeout ? "prediction_id: shared state too slow to answer; send the outcome again" : null;
             if (storeDown is not null)
             {
                 ContractLimits.RejectRetryable(response, i, storeDown);
@@ -166,7 +167,7 @@ internal sealed class GroundTruthJoiner(
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                storeDown = $"prediction_id: join store unavailable ({e.GetType().Name}); send the outcome again";
+                storeDown = $"prediction_id: shared state unavailable ({e.GetType().Name}); send the outcome again";
                 ContractLimits.RejectRetryable(response, i, storeDown);
                 refused++;
                 continue;

@@ -10,7 +10,7 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 /// the pending count. A tenth of the TTL apart, between 100 ms and 10 s.
 /// </summary>
 internal sealed class PendingPredictionSweeper(
-    ISharedStateStore store, GroundTruthInstruments instruments, SharedStateHealth health, IOptions<MonitoringOptions> options, TimeProvider time)
+    ISharedStateStore store, GroundTruthInstruments instruments, SharedStateHealth health, IOptions<GroundTruthOptions> options, TimeProvider time)
     : BackgroundService
 {
     private static readonly Tag[] TtlTags = [new("reason", "ttl")];
@@ -32,7 +32,7 @@ internal sealed class PendingPredictionSweeper(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = TimeSpan.FromTicks(Math.Clamp(
-            options.Value.GroundTruth.Ttl.Ticks / 10, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(10).Ticks));
+            options.Value.Ttl.Ticks / 10, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(10).Ticks));
         return PeriodicWork.RunAsync(interval, time, SweepAsync, e => health.ReportFailure("sweep", e), firstRoundNow: true, stoppingToken);
     }
 }

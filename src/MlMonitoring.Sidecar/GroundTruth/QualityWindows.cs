@@ -20,9 +20,9 @@ internal sealed class QualityWindows
     private readonly CollectionSnapshot<List<(ModelVersionState Model, QualitySnapshot Quality)>> _snapshots;
     private readonly DeferredInstruments _instruments;
 
-    public QualityWindows(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, TimeProvider time)
+    public QualityWindows(IMeterFactory meterFactory, IOptions<GroundTruthOptions> groundTruth, IOptions<MonitoringOptions> options, TimeProvider time)
     {
-        Window = options.Value.GroundTruth.Window;
+        Window = groundTruth.Value.Window;
         _snapshots = new(time, options.Value.SnapshotReuse, nowMs => [.. _windows.Select(w => (w.Key, w.Value.Read(nowMs))).Where(s => s.Item2.SampleSize > 0)]);
         // Published with the first window, that is with the first label that joins.
         _instruments = new(meterFactory.Create(MeterNames.Predictions), Publish);

@@ -1,3 +1,5 @@
+using MlMonitoring.Sidecar.Core;
+
 namespace MlMonitoring.Sidecar.Handover;
 
 /// <summary>Registers the handover of a stopping replica's windows to the replicas that stay.</summary>
@@ -9,6 +11,9 @@ internal static class HandoverServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddWindowHandover(this IServiceCollection services)
     {
+        services.AddOptions<HandoverOptions>()
+            .BindConfiguration(HandoverOptions.SectionName)
+            .ValidateWithAllSettings<HandoverOptions, HandoverOptionsValidator>(HandoverOptions.SectionName);
         services.AddSingleton<WindowHandover>();
         services.AddHostedService(services => services.GetRequiredService<WindowHandover>());
         return services;

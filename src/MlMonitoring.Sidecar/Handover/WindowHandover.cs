@@ -28,7 +28,8 @@ internal sealed partial class WindowHandover : BackgroundService
     private readonly QualityWindows _quality;
     private readonly DriftRegistry _drift;
     private readonly ISharedStateStore _store;
-    private readonly MonitoringOptions _options;
+    private readonly HandoverOptions _options;
+    private readonly TimeSpan _longestWindow;
     private readonly TimeProvider _time;
     private readonly ILogger<WindowHandover> _logger;
     private readonly Counter<long> _handedOver;
@@ -36,13 +37,14 @@ internal sealed partial class WindowHandover : BackgroundService
 
     public WindowHandover(
         ModelVersionRegistry registry, QualityWindows quality, DriftRegistry drift, ISharedStateStore store,
-        IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, ILogger<WindowHandover> logger)
+        IOptions<HandoverOptions> options, IOptions<MonitoringOptions> monitoring, IOptions<GroundTruthOptions> groundTruth, IOptions<DriftOptions> driftOptions, IMeterFactory meterFactory, TimeProvider time, ILogger<WindowHandover> logger)
     {
         _registry = registry;
         _quality = quality;
         _drift = drift;
         _store = store;
         _options = options.Value;
+        _longestWindow = new[] { groundTruth.Value.Window, monitoring.Value.FeatureWindow, driftOptions.Value.Window }.Max();
         _time = time;
         _logger = logger;
         var meter = meterFactory.Create(MeterNames.Sidecar);
@@ -53,7 +55,7 @@ internal sealed partial class WindowHandover : BackgroundService
     }
 
     /// <summary>The longest window: what was handed over longer ago than this has aged out of every window.</summary>
-    private TimeSpan LongestWindow => new[] { _options.GroundTruth.Window, _options.FeatureWindow, _options.Drift.Window }.Max();
+    private TimeSpan LongestWindow => _longestWindow;
 
     /// <summary>This replica's windows as a record to hand over; null when it has none.</summary>
     public HandedOverWindows? Export(DateTimeOffset now)
@@ -119,7 +121,7 @@ internal sealed partial class WindowHandover : BackgroundService
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => PeriodicWork.RunAsync(
-        _options.Handover.PollInterval, _time, AdoptHandedOverAsync, e => LogHandoverUnavailable(_logger, e.GetType().Name, e.Message), firstRoundNow: false, stoppingToken);
+        _options.PollInterval, _time, AdoptHandedOverAsync, e => LogHandoverUnavailable(_logger, e.GetType().Name, e.Message), firstRoundNow: false, stoppingToken);
 
     /// <summary>Adopts every handed-over record that has waited long enough, one at a time.</summary>
     public async Task AdoptHandedOverAsync(CancellationToken cancellationToken)
@@ -127,7 +129,7 @@ internal sealed partial class WindowHandover : BackgroundService
         while (true)
         {
             var now = _time.GetUtcNow();
-            var data = await _store.TakeHandedOverWindowsAsync(now - _options.Handover.AdoptAfter, now - LongestWindow, cancellationToken);
+            var data = await _store.TakeHandedOverWindowsAsync(now - _options.AdoptAfter, now - LongestWindow, cancellationToken);
             if (data is null)
             {
                 return;
@@ -151,7 +153,7 @@ internal sealed partial class WindowHandover : BackgroundService
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.Handover.Timeout);
+            timeout.CancelAfter(_options.Timeout);
             await _store.HandOverWindowsAsync(windows.ToByteArray(), DateTimeOffset.FromUnixTimeMilliseconds(windows.HandedOverUnixMs), timeout.Token)
                 .AsTask().WaitAsync(timeout.Token);
             _handedOver.Add(windows.Models.Count);

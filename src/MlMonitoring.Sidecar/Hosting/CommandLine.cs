@@ -14,7 +14,7 @@ internal static class CommandLine
         http://0.0.0.0:9464), and OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 
         Settings come from environment variables, with "__" between the parts of a key
-        (Monitoring__GroundTruth__Store=redis, Monitoring__Tap__Models__iris__ClassNames=setosa,versicolor),
+        (Monitoring__SharedState__Store=redis, Monitoring__Tap__Models__iris__ClassNames=setosa,versicolor),
         and from the command line (--Monitoring:FeatureWindow=00:10:00), over compiled-in defaults. Every setting,
         its default and meaning: docs/configuration.md. A mistaken setting stops the start with
         one line naming it.

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Hosting;
 
@@ -8,8 +10,27 @@ namespace MlMonitoring.Sidecar.Hosting;
 /// </summary>
 internal static class HostingServiceCollectionExtensions
 {
-    public static IServiceCollection AddSidecarHosting(this IServiceCollection services)
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The configuration, for the stop timeout the host reads while it is built.</param>
+    /// <param name="renamedSettings">Settings given under a former name, each warned about at start.</param>
+    public static IServiceCollection AddSidecarHosting(this IServiceCollection services, IConfiguration configuration, IReadOnlyList<RenamedSetting> renamedSettings)
     {
+        services.AddOptions<HostingOptions>()
+            .BindConfiguration(HostingOptions.SectionName)
+            .ValidateWithAllSettings<HostingOptions, HostingOptionsValidator>(HostingOptions.SectionName);
+        // A native sidecar gets little time once the model container is gone: stop within Monitoring:ShutdownTimeout.
+        // The host reads its options while it is built, before settings are validated at start; reading the
+        // validated options here would throw from Build, unlogged. So this one value is bound as is, and an invalid
+        // one still fails the start a moment later, logged with every other invalid setting.
+        services.AddOptions<HostOptions>().Configure(host =>
+        {
+            var section = configuration.GetSection(HostingOptions.SectionName);
+            host.ShutdownTimeout = TimeSpan.TryParse(section[nameof(HostingOptions.ShutdownTimeout)], CultureInfo.InvariantCulture, out var timeout)
+                && timeout >= TimeSpan.Zero
+                ? timeout
+                : new HostingOptions().ShutdownTimeout;
+        });
+        services.AddSingleton(renamedSettings);
         services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
         services.AddHostedService<ShutdownHealthNotifier>();
         services.AddHostedService<StartupReport>();
@@ -27,7 +48,7 @@ internal static class HostingServiceCollectionExtensions
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadinessHealthCheck.Tag),
-            // The body names each check and its state, so a degraded join store shows in the probe's answer.
+            // The body names each check and its state, so a degraded shared state shows in the probe's answer.
             ResponseWriter = async (context, report) =>
             {
                 context.Response.ContentType = "text/plain";

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.SharedState;
 
 namespace MlMonitoring.Sidecar.Hosting;
 
@@ -10,18 +11,26 @@ namespace MlMonitoring.Sidecar.Hosting;
 /// could not convert (which would otherwise end the start in an unhandled exception that names neither the value
 /// nor what is accepted), a key that is no setting (which the binder ignores), an endpoint URL that is no URL, a
 /// port already taken, an SQLite file that cannot be opened. A list setting given as one comma-separated value
-/// is turned into the indexed keys the binder reads.
+/// is turned into the indexed keys the binder reads; a setting given under its former name is read under its
+/// current one.
 /// </summary>
 internal static class SettingsCheck
 {
-    /// <summary>What the check found: one line per mistake, and the indexed keys of list settings given with commas.</summary>
-    internal sealed record Result(IReadOnlyList<string> Errors, IReadOnlyDictionary<string, string?> ExpandedLists);
+    /// <summary>What the check found.</summary>
+    /// <param name="Errors">One line per mistake.</param>
+    /// <param name="Rewritten">
+    /// Keys for the binder to read besides those given: the indexed items of list settings given with commas, and
+    /// settings given under their former names, under their current ones.
+    /// </param>
+    /// <param name="Renamed">The settings given under a former name.</param>
+    internal sealed record Result(IReadOnlyList<string> Errors, IReadOnlyDictionary<string, string?> Rewritten, IReadOnlyList<RenamedSetting> Renamed);
 
     /// <summary>Checks <paramref name="configuration"/> before anything is bound to it.</summary>
     public static Result Check(IConfiguration configuration)
     {
         var errors = new List<string>();
         var expanded = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var renamed = new List<RenamedSetting>();
         foreach (var (key, value) in configuration.GetSection(MonitoringOptions.SectionName).AsEnumerable())
         {
             // A section (the parent of other keys) reads as an empty value where a source holds it as a key.
@@ -31,6 +40,18 @@ internal static class SettingsCheck
             }
 
             var (setting, index) = SettingsSchema.Find(key);
+            if (setting is null && SettingsSchema.Renamed.TryGetValue(key, out var current))
+            {
+                var ignored = configuration[current] is not null;
+                renamed.Add(new RenamedSetting(key, current, ignored));
+                if (!ignored)
+                {
+                    expanded[current] = value;
+                }
+
+                (setting, index) = SettingsSchema.Find(current);
+            }
+
             if (setting is null)
             {
                 errors.Add(SettingsSchema.Nearest(key) is { } nearest
@@ -63,8 +84,8 @@ internal static class SettingsCheck
         }
 
         CheckEndpoints(configuration, errors, probePorts: false);
-        CheckSqlitePath(configuration, errors);
-        return new Result(errors, expanded);
+        CheckSqlitePath(key => configuration[key] ?? expanded.GetValueOrDefault(key), renamed, errors);
+        return new Result(errors, expanded, renamed);
     }
 
     /// <summary>
@@ -162,16 +183,18 @@ internal static class SettingsCheck
         }
     }
 
-    private static void CheckSqlitePath(IConfiguration configuration, List<string> errors)
+    private static void CheckSqlitePath(Func<string, string?> setting, List<RenamedSetting> renamed, List<string> errors)
     {
-        var section = configuration.GetSection($"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.GroundTruth)}");
-        if (!string.Equals(section[nameof(GroundTruthOptions.Store)], nameof(JoinStoreKind.Sqlite), StringComparison.OrdinalIgnoreCase))
+        const string Section = SharedStateOptions.SectionName;
+        if (!string.Equals(setting($"{Section}:{nameof(SharedStateOptions.Store)}"), nameof(SharedStateStoreKind.Sqlite), StringComparison.OrdinalIgnoreCase))
         {
             return;
         }
 
-        var path = section[nameof(GroundTruthOptions.SqlitePath)] ?? new GroundTruthOptions().SqlitePath;
-        var key = $"{MonitoringOptions.SectionName}:GroundTruth:SqlitePath";
+        var current = $"{Section}:{nameof(SharedStateOptions.SqlitePath)}";
+        var path = setting(current) ?? new SharedStateOptions().SqlitePath;
+        // The line names the key as the user wrote it.
+        var key = renamed.FirstOrDefault(r => r.Key == current && !r.Ignored)?.FormerKey ?? current;
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (Directory.Exists(path))
         {

@@ -1,4 +1,6 @@
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.SharedState;
+using MlMonitoring.Sidecar.Tap;
 
 namespace MlMonitoring.Sidecar.Hosting;
 
@@ -35,6 +37,12 @@ internal sealed record SettingKind(SettingType Type, string[] Choices, bool IsLi
 /// <summary>A setting: its key, with <c>*</c> for a name of the user's (a model), and its kind.</summary>
 internal sealed record Setting(string Key, SettingKind Kind);
 
+/// <summary>A setting given under its former name: read under its current one, and warned about at start.</summary>
+/// <param name="FormerKey">The key as given.</param>
+/// <param name="Key">The setting's current key.</param>
+/// <param name="Ignored">True when the current key is given too, which then wins.</param>
+internal sealed record RenamedSetting(string FormerKey, string Key, bool Ignored);
+
 /// <summary>
 /// Every setting under <c>Monitoring</c>, with its kind: what <see cref="SettingsCheck"/> checks values against
 /// and suggests from. A test holds it to the options classes, so that a new option cannot be left out.
@@ -59,18 +67,18 @@ internal static class SettingsSchema
         new("Monitoring:MaxHeapBytes", SettingKind.Integer),
         new("Monitoring:Security:TokenFile", SettingKind.Text),
         new("Monitoring:Security:ProtectMetrics", SettingKind.Bool),
-        new("Monitoring:GroundTruth:Store", SettingKind.Choice<JoinStoreKind>()),
         new("Monitoring:GroundTruth:Ttl", SettingKind.Duration),
         new("Monitoring:GroundTruth:MaxPending", SettingKind.Integer),
         new("Monitoring:GroundTruth:Window", SettingKind.Duration),
-        new("Monitoring:GroundTruth:SqlitePath", SettingKind.Text),
-        new("Monitoring:GroundTruth:RedisConfiguration", SettingKind.Text),
-        new("Monitoring:GroundTruth:RedisKeyPrefix", SettingKind.Text),
-        new("Monitoring:GroundTruth:RedisPartitions", SettingKind.Integer),
-        new("Monitoring:GroundTruth:WriteQueueCapacity", SettingKind.Integer),
         new("Monitoring:GroundTruth:EarlyLabelGrace", SettingKind.Duration),
         new("Monitoring:GroundTruth:MaxEarlyLabels", SettingKind.Integer),
         new("Monitoring:GroundTruth:StoreTimeout", SettingKind.Duration),
+        new("Monitoring:SharedState:Store", SettingKind.Choice<SharedStateStoreKind>()),
+        new("Monitoring:SharedState:SqlitePath", SettingKind.Text),
+        new("Monitoring:SharedState:RedisConfiguration", SettingKind.Text),
+        new("Monitoring:SharedState:RedisKeyPrefix", SettingKind.Text),
+        new("Monitoring:SharedState:RedisPartitions", SettingKind.Integer),
+        new("Monitoring:SharedState:WriteQueueCapacity", SettingKind.Integer),
         new("Monitoring:Drift:Enabled", SettingKind.Bool),
         new("Monitoring:Drift:BaselineSize", SettingKind.Integer),
         new("Monitoring:Drift:Window", SettingKind.Duration),
@@ -115,6 +123,20 @@ internal static class SettingsSchema
         new("Monitoring:Tap:Models:*:FeatureNames", SettingKind.Texts),
         new("Monitoring:Tap:Models:*:Version", SettingKind.Text),
     ];
+
+    /// <summary>
+    /// Settings that had another name, by former key: the store of what replicas share was configured under
+    /// <c>Monitoring:GroundTruth</c> until it held baselines and handed-over windows too (0.2).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Renamed { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Monitoring:GroundTruth:Store"] = "Monitoring:SharedState:Store",
+        ["Monitoring:GroundTruth:SqlitePath"] = "Monitoring:SharedState:SqlitePath",
+        ["Monitoring:GroundTruth:RedisConfiguration"] = "Monitoring:SharedState:RedisConfiguration",
+        ["Monitoring:GroundTruth:RedisKeyPrefix"] = "Monitoring:SharedState:RedisKeyPrefix",
+        ["Monitoring:GroundTruth:RedisPartitions"] = "Monitoring:SharedState:RedisPartitions",
+        ["Monitoring:GroundTruth:WriteQueueCapacity"] = "Monitoring:SharedState:WriteQueueCapacity",
+    };
 
     /// <summary>
     /// The setting <paramref name="key"/> names (configuration keys are case-insensitive), and for an item of a

@@ -26,7 +26,7 @@ public static class SidecarDefaults
         ["Kestrel:Endpoints:Http:Protocols"] = "Http1",
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
-        // A probe answered Unhealthy (stopping) or Degraded (join store down) is the probe's answer, not an error of
+        // A probe answered Unhealthy (stopping) or Degraded (shared state down) is the probe's answer, not an error of
         // its own: the cause is logged once where it happens, not again at every probe.
         ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
         // The tap logs a call it could not forward once, with its cause; the forwarder's own warning (with a stack

@@ -1,15 +1,42 @@
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Export;
+using MlMonitoring.Sidecar.Ingest;
+using MlMonitoring.Sidecar.SharedState;
+using MlMonitoring.Sidecar.Slo;
+using MlMonitoring.Sidecar.Tap;
 
 namespace MlMonitoring.Sidecar.Hosting;
 
-/// <summary>Says once, at start, how the sidecar is set up: where OTLP goes and which limits apply.</summary>
+/// <summary>Says once, at start, how the sidecar is set up: where OTLP goes, which limits apply, which settings are given.</summary>
 internal sealed partial class StartupReport(
-    ILogger<StartupReport> logger, IOptions<MonitoringOptions> options, IConfiguration configuration, Slo.SloStatusReporter slos, Slo.SloCatalog catalog)
+    ILogger<StartupReport> logger,
+    IOptions<MonitoringOptions> options,
+    IOptions<IngestOptions> ingest,
+    IOptions<ExportOptions> export,
+    IOptions<SharedStateOptions> sharedState,
+    IOptions<TapOptions> tapOptions,
+    IOptions<SloOptions> sloOptions,
+    IReadOnlyList<RenamedSetting> renamedSettings,
+    IConfiguration configuration,
+    SloStatusReporter slos,
+    SloCatalog catalog)
     : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        foreach (var renamed in renamedSettings)
+        {
+            if (renamed.Ignored)
+            {
+                LogRenamedSettingIgnored(logger, renamed.FormerKey, renamed.Key);
+            }
+            else
+            {
+                LogRenamedSetting(logger, renamed.FormerKey, renamed.Key);
+            }
+        }
+
         var endpoint = configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         if (string.IsNullOrWhiteSpace(endpoint))
         {
@@ -24,28 +51,28 @@ internal sealed partial class StartupReport(
         GC.KeepAlive(slos);
         if (catalog.Objectives.Count > 0)
         {
-            LogSlos(logger, catalog.Objectives.Count, options.Value.SloFile!);
+            LogSlos(logger, catalog.Objectives.Count, sloOptions.Value.SloFile!);
         }
 
-        if (options.Value.Replicated && options.Value.GroundTruth.Store != JoinStoreKind.Redis)
+        if (options.Value.Replicated && sharedState.Value.Store != SharedStateStoreKind.Redis)
         {
-            LogReplicatedWithoutSharedStore(logger, options.Value.GroundTruth.Store.ToString().ToLowerInvariant());
+            LogReplicatedWithoutSharedStore(logger, sharedState.Value.Store.ToString().ToLowerInvariant());
         }
 
         var limits = options.Value.Limits;
         LogLimits(logger, limits.MaxModels, limits.MaxVersionsPerModel, limits.MaxClassesPerModel,
-            limits.MaxFeaturesPerModel, options.Value.MaxBatchSize, options.Value.FeatureWindow);
+            limits.MaxFeaturesPerModel, ingest.Value.MaxBatchSize, options.Value.FeatureWindow);
 
         if (logger.IsEnabled(LogLevel.Information))
         {
             LogEndpoints(logger, configuration["Kestrel:Endpoints:Grpc:Url"] ?? "", configuration["Kestrel:Endpoints:Http:Url"] ?? "",
-                options.Value.PrometheusEndpoint ? "/metrics, " : "");
+                export.Value.PrometheusEndpoint ? "/metrics, " : "");
             var gc = GC.GetConfigurationVariables();
             var gcSettings = string.Join(", ", GcSettingsShown.Select(name => $"{name}={(gc.TryGetValue(name, out var value) ? value : "default")}"));
             LogGc(logger, gcSettings);
-            var store = DescribeStore(options.Value.GroundTruth);
+            var store = DescribeStore(sharedState.Value);
             LogStore(logger, store);
-            var tap = options.Value.Tap;
+            var tap = tapOptions.Value;
             if (tap.Listen is not null || tap.GrpcListen is not null)
             {
                 var protocol = tap.Protocol.ToString();
@@ -69,10 +96,10 @@ internal sealed partial class StartupReport(
     /// <summary>The collector's settings that decide the sidecar's memory, as the runtime took them.</summary>
     private static readonly string[] GcSettingsShown = ["ConcurrentGC", "GCConserveMem", "GCRegionSize", "GCGen0MaxBudget"];
 
-    private static string DescribeStore(GroundTruthOptions store) => store.Store switch
+    private static string DescribeStore(SharedStateOptions store) => store.Store switch
     {
-        JoinStoreKind.Sqlite => $"sqlite, file {store.SqlitePath}",
-        JoinStoreKind.Redis => $"redis at {Redact("RedisConfiguration", store.RedisConfiguration)}, key prefix {store.RedisKeyPrefix}, {store.RedisPartitions} partition(s)",
+        SharedStateStoreKind.Sqlite => $"sqlite, file {store.SqlitePath}",
+        SharedStateStoreKind.Redis => $"redis at {Redact("RedisConfiguration", store.RedisConfiguration)}, key prefix {store.RedisKeyPrefix}, {store.RedisPartitions} partition(s)",
         _ => "memory (this process only)",
     };
 
@@ -114,8 +141,16 @@ internal sealed partial class StartupReport(
     private static partial void LogOtlpOff(ILogger logger);
 
     [LoggerMessage(EventId = 5, EventName = "ReplicatedWithoutSharedStore", Level = LogLevel.Warning,
-        Message = "Monitoring:Replicated is set but the join store is '{Store}', this process's own: a label or outcome sent to another replica will not join its prediction, and each replica captures its own drift baseline. Set Monitoring:GroundTruth:Store=redis")]
+        Message = "Monitoring:Replicated is set but the shared state is '{Store}', this process's own: a label or outcome sent to another replica will not join its prediction, and each replica captures its own drift baseline. Set Monitoring:SharedState:Store=redis")]
     private static partial void LogReplicatedWithoutSharedStore(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 11, EventName = "RenamedSetting", Level = LogLevel.Warning,
+        Message = "{FormerKey} is a former name of {Key}, read as such; rename it, the former name will stop being read in 1.0")]
+    private static partial void LogRenamedSetting(ILogger logger, string formerKey, string key);
+
+    [LoggerMessage(EventId = 12, EventName = "RenamedSettingIgnored", Level = LogLevel.Warning,
+        Message = "{FormerKey} is ignored: it is a former name of {Key}, which is given too")]
+    private static partial void LogRenamedSettingIgnored(ILogger logger, string formerKey, string key);
 
     [LoggerMessage(EventId = 4, EventName = "Slos", Level = LogLevel.Information, Message = "{Count} SLOs from {SloFile}")]
     private static partial void LogSlos(ILogger logger, int count, string sloFile);

@@ -7,7 +7,7 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Ingest;
 
 /// <summary>
-/// The one path of an event: validation, then recording, then the join store and drift. Batches are partial: each valid event is recorded
+/// The one path of an event: validation, then recording, then the shared state and drift. Batches are partial: each valid event is recorded
 /// whatever its neighbours are, and each refused one is reported by its index.
 /// </summary>
 internal sealed class BatchIngestor(
@@ -16,7 +16,7 @@ internal sealed class BatchIngestor(
 {
     /// <summary>
     /// Batches are recorded one at a time. Concurrent streams would otherwise meet on every event at the same
-    /// per-series locks and counters (one model's statistics, drift window and join store), and with more streams
+    /// per-series locks and counters (one model's statistics, drift window and shared state), and with more streams
     /// than cores a thread preempted inside one makes the others spin; taking turns costs one wait per batch and
     /// leaves the other cores to parsing, the transport and the model. Single events (unary calls) do not wait.
     /// </summary>

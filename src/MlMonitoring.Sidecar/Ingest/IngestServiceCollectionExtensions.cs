@@ -15,12 +15,20 @@ internal static class IngestServiceCollectionExtensions
 {
     public static IServiceCollection AddIngest(this IServiceCollection services)
     {
+        services.AddOptions<IngestOptions>()
+            .BindConfiguration(IngestOptions.SectionName)
+            .ValidateWithAllSettings<IngestOptions, IngestOptionsValidator>(IngestOptions.SectionName);
+        services.AddSingleton(sp =>
+        {
+            var ingest = sp.GetRequiredService<IOptions<IngestOptions>>().Value;
+            return new ConfiguredLimits(("batch_events", ingest.MaxBatchSize), ("message_bytes", ingest.MaxMessageBytes));
+        });
         services.TryAddSingleton(sp => new PredictionValidator(sp.GetRequiredService<IOptions<MonitoringOptions>>().Value.Limits));
         services.TryAddSingleton<BatchIngestor>();
         services.TryAddSingleton<OverloadGuard>();
         services.AddGrpc(grpc => grpc.Interceptors.Add<OverloadGuard>());
         services.AddOptions<GrpcServiceOptions>()
-            .Configure<IOptions<MonitoringOptions>>((grpc, monitoring) => grpc.MaxReceiveMessageSize = monitoring.Value.MaxMessageBytes);
+            .Configure<IOptions<IngestOptions>>((grpc, ingest) => grpc.MaxReceiveMessageSize = ingest.Value.MaxMessageBytes);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<PredictionIngestService>, PredictionMonitorMethods>());
         // Reflection names the services the sidecar maps. AddGrpcReflection is not called: it would find them by
         // reflecting over generated base classes, which trimming cannot keep (and the ingest service, bound by hand in

@@ -29,7 +29,7 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
     private int _checkingHeap;
     private bool _heapOverLimit;
 
-    public OverloadGuard(IOptions<MonitoringOptions> options, IMeterFactory meterFactory)
+    public OverloadGuard(IOptions<IngestOptions> options, IMeterFactory meterFactory)
     {
         _calls = new SemaphoreSlim(options.Value.MaxConcurrentCalls);
         _maxHeapBytes = options.Value.MaxHeapBytes ?? long.MaxValue;
@@ -139,7 +139,7 @@ internal sealed class OverloadGuard : Interceptor, IDisposable
     /// <summary>
     /// Judges the heap at most every <see cref="HeapCheckIntervalMs"/>. The allocated total counts garbage too.
     /// Above the limit, what the last collection left is the next judge, but only if that collection happened since
-    /// the previous check: ingest allocates little garbage, so collections can be seconds apart while the join store
+    /// the previous check: ingest allocates little garbage, so collections can be seconds apart while the shared state
     /// grows in the large-object heap, and an old figure would admit far past the limit. Otherwise a full collection
     /// (at most one per <see cref="ForcedCollectionIntervalMs"/>) tells what is really held, and only that refuses calls.
     /// </summary>

@@ -21,7 +21,7 @@ internal sealed class PredictionIngestService(
     BaselinePinner pinner,
     SidecarMetrics selfMetrics,
     OverloadGuard overload,
-    IOptions<MonitoringOptions> options,
+    IOptions<IngestOptions> options,
     IHostApplicationLifetime lifetime)
 {
     private static readonly Task<RecordResponse> AcceptedOne = Task.FromResult(new RecordResponse { Accepted = 1 });

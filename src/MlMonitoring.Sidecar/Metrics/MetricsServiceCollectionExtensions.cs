@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Metrics;
 
@@ -7,6 +8,9 @@ internal static class MetricsServiceCollectionExtensions
 {
     public static IServiceCollection AddPredictionMetrics(this IServiceCollection services)
     {
+        services.AddOptions<RegressionBucketOptions>()
+            .BindConfiguration(RegressionBucketOptions.SectionName)
+            .ValidateWithAllSettings<RegressionBucketOptions, BucketBoundariesValidator>(RegressionBucketOptions.SectionName);
         services.TryAddSingleton<PredictionInstruments>();
         services.TryAddSingleton<PredictionRecorder>();
         return services;

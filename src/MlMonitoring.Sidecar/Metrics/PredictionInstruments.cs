@@ -15,7 +15,7 @@ internal sealed class PredictionInstruments
     /// <summary>The seed's confidence buckets.</summary>
     public static readonly double[] ConfidenceBuckets = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
 
-    public PredictionInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, ModelVersionRegistry registry, LatencyBoundaries latency, TimeProvider time)
+    public PredictionInstruments(IMeterFactory meterFactory, IOptions<RegressionBucketOptions> options, ModelVersionRegistry registry, LatencyBoundaries latency, TimeProvider time)
     {
         var meter = meterFactory.Create(MeterNames.Predictions);
         // The counters every event increments are read from per-series counts when metrics are collected: an

@@ -10,12 +10,12 @@ namespace MlMonitoring.Sidecar.Security;
 /// file is configured, which it must be when the ingest endpoint listens beyond loopback. Others get
 /// UNAUTHENTICATED (gRPC) or 401 (HTTP). The gRPC health check stays open: kubelet probes send no token.
 /// </summary>
-internal sealed class BearerTokenMiddleware(RequestDelegate next, IOptions<MonitoringOptions> options)
+internal sealed class BearerTokenMiddleware(RequestDelegate next, IOptions<SecurityOptions> options)
 {
     private const string HealthCheckPath = "/grpc.health.v1.Health/";
 
-    private readonly byte[]? _token = ReadToken(options.Value.Security);
-    private readonly bool _protectMetrics = options.Value.Security.ProtectMetrics;
+    private readonly byte[]? _token = ReadToken(options.Value);
+    private readonly bool _protectMetrics = options.Value.ProtectMetrics;
 
     public Task InvokeAsync(HttpContext context)
     {

@@ -8,18 +8,18 @@ namespace MlMonitoring.Sidecar.Security;
 /// The ingest endpoint listens on loopback unless a token protects it: a sidecar reachable from the network without
 /// authentication would let anyone write a model's metrics. Checked at start, naming the setting.
 /// </summary>
-internal sealed class EndpointExposureValidator(IConfiguration configuration) : IValidateOptions<MonitoringOptions>
+internal sealed class EndpointExposureValidator(IConfiguration configuration) : IValidateOptions<SecurityOptions>
 {
-    public ValidateOptionsResult Validate(string? name, MonitoringOptions options)
+    public ValidateOptionsResult Validate(string? name, SecurityOptions options)
     {
-        if (!string.IsNullOrEmpty(options.Security.TokenFile))
+        if (!string.IsNullOrEmpty(options.TokenFile))
         {
-            if (!File.Exists(options.Security.TokenFile))
+            if (!File.Exists(options.TokenFile))
             {
-                return ValidateOptionsResult.Fail($"Monitoring:Security:TokenFile: {options.Security.TokenFile} does not exist");
+                return ValidateOptionsResult.Fail($"Monitoring:Security:TokenFile: {options.TokenFile} does not exist");
             }
 
-            if (File.ReadAllText(options.Security.TokenFile).Trim().Length < 16)
+            if (File.ReadAllText(options.TokenFile).Trim().Length < 16)
             {
                 return ValidateOptionsResult.Fail("Monitoring:Security:TokenFile: the token must have at least 16 characters");
             }

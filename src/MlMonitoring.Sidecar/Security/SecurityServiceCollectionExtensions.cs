@@ -9,7 +9,9 @@ internal static class SecurityServiceCollectionExtensions
 {
     public static IServiceCollection AddSecurity(this IServiceCollection services)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, EndpointExposureValidator>());
+        services.AddOptions<SecurityOptions>()
+            .BindConfiguration(SecurityOptions.SectionName)
+            .ValidateWithAllSettings<SecurityOptions, EndpointExposureValidator>(SecurityOptions.SectionName);
         return services;
     }
 

@@ -5,7 +5,7 @@ using MlMonitoring.Sidecar.Core;
 namespace MlMonitoring.Sidecar.SharedState;
 
 /// <summary>
-/// The default join store: pending predictions in the sidecar's memory, about 120 bytes each.
+/// The default shared-state store: pending predictions in the sidecar's memory, about 120 bytes each.
 /// </summary>
 /// <remarks>
 /// The key is a 128-bit xxHash of the prediction id rather than the id itself: an id string costs more than the
@@ -16,7 +16,7 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// time instead of reallocating. Labelled and expired entries stay as tombstones for a second TTL so that a second
 /// label is told apart from one for an id never seen.
 /// </remarks>
-internal sealed class MemorySharedStateStore(GroundTruthOptions options) : ISharedStateStore
+internal sealed class MemorySharedStateStore(PendingPredictionLimits limits) : ISharedStateStore
 {
     private readonly Dictionary<(string ModelName, string ModelVersion), StoredBaseline> _baselines = [];
     private const int ChunkShift = 14;
@@ -29,8 +29,8 @@ internal sealed class MemorySharedStateStore(GroundTruthOptions options) : IShar
     private readonly List<Slot[]> _chunks = [];
     private readonly Lock _gate = new();
     private readonly List<(DateTimeOffset At, byte[] Windows)> _handedOver = [];
-    private readonly long _ttlMs = (long)options.Ttl.TotalMilliseconds;
-    private readonly int _maxPending = options.MaxPending;
+    private readonly long _ttlMs = (long)limits.Ttl.TotalMilliseconds;
+    private readonly int _maxPending = limits.MaxPending;
     private long _firstChunk; // number of _chunks[0]
     private Slot[]? _spareChunk;
     private long _head; // oldest entry still stored

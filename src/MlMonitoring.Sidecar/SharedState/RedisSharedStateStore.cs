@@ -11,7 +11,7 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// <remarks>
 /// Each prediction is a string <c>{tag}q:id</c> (<see cref="PackedPrediction"/>) living two TTLs (the second as a
 /// tombstone), indexed by time in the sorted set <c>{tag}pending</c> while it waits. The tag is a hash tag: the
-/// prefix (<c>Monitoring:GroundTruth:RedisKeyPrefix</c>), and with <c>RedisPartitions</c> above 1 the partition
+/// prefix (<c>Monitoring:SharedState:RedisKeyPrefix</c>), and with <c>RedisPartitions</c> above 1 the partition
 /// of the id, so that in a Redis Cluster each script's keys are on one node (the cluster routes every replica's
 /// commands there, whichever node it connected to) while the partitions spread over the masters. Baselines and
 /// handed-over windows sit under the prefix alone. The sweep takes expired and excess members off each index
@@ -131,17 +131,17 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
     private readonly long _ttlMs;
     private readonly int _maxPendingPerPartition;
 
-    public RedisSharedStateStore(GroundTruthOptions options, ModelVersionRegistry registry, SharedStateHealth health)
+    public RedisSharedStateStore(SharedStateOptions options, PendingPredictionLimits limits, ModelVersionRegistry registry, SharedStateHealth health)
     {
         _registry = registry;
         _health = health;
-        _ttlMs = (long)options.Ttl.TotalMilliseconds;
+        _ttlMs = (long)limits.Ttl.TotalMilliseconds;
         var slot = "{" + options.RedisKeyPrefix + "}";
         // One partition keeps the keys of before partitions existed; more get a hash tag each, spread over a cluster.
         _partitions = options.RedisPartitions == 1
             ? [new Partition(slot)]
             : [.. Enumerable.Range(0, options.RedisPartitions).Select(p => new Partition("{" + options.RedisKeyPrefix + p.ToString(CultureInfo.InvariantCulture) + "}"))];
-        _maxPendingPerPartition = (int)Math.Ceiling((double)options.MaxPending / _partitions.Length);
+        _maxPendingPerPartition = (int)Math.Ceiling((double)limits.MaxPending / _partitions.Length);
         _baselines = slot + "baselines";
         _baselineEpochs = slot + "baseline-epochs";
         _handedOver = slot + "handed-over-windows";
@@ -153,7 +153,7 @@ internal sealed class RedisSharedStateStore : ISharedStateStore
         if (!_redis.IsConnected)
         {
             health.ReportUnreachableAtStart(
-                "Monitoring:GroundTruth:RedisConfiguration", configuration.ToString(includePassword: false), $"no connection within {configuration.ConnectTimeout} ms");
+                $"{SharedStateOptions.SectionName}:{nameof(SharedStateOptions.RedisConfiguration)}", configuration.ToString(includePassword: false), $"no connection within {configuration.ConnectTimeout} ms");
         }
 
         _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);

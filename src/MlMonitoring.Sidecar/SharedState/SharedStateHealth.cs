@@ -4,7 +4,7 @@ using MlMonitoring.Sidecar.Core;
 namespace MlMonitoring.Sidecar.SharedState;
 
 /// <summary>
-/// How the join store is doing, as self-metrics: failed operations, writes dropped because the store could not
+/// How the shared state is doing, as self-metrics: failed operations, writes dropped because the store could not
 /// keep up, and whether the last operation succeeded. Predictions are counted whatever the store's state.
 /// </summary>
 internal sealed partial class SharedStateHealth
@@ -19,11 +19,11 @@ internal sealed partial class SharedStateHealth
         _logger = logger;
         var meter = meterFactory.Create(MeterNames.Sidecar);
         _failures = meter.CreateCounter<long>(
-            "ml_sidecar_join_store_failures", description: "Join store operations that failed (and were retried where they were writes).");
+            "ml_sidecar_shared_state_failures", description: "Shared-state store operations that failed (and were retried where they were writes).");
         _droppedWrites = meter.CreateCounter<long>(
-            "ml_sidecar_join_store_dropped", description: "Predictions not remembered because the store's write queue was full.");
+            "ml_sidecar_shared_state_dropped", description: "Predictions not remembered because the store's write queue was full.");
         meter.CreateObservableGauge(
-            "ml_sidecar_join_store_up", () => Volatile.Read(ref _healthy), description: "1 while the join store answers, 0 after a failure.");
+            "ml_sidecar_shared_state_up", () => Volatile.Read(ref _healthy), description: "1 while the shared state answers, 0 after a failure.");
     }
 
     public bool IsHealthy => Volatile.Read(ref _healthy) == 1;
@@ -55,6 +55,6 @@ internal sealed partial class SharedStateHealth
     private static partial void LogUnreachableAtStart(ILogger logger, string setting, string value, string cause);
 
     [LoggerMessage(EventId = 20, EventName = "JoinStoreDown", Level = LogLevel.Warning,
-        Message = "Join store {Operation} failed ({ErrorType}: {ErrorMessage}); predictions are still counted, labels may not join until it recovers")]
+        Message = "Shared-state store {Operation} failed ({ErrorType}: {ErrorMessage}); predictions are still counted, labels may not join until it recovers")]
     private static partial void LogStoreDown(ILogger logger, string operation, string errorType, string errorMessage);
 }

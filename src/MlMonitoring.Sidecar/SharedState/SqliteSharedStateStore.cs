@@ -18,12 +18,12 @@ internal sealed class SqliteSharedStateStore : ISharedStateStore
     private readonly long _ttlMs;
     private readonly int _maxPending;
 
-    public SqliteSharedStateStore(GroundTruthOptions options, ModelVersionRegistry registry, SharedStateHealth health)
+    public SqliteSharedStateStore(SharedStateOptions options, PendingPredictionLimits limits, ModelVersionRegistry registry, SharedStateHealth health)
     {
         _registry = registry;
         _health = health;
-        _ttlMs = (long)options.Ttl.TotalMilliseconds;
-        _maxPending = options.MaxPending;
+        _ttlMs = (long)limits.Ttl.TotalMilliseconds;
+        _maxPending = limits.MaxPending;
         var directory = Path.GetDirectoryName(Path.GetFullPath(options.SqlitePath));
         if (!string.IsNullOrEmpty(directory))
         {

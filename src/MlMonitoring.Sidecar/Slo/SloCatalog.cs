@@ -10,7 +10,7 @@ namespace MlMonitoring.Sidecar.Slo;
 /// </summary>
 internal sealed class SloCatalog
 {
-    public SloCatalog(IOptions<MonitoringOptions> options)
+    public SloCatalog(IOptions<SloOptions> options)
     {
         var path = options.Value.SloFile;
         Objectives = [];
@@ -23,7 +23,7 @@ internal sealed class SloCatalog
             catch (Exception e) when (e is FormatException or IOException or YamlDotNet.Core.YamlException or UnauthorizedAccessException)
             {
                 throw new OptionsValidationException(
-                    MonitoringOptions.SectionName, typeof(MonitoringOptions), [$"Monitoring:SloFile: {e.Message}"]);
+                    SloOptions.SectionName, typeof(SloOptions), [$"Monitoring:SloFile: {e.Message}"]);
             }
         }
     }
@@ -34,9 +34,9 @@ internal sealed class SloCatalog
     public LatencyBoundaries CreateLatencyBoundaries() =>
         new(Objectives.Where(o => o.Kind == SloKind.Latency).Select(o => o.LatencyThresholdSeconds!.Value));
 
-    /// <summary>The time-to-first-token buckets with every SLO time-to-first-token threshold added.</summary>
-    public TimeToFirstTokenBoundaries CreateTimeToFirstTokenBoundaries() =>
-        new(Objectives.Where(o => o.Kind == SloKind.TimeToFirstToken).Select(o => o.LatencyThresholdSeconds!.Value));
+    /// <summary>Every SLO time-to-first-token threshold, in seconds: the tap adds them to its buckets.</summary>
+    public IEnumerable<double> TimeToFirstTokenTargets =>
+        Objectives.Where(o => o.Kind == SloKind.TimeToFirstToken).Select(o => o.LatencyThresholdSeconds!.Value);
 
     public IEnumerable<ServiceLevelObjective> For(string modelName) => Objectives.Where(o => o.ModelName == modelName);
 }

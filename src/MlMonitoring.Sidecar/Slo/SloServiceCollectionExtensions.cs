@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MlMonitoring.Sidecar.Core;
 
 namespace MlMonitoring.Sidecar.Slo;
 
@@ -7,11 +8,13 @@ internal static class SloServiceCollectionExtensions
 {
     public static IServiceCollection AddSlo(this IServiceCollection services)
     {
+        services.AddOptions<SloOptions>()
+            .BindConfiguration(SloOptions.SectionName)
+            .ValidateWithAllSettings<SloOptions, SloOptionsValidator>(SloOptions.SectionName);
         services.TryAddSingleton<SloCatalog>();
         services.TryAddSingleton<SloStatusReporter>();
         services.AddHostedService<SloTrafficWatch>();
         services.Replace(ServiceDescriptor.Singleton(sp => sp.GetRequiredService<SloCatalog>().CreateLatencyBoundaries()));
-        services.Replace(ServiceDescriptor.Singleton(sp => sp.GetRequiredService<SloCatalog>().CreateTimeToFirstTokenBoundaries()));
         return services;
     }
 }

@@ -10,7 +10,7 @@ namespace MlMonitoring.Sidecar.Slo;
 /// Models of time-to-first-token objectives are not watched: the tap reports them under their GenAI names.
 /// </summary>
 internal sealed partial class SloTrafficWatch(
-    SloCatalog catalog, ModelVersionRegistry registry, IOptions<MonitoringOptions> options, TimeProvider time, ILogger<SloTrafficWatch> logger)
+    SloCatalog catalog, ModelVersionRegistry registry, IOptions<MonitoringOptions> options, IOptions<SloOptions> sloOptions, TimeProvider time, ILogger<SloTrafficWatch> logger)
     : BackgroundService
 {
     private readonly HashSet<string> _said = new(StringComparer.Ordinal);
@@ -23,7 +23,7 @@ internal sealed partial class SloTrafficWatch(
         {
             if (!seen.Contains(model) && _said.Add(model))
             {
-                LogSloModelSilent(logger, model, options.Value.StatusWindow, options.Value.SloFile ?? "", seen.Count == 0 ? "none" : string.Join(", ", seen.Order(StringComparer.Ordinal)));
+                LogSloModelSilent(logger, model, options.Value.StatusWindow, sloOptions.Value.SloFile ?? "", seen.Count == 0 ? "none" : string.Join(", ", seen.Order(StringComparer.Ordinal)));
             }
         }
     }

@@ -30,7 +30,7 @@ internal sealed class GenAiInstruments
     private readonly string _provider;
 
     /// <summary>Creates the instruments; time to first token has the conventions' boundaries plus the SLO file's targets.</summary>
-    public GenAiInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, SidecarMetrics selfMetrics, TimeToFirstTokenBoundaries timeToFirstToken)
+    public GenAiInstruments(IMeterFactory meterFactory, IOptions<MonitoringOptions> options, IOptions<TapOptions> tap, SidecarMetrics selfMetrics, TimeToFirstTokenBoundaries timeToFirstToken)
     {
         var meter = meterFactory.Create(MeterNames.GenAi);
         _requestDuration = meter.CreateHistogram(
@@ -57,7 +57,7 @@ internal sealed class GenAiInstruments
         _models = new(limiter, SeriesLimit.Models, settings.Limits.MaxModels, name => name, _ => LabelNames.Overflow, StringComparer.Ordinal);
         _reasons = new(limiter, SeriesLimit.Classes, settings.Limits.MaxClassesPerModel, name => name, _ => LabelNames.Overflow, StringComparer.Ordinal);
         _errorTypes = new(limiter, SeriesLimit.ErrorTypes, settings.Limits.MaxErrorTypesPerModel, name => name, _ => LabelNames.Overflow, StringComparer.Ordinal);
-        _provider = settings.Tap.GenAiProviderName;
+        _provider = tap.Value.GenAiProviderName;
     }
 
     /// <summary>Records one LLM call.</summary>

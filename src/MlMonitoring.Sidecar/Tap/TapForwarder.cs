@@ -29,11 +29,11 @@ internal sealed partial class TapForwarder : IDisposable
     private readonly CaptureBudget _budget;
 
     public TapForwarder(
-        IHttpForwarder forwarder, IOptions<MonitoringOptions> options, TapMetrics metrics, TapObserverQueue queue, CaptureBudget budget, ILogger<TapForwarder> logger)
+        IHttpForwarder forwarder, IOptions<TapOptions> options, TapMetrics metrics, TapObserverQueue queue, CaptureBudget budget, ILogger<TapForwarder> logger)
     {
         _budget = budget;
         _forwarder = forwarder;
-        _options = options.Value.Tap;
+        _options = options.Value;
         _metrics = metrics;
         _observer = queue.Writer;
         _logger = logger;
@@ -257,10 +257,10 @@ internal sealed partial class TapForwarder : IDisposable
 }
 
 /// <summary>The queue between the forwarding path and the observer: bounded, never waited on by the forwarder.</summary>
-internal sealed class TapObserverQueue(IOptions<MonitoringOptions> options)
+internal sealed class TapObserverQueue(IOptions<TapOptions> options)
 {
     private readonly Channel<TappedCall> _channel = Channel.CreateBounded<TappedCall>(
-        new BoundedChannelOptions(options.Value.Tap.ObserverQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(options.Value.ObserverQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     public ChannelWriter<TappedCall> Writer => _channel.Writer;
 

@@ -11,10 +11,10 @@ namespace MlMonitoring.Sidecar.Tap;
 /// Nothing here runs on the forwarding path.
 /// </summary>
 internal sealed partial class TapObserver(
-    TapObserverQueue queue, BatchIngestor ingestor, GenAiInstruments genAi, TapMetrics metrics, IOptions<MonitoringOptions> options, ILogger<TapObserver> logger)
+    TapObserverQueue queue, BatchIngestor ingestor, GenAiInstruments genAi, TapMetrics metrics, IOptions<TapOptions> options, IOptions<IngestOptions> ingest, ILogger<TapObserver> logger)
     : BackgroundService
 {
-    private readonly ObservationContext _context = new(options.Value.Tap, new ObservedEvents(options.Value.MaxBatchSize), metrics);
+    private readonly ObservationContext _context = new(options.Value, new ObservedEvents(ingest.Value.MaxBatchSize), metrics);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.Slo;
 
 namespace MlMonitoring.Sidecar.Tap;
 
@@ -14,8 +15,11 @@ internal static class TapServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddTap(this IServiceCollection services, ConfigurationManager configuration)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MonitoringOptions>, TapOptionsValidator>());
-        var section = configuration.GetSection($"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.Tap)}");
+        services.AddOptions<TapOptions>()
+            .BindConfiguration(TapOptions.SectionName)
+            .ValidateWithAllSettings<TapOptions, TapOptionsValidator>(TapOptions.SectionName);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TapOptions>, TapMappingValidator>());
+        var section = configuration.GetSection(TapOptions.SectionName);
         var listen = section[nameof(TapOptions.Listen)];
         var grpcListen = section[nameof(TapOptions.GrpcListen)];
         if (listen is null && grpcListen is null)
@@ -38,7 +42,7 @@ internal static class TapServiceCollectionExtensions
 
         configuration.AddInMemoryCollection(endpoints);
         // A client of the HTTP listener may half-close once its request is sent, as through any proxy.
-        if (TapOptionsValidator.PortOf(listen) is var httpPort and > 0)
+        if (TapMappingValidator.PortOf(listen) is var httpPort and > 0)
         {
             services.Configure<KestrelServerOptions>(kestrel => kestrel.ConfigureEndpointDefaults(endpoint =>
             {
@@ -49,11 +53,18 @@ internal static class TapServiceCollectionExtensions
             }));
         }
 
+        services.AddSingleton(sp =>
+        {
+            var tap = sp.GetRequiredService<IOptions<TapOptions>>().Value;
+            return new ConfiguredLimits(("tap_body_bytes", tap.MaxObservedBodyBytes), ("tap_observer_queue", tap.ObserverQueueCapacity), ("tap_captured_bytes", tap.MaxCapturedBytes));
+        });
         services.AddHttpForwarder();
         services.TryAddSingleton<TapMetrics>();
         services.TryAddSingleton<TapObserverQueue>();
-        services.TryAddSingleton(sp => new CaptureBudget(sp.GetRequiredService<IOptions<MonitoringOptions>>().Value.Tap.MaxCapturedBytes));
+        services.TryAddSingleton(sp => new CaptureBudget(sp.GetRequiredService<IOptions<TapOptions>>().Value.MaxCapturedBytes));
         services.TryAddSingleton<TapForwarder>();
+        // The recommended buckets of the GenAI conventions, with every time-to-first-token target of the SLO file.
+        services.TryAddSingleton(sp => new TimeToFirstTokenBoundaries(sp.GetService<SloCatalog>()?.TimeToFirstTokenTargets ?? []));
         services.TryAddSingleton<GenAiInstruments>();
         services.AddHostedService<TapObserver>();
         return services;
@@ -65,15 +76,15 @@ internal static class TapServiceCollectionExtensions
     /// </summary>
     public static IApplicationBuilder UseTap(this IApplicationBuilder app)
     {
-        var tap = app.ApplicationServices.GetRequiredService<IOptions<MonitoringOptions>>().Value.Tap;
+        var tap = app.ApplicationServices.GetRequiredService<IOptions<TapOptions>>().Value;
         if (!tap.Enabled)
         {
             return app;
         }
 
         var forwarder = app.ApplicationServices.GetRequiredService<TapForwarder>();
-        var httpPort = TapOptionsValidator.PortOf(tap.Listen);
-        var grpcPort = TapOptionsValidator.PortOf(tap.GrpcListen);
+        var httpPort = TapMappingValidator.PortOf(tap.Listen);
+        var grpcPort = TapMappingValidator.PortOf(tap.GrpcListen);
         return app.Use((context, next) =>
         {
             var port = context.Connection.LocalPort;

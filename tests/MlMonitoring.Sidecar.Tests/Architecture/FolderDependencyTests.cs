@@ -25,11 +25,11 @@ public sealed class FolderDependencyTests
         ["Slo"] = ["Core", "GroundTruth"],
         ["Status"] = ["Core", "GroundTruth", "Drift", "Slo"],
         ["Ingest"] = ["Core", "Metrics", "GroundTruth", "Drift", "Status"],
-        ["Tap"] = ["Core", "Ingest"],
+        ["Tap"] = ["Core", "Ingest", "Slo"],
         ["Canary"] = ["Core"],
         ["Export"] = ["Core"],
         ["Security"] = ["Core"],
-        ["Hosting"] = ["Core", "Slo"],
+        ["Hosting"] = ["Core", "Slo", "SharedState", "Ingest", "Tap", "Export"],
     };
 
     public static TheoryData<string> Folders => [.. Allowed.Keys];

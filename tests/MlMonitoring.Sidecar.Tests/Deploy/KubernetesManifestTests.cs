@@ -92,8 +92,8 @@ public sealed class KubernetesManifestTests
         var settings = documents.Single(d => Text(d, "kind") == "ConfigMap" && Text(Map(d, "metadata"), "name")!.StartsWith("mlmonitoring-sidecar-settings", StringComparison.Ordinal));
         var data = Map(settings, "data");
         Assert.Equal("true", Text(data, "Monitoring__Replicated"));
-        Assert.Equal("redis", Text(data, "Monitoring__GroundTruth__Store"));
-        Assert.Equal("mlmonitoring-redis:6379", Text(data, "Monitoring__GroundTruth__RedisConfiguration"));
+        Assert.Equal("redis", Text(data, "Monitoring__SharedState__Store"));
+        Assert.Equal("mlmonitoring-redis:6379", Text(data, "Monitoring__SharedState__RedisConfiguration"));
     }
 
     [Fact]

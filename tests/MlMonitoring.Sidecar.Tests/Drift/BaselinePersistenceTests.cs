@@ -12,8 +12,8 @@ public sealed class BaselinePersistenceTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-baseline-").FullName, "join.db");
         var settings = new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "sqlite",
-            ["Monitoring__GroundTruth__SqlitePath"] = path,
+            ["Monitoring__SharedState__Store"] = "sqlite",
+            ["Monitoring__SharedState__SqlitePath"] = path,
             ["Monitoring__Drift__BaselineSize"] = "100",
         };
 

@@ -137,7 +137,7 @@ public sealed class DriftEndToEndTests : IDisposable
         await SendAsync(10_000, i =>
         {
             // Calibrated: right with probability equal to its confidence. Confidences on a 1/4096 grid are exact
-            // in the single precision the join store keeps them in.
+            // in the single precision the shared state keeps them in.
             var confidence = Math.Round((0.5 + (0.5 * random.NextDouble())) * 4096) / 4096;
             var isRight = random.NextDouble() < confidence;
             var predicted = random.NextDouble() < 0.5 ? "yes" : "no";

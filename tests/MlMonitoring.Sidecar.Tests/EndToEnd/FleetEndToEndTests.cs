@@ -177,7 +177,7 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         await CompareAsync(prometheus, $"model_version:ml_model_precision_macro:fleet{fraud}", at, Number(classification["precision_macro"]), 1e-9);
         await CompareAsync(prometheus, $"model_version:ml_model_recall_macro:fleet{fraud}", at, Number(classification["recall_macro"]), 1e-9);
         await CompareAsync(prometheus, $"model_version:ml_model_f1_macro:fleet{fraud}", at, Number(classification["f1_macro"]), 1e-9);
-        // The join store keeps a prediction's confidence as a float32 (4 bytes per pending prediction, not 8): each
+        // The shared state keeps a prediction's confidence as a float32 (4 bytes per pending prediction, not 8): each
         // is off by at most 2^-24 relative, so the calibration error, an average of |correct - confidence| over
         // bins, is off by at most 2^-24 ≈ 6e-8.
         await CompareAsync(prometheus, $"model_version:ml_model_calibration_error:fleet{fraud}", at, Number(classification["calibration_error"]), Math.Pow(2, -24));

@@ -87,8 +87,8 @@ public sealed class FleetHandoverEndToEndTests(ITestOutputHelper output)
         var file = Path.Combine(Directory.CreateTempSubdirectory("mlmon-restart-").FullName, "state.db");
         var settings = new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "sqlite",
-            ["Monitoring__GroundTruth__SqlitePath"] = file,
+            ["Monitoring__SharedState__Store"] = "sqlite",
+            ["Monitoring__SharedState__SqlitePath"] = file,
             ["Monitoring__Drift__BaselineSize"] = "100",
             ["Monitoring__Handover__AdoptAfter"] = "00:00:00",
             ["Monitoring__Handover__PollInterval"] = "00:00:00.200",

@@ -31,7 +31,7 @@ public sealed class StoreRestartEndToEndTests(ITestOutputHelper output)
         SidecarProcess[] replicas = [a, b, c];
         foreach (var replica in replicas)
         {
-            replica.Logs.Expected.AddRange(["Join store", "drift baseline", "drift baselines", "handed-over windows"]);
+            replica.Logs.Expected.AddRange(["Shared-state store", "drift baseline", "drift baselines", "handed-over windows"]);
         }
 
         var random = new Random(31);
@@ -68,7 +68,7 @@ public sealed class StoreRestartEndToEndTests(ITestOutputHelper output)
         // and captures one of its own, while the others are still reconnecting.
         await redis.StartAgainAsync();
         await using var late = await SidecarProcess.StartAsync(SidecarProcess.ReplicaSettings(redis.Configuration, [.. common, ("Monitoring__Drift__SyncInterval", "00:00:00.100")]));
-        late.Logs.Expected.AddRange(["Join store", "drift baseline", "handed-over windows"]);
+        late.Logs.Expected.AddRange(["Shared-state store", "drift baseline", "handed-over windows"]);
         SidecarProcess[] fleet = [a, b, c, late];
         await SendDriftyAsync(late, random, BaselineSize, shift: 1);
 

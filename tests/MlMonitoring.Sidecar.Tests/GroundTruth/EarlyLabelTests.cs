@@ -151,7 +151,7 @@ public sealed class EarlyLabelTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var sidecar = await SidecarProcess.StartAsync(SidecarProcess.ReplicaSettings(redis.Configuration));
-        sidecar.Logs.Expected.Add("Join store");
+        sidecar.Logs.Expected.Add("Shared-state store");
         var client = sidecar.CreateMonitorClient();
         await client.RecordPredictionAsync(WithId(Events.Classified("m", "v1", "x", 0.9), "before"));
         await redis.StopAsync();
@@ -171,7 +171,7 @@ public sealed class EarlyLabelTests
         Assert.All(response.Rejections, r =>
         {
             Assert.True(r.Retryable);
-            Assert.StartsWith("prediction_id: join store ", r.Reason, StringComparison.Ordinal);
+            Assert.StartsWith("prediction_id: shared state ", r.Reason, StringComparison.Ordinal);
             Assert.EndsWith("; send the label again", r.Reason, StringComparison.Ordinal);
         });
     }

@@ -13,7 +13,7 @@ public sealed class MemoryJoinStoreTests(ITestOutputHelper output)
     [Fact]
     public async Task A_million_pending_predictions_cost_at_most_200_bytes_each()
     {
-        var (store, model) = Create(new GroundTruthOptions { MaxPending = 2_000_000 });
+        var (store, model) = Create(new PendingPredictionLimits { MaxPending = 2_000_000 });
         var legit = model.GetClass("legit");
         var before = Heap();
 
@@ -24,7 +24,7 @@ public sealed class MemoryJoinStoreTests(ITestOutputHelper output)
         }
 
         var bytesPerPending = (Heap() - before) / 1_000_000.0;
-        output.WriteLine($"memory join store: {bytesPerPending:0.0} bytes per pending prediction (1,000,000 pending)");
+        output.WriteLine($"memory store: {bytesPerPending:0.0} bytes per pending prediction (1,000,000 pending)");
         Assert.True(bytesPerPending <= 200, $"{bytesPerPending:0.0} bytes per pending prediction");
         Assert.Equal(1_000_000, (await store.SweepAsync(Now, CancellationToken.None)).Pending);
         GC.KeepAlive(store);
@@ -33,7 +33,7 @@ public sealed class MemoryJoinStoreTests(ITestOutputHelper output)
     [Fact]
     public async Task Past_max_pending_the_oldest_pending_prediction_is_evicted_and_counted()
     {
-        var (store, model) = Create(new GroundTruthOptions { MaxPending = 3 });
+        var (store, model) = Create(new PendingPredictionLimits { MaxPending = 3 });
         var yes = model.GetClass("yes");
         for (var i = 0; i < 5; i++)
         {
@@ -52,7 +52,7 @@ public sealed class MemoryJoinStoreTests(ITestOutputHelper output)
     [Fact]
     public async Task Tombstones_are_forgotten_after_a_second_ttl()
     {
-        var (store, model) = Create(new GroundTruthOptions { Ttl = TimeSpan.FromMinutes(10) });
+        var (store, model) = Create(new PendingPredictionLimits { Ttl = TimeSpan.FromMinutes(10) });
         store.Remember("a", new PendingPrediction(model, model.GetClass("x"), 0, float.NaN, Now.ToUnixTimeMilliseconds()));
         await store.ClaimAsync("a", labelIsClass: true, Now, CancellationToken.None);
 
@@ -62,11 +62,11 @@ public sealed class MemoryJoinStoreTests(ITestOutputHelper output)
         Assert.Equal(ClaimOutcome.Unknown, (await store.ClaimAsync("a", true, Now + TimeSpan.FromMinutes(21), CancellationToken.None)).Outcome);
     }
 
-    private static (MemorySharedStateStore Store, ModelVersionState Model) Create(GroundTruthOptions options)
+    private static (MemorySharedStateStore Store, ModelVersionState Model) Create(PendingPredictionLimits limits)
     {
         var monitoring = Options.Create(new MonitoringOptions());
         var registry = new ModelVersionRegistry(monitoring, new SidecarMetrics(new TestMeterFactory(), monitoring));
-        return (new MemorySharedStateStore(options), registry.Get("fraud", "v1"));
+        return (new MemorySharedStateStore(limits), registry.Get("fraud", "v1"));
     }
 
     private static long Heap()

@@ -77,7 +77,7 @@ public sealed class RedisClusterJoinTests
             foreach (var port in cluster.Ports)
             {
                 replicas.Add(await SidecarProcess.StartAsync(
-                    SidecarProcess.ReplicaSettings($"127.0.0.1:{port}", ("Monitoring__GroundTruth__RedisPartitions", "12"))));
+                    SidecarProcess.ReplicaSettings($"127.0.0.1:{port}", ("Monitoring__SharedState__RedisPartitions", "12"))));
             }
 
             // 600 predictions over the three replicas, their labels each sent to another replica than its prediction.

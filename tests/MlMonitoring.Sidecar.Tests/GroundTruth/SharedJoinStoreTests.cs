@@ -4,7 +4,7 @@ using Label = MlMonitoring.V1.GroundTruth;
 
 namespace MlMonitoring.Sidecar.Tests.GroundTruth;
 
-/// <summary>The persistent and shared join stores, against real SQLite files and a real redis-server.</summary>
+/// <summary>The persistent and shared stores, against real SQLite files and a real redis-server.</summary>
 [Trait("Parts", "Real")]
 public sealed class SharedJoinStoreTests
 {
@@ -14,8 +14,8 @@ public sealed class SharedJoinStoreTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-sqlite-").FullName, "join.db");
         var settings = new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "sqlite",
-            ["Monitoring__GroundTruth__SqlitePath"] = path,
+            ["Monitoring__SharedState__Store"] = "sqlite",
+            ["Monitoring__SharedState__SqlitePath"] = path,
         };
 
         await using (var before = await SidecarProcess.StartAsync(settings))
@@ -58,8 +58,8 @@ public sealed class SharedJoinStoreTests
         await using var redis = await RedisServer.StartAsync();
         var settings = new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = redis.Configuration,
+            ["Monitoring__SharedState__Store"] = "redis",
+            ["Monitoring__SharedState__RedisConfiguration"] = redis.Configuration,
         };
         await using var replicaA = await SidecarProcess.StartAsync(settings);
         await using var replicaB = await SidecarProcess.StartAsync(settings);

@@ -11,12 +11,12 @@ namespace MlMonitoring.Sidecar.Tests.Hosting;
 public sealed class HostingTests
 {
     [Theory]
-    [InlineData("Monitoring__MaxBatchSize", "0", "MaxBatchSize")]
+    [InlineData("Monitoring__MaxBatchSize", "0", "Monitoring:MaxBatchSize: must be between 1 and 1000000")]
     [InlineData("Monitoring__FeatureWindow", "00:00:00", "FeatureWindow")]
-    [InlineData("Monitoring__Drift__SyncInterval", "02:00:00", "SyncInterval must be between 00:00:00.1000000 and 01:00:00")]
-    [InlineData("Monitoring__Limits__MaxClassesPerModel", "-5", "MaxClassesPerModel")]
+    [InlineData("Monitoring__Drift__SyncInterval", "02:00:00", "Monitoring:Drift:SyncInterval: must be between 00:00:00.1000000 and 01:00:00")]
+    [InlineData("Monitoring__Limits__MaxClassesPerModel", "-5", "Monitoring:Limits:MaxClassesPerModel: must be between 1 and 100000")]
     [InlineData("Monitoring__RegressionBuckets__1", "0.5", "Monitoring:RegressionBuckets")]
-    [InlineData("Monitoring__GroundTruth__Store", "postgres", "Monitoring:GroundTruth:Store")]
+    [InlineData("Monitoring__SharedState__Store", "postgres", "Monitoring:SharedState:Store")]
     public async Task A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string named)
     {
         // Index 0 is set to 1 for the bucket case: the next boundary, 0.5, then goes backwards.
@@ -59,9 +59,9 @@ public sealed class HostingTests
     public async Task A_replicated_sidecar_without_a_shared_store_says_so_at_start()
     {
         await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string> { ["Monitoring__Replicated"] = "true" });
-        sidecar.Logs.Expected.Add("Monitoring:Replicated is set but the join store is 'memory'");
+        sidecar.Logs.Expected.Add("Monitoring:Replicated is set but the shared state is 'memory'");
 
-        Assert.Contains("Set Monitoring:GroundTruth:Store=redis", sidecar.Output, StringComparison.Ordinal);
+        Assert.Contains("Set Monitoring:SharedState:Store=redis", sidecar.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Hosting;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
@@ -13,7 +14,7 @@ namespace MlMonitoring.Sidecar.Tests.Hosting;
 public sealed class SettingsErrorTests
 {
     [Theory]
-    [InlineData("Monitoring__GroundTruth__Store", "redsi", "Monitoring:GroundTruth:Store: 'redsi' is not one of Memory, Sqlite, Redis")]
+    [InlineData("Monitoring__SharedState__Store", "redsi", "Monitoring:SharedState:Store: 'redsi' is not one of Memory, Sqlite, Redis")]
     [InlineData("Monitoring__Tap__Protocol", "OpenInferenc", "Monitoring:Tap:Protocol: 'OpenInferenc' is not one of Auto, OpenInference, KServeV1, OpenAi")]
     [InlineData("Monitoring__FeatureWindow", "5m", "Monitoring:FeatureWindow: '5m' is not a duration; write [d.]hh:mm:ss[.fff], e.g. 00:05:00 for five minutes")]
     [InlineData("Monitoring__MaxBatchSize", "lots", "Monitoring:MaxBatchSize: 'lots' is not a whole number")]
@@ -35,12 +36,12 @@ public sealed class SettingsErrorTests
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "sqlite",
-            ["Monitoring__GroundTruth__SqlitePath"] = "/nonexistent-mlmon/join.db",
+            ["Monitoring__SharedState__Store"] = "sqlite",
+            ["Monitoring__SharedState__SqlitePath"] = "/nonexistent-mlmon/join.db",
         });
 
         Assert.Equal(1, exitCode);
-        Assert.Equal("error: Monitoring:GroundTruth:SqlitePath: cannot open '/nonexistent-mlmon/join.db': the folder '/nonexistent-mlmon' does not exist", output.Trim());
+        Assert.Equal("error: Monitoring:SharedState:SqlitePath: cannot open '/nonexistent-mlmon/join.db': the folder '/nonexistent-mlmon' does not exist", output.Trim());
     }
 
     [Fact]
@@ -61,7 +62,7 @@ public sealed class SettingsErrorTests
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "redsi",
+            ["Monitoring__SharedState__Store"] = "redsi",
             ["Monitoring__FeatureWindow"] = "5m",
         });
 
@@ -111,18 +112,18 @@ public sealed class SettingsErrorTests
         var port = FreePort.Next();
         await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = $"127.0.0.1:{port},connectTimeout=500,password=secret",
+            ["Monitoring__SharedState__Store"] = "redis",
+            ["Monitoring__SharedState__RedisConfiguration"] = $"127.0.0.1:{port},connectTimeout=500,password=secret",
         });
         sidecar.Logs.Expected.AddRange(["does not answer", "Could not load drift baselines"]);
 
         Assert.Contains(
-            $"Monitoring:GroundTruth:RedisConfiguration: 127.0.0.1:{port},connectTimeout=500,password=*****,abortConnect=False does not answer (no connection within 500 ms); starting anyway",
+            $"Monitoring:SharedState:RedisConfiguration: 127.0.0.1:{port},connectTimeout=500,password=*****,abortConnect=False does not answer (no connection within 500 ms); starting anyway",
             sidecar.Output,
             StringComparison.Ordinal);
         Assert.DoesNotContain("secret", sidecar.Output, StringComparison.Ordinal);
         var readiness = await sidecar.Http.GetStringAsync(new Uri("/readyz", UriKind.Relative));
-        Assert.Contains("join-store: Degraded", readiness, StringComparison.Ordinal);
+        Assert.Contains("shared-state: Degraded", readiness, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -149,14 +150,69 @@ public sealed class SettingsErrorTests
         Assert.Contains("Garbage collector: ConcurrentGC=True, GCConserveMem=5, GCRegionSize=1048576, GCGen0MaxBudget=6291456", lines);
     }
 
-    /// <summary>The schema the check reads names every option the sidecar binds, and nothing else.</summary>
+    [Fact]
+    public async Task A_setting_given_under_its_former_name_is_read_under_its_new_one_with_a_warning()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-renamed-").FullName, "shared.db");
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "sqlite",
+            ["Monitoring__GroundTruth__SqlitePath"] = path,
+        });
+        sidecar.Logs.Expected.Add("is a former name of");
+
+        Assert.Contains("Monitoring:GroundTruth:Store is a former name of Monitoring:SharedState:Store, read as such", sidecar.Output, StringComparison.Ordinal);
+        Assert.Contains("Monitoring:GroundTruth:SqlitePath is a former name of Monitoring:SharedState:SqlitePath, read as such", sidecar.Output, StringComparison.Ordinal);
+        Assert.Contains($"Shared state (labels, baselines, handed-over windows): sqlite, file {path}", sidecar.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_former_name_given_beside_the_new_one_is_ignored_and_said_so()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Monitoring__GroundTruth__Store"] = "sqlite",
+            ["Monitoring__SharedState__Store"] = "memory",
+        });
+        sidecar.Logs.Expected.Add("is ignored");
+
+        Assert.Contains("Monitoring:GroundTruth:Store is ignored: it is a former name of Monitoring:SharedState:Store, which is given too", sidecar.Output, StringComparison.Ordinal);
+        Assert.Contains("Shared state (labels, baselines, handed-over windows): memory (this process only)", sidecar.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The schema the check reads names every option the sidecar binds, and nothing else. The options classes are
+    /// found as the capabilities declare them, by their <c>SectionName</c>, so that a new one cannot be left out.
+    /// </summary>
     [Fact]
     public void The_settings_schema_names_every_option_and_no_other()
     {
+        var optionsClasses = typeof(MonitoringOptions).Assembly.GetTypes()
+            .Select(type => (Type: type, Section: type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() as string))
+            .Where(options => options.Section is not null && options.Type.Name.EndsWith("Options", StringComparison.Ordinal))
+            .ToList();
         var fromOptions = new List<string>();
-        Collect(typeof(MonitoringOptions), MonitoringOptions.SectionName, fromOptions);
+        foreach (var (type, section) in optionsClasses)
+        {
+            Collect(type, section!, fromOptions);
+        }
 
+        Assert.Equal(13, optionsClasses.Count);
         Assert.Equal(fromOptions.Order(StringComparer.Ordinal), SettingsSchema.All.Select(s => s.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Every_capabilitys_options_are_bound_and_validated_together_at_start()
+    {
+        var declared = typeof(MonitoringOptions).Assembly.GetTypes()
+            .Where(type => type.Name.EndsWith("Options", StringComparison.Ordinal) && type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static) is not null)
+            .Select(type => type.FullName)
+            .Order(StringComparer.Ordinal);
+        using var sidecar = new SidecarFactory();
+
+        var validated = sidecar.Services.GetServices<ValidatedSettings>().Select(settings => settings.OptionsType.FullName).Order(StringComparer.Ordinal);
+
+        Assert.Equal(declared, validated);
     }
 
     [Fact]

@@ -27,9 +27,10 @@ internal sealed class SharedStateStores : IAsyncDisposable
 
     public ModelVersionRegistry Registry { get; }
 
-    public static async Task<SharedStateStores> CreateAsync(string kind, GroundTruthOptions? options = null)
+    public static async Task<SharedStateStores> CreateAsync(string kind, PendingPredictionLimits? limits = null)
     {
-        options ??= new GroundTruthOptions();
+        limits ??= new PendingPredictionLimits();
+        var options = new SharedStateOptions();
         var monitoring = Options.Create(new MonitoringOptions());
         var meters = new TestMeterFactory();
         var registry = new ModelVersionRegistry(monitoring, new SidecarMetrics(meters, monitoring));
@@ -38,14 +39,14 @@ internal sealed class SharedStateStores : IAsyncDisposable
         {
             case "sqlite":
                 options.SqlitePath = Path.Combine(Directory.CreateTempSubdirectory("mlmon-store-").FullName, "shared.db");
-                return new(new SqliteSharedStateStore(options, registry, health), registry, null);
+                return new(new SqliteSharedStateStore(options, limits, registry, health), registry, null);
             case "redis" or "redis-partitioned":
                 var redis = await RedisServer.StartAsync();
                 options.RedisPartitions = kind == "redis" ? 1 : 4;
                 options.RedisConfiguration = redis.Configuration;
-                return new(new RedisSharedStateStore(options, registry, health), registry, redis);
+                return new(new RedisSharedStateStore(options, limits, registry, health), registry, redis);
             default:
-                return new(new MemorySharedStateStore(options), registry, null);
+                return new(new MemorySharedStateStore(limits), registry, null);
         }
     }
 

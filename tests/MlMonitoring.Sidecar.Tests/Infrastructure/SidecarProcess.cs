@@ -89,8 +89,8 @@ public sealed class SidecarProcess : IAsyncDisposable
         var settings = new Dictionary<string, string>
         {
             ["Monitoring__Replicated"] = "true",
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = redisConfiguration,
+            ["Monitoring__SharedState__Store"] = "redis",
+            ["Monitoring__SharedState__RedisConfiguration"] = redisConfiguration,
         };
         foreach (var (key, value) in more)
         {

@@ -128,7 +128,7 @@ public sealed class OverloadGuardTests : IDisposable
     }
 
     private OverloadGuard Guard(int maxConcurrentCalls, long? maxHeapBytes = null) =>
-        new(Options.Create(new MonitoringOptions { MaxConcurrentCalls = maxConcurrentCalls, MaxHeapBytes = maxHeapBytes }), _meters);
+        new(Options.Create(new IngestOptions { MaxConcurrentCalls = maxConcurrentCalls, MaxHeapBytes = maxHeapBytes }), _meters);
 
     private static Task<T> Answer<T>(T request, ServerCallContext context) => Task.FromResult(request);
 

@@ -12,7 +12,7 @@ namespace MlMonitoring.Sidecar.Tests.Reliability;
 public sealed class FaultTests
 {
     /// <summary>What a store outage is expected to log: the failed write (readiness reports it Degraded, unlogged).</summary>
-    private static readonly string[] StoreDownWarnings = ["Join store write failed", "Join store claim failed"];
+    private static readonly string[] StoreDownWarnings = ["Shared-state store write failed", "Shared-state store claim failed"];
 
     [Fact]
     public async Task With_redis_down_predictions_are_counted_the_join_degrades_visibly_and_recovers()
@@ -20,8 +20,8 @@ public sealed class FaultTests
         await using var redis = await RedisServer.StartAsync();
         await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "redis",
-            ["Monitoring__GroundTruth__RedisConfiguration"] = $"{redis.Configuration},connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
+            ["Monitoring__SharedState__Store"] = "redis",
+            ["Monitoring__SharedState__RedisConfiguration"] = $"{redis.Configuration},connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
         });
         sidecar.Logs.Expected.AddRange(StoreDownWarnings);
         var client = sidecar.CreateMonitorClient();
@@ -54,7 +54,7 @@ public sealed class FaultTests
         {
             var metrics = await sidecar.ScrapeAsync();
             Assert.Equal(50, metrics.Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
-            Assert.Equal(1, metrics.Value("ml_sidecar_join_store_up"));
+            Assert.Equal(1, metrics.Value("ml_sidecar_shared_state_up"));
         });
     }
 
@@ -105,8 +105,8 @@ public sealed class FaultTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-locked-").FullName, "join.db");
         await using var sidecar = await SidecarProcess.StartAsync(new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "sqlite",
-            ["Monitoring__GroundTruth__SqlitePath"] = path,
+            ["Monitoring__SharedState__Store"] = "sqlite",
+            ["Monitoring__SharedState__SqlitePath"] = path,
         });
         sidecar.Logs.Expected.AddRange(StoreDownWarnings);
         var client = sidecar.CreateMonitorClient();
@@ -152,13 +152,13 @@ public sealed class FaultTests
         {
             metrics = await sidecar.ScrapeAsync();
             Assert.Equal(100, metrics.Value("ml_ground_truth_sample_size", ("model_name", "fraud"), ("model_version", "v1")));
-            Assert.Equal(1, metrics.Value("ml_sidecar_join_store_up"));
+            Assert.Equal(1, metrics.Value("ml_sidecar_shared_state_up"));
         });
     }
 
     /// <summary>
     /// The store is down, as a user would see it: every label refused with a reason (to be sent again), every
-    /// prediction counted, <c>ml_sidecar_join_store_up</c> 0, and readiness still OK with the store Degraded.
+    /// prediction counted, <c>ml_sidecar_shared_state_up</c> 0, and readiness still OK with the store Degraded.
     /// </summary>
     private static async Task<MetricsText> AssertJoinDegradedAsync(SidecarProcess sidecar, RecordResponse refused, int labels, int predictions)
     {
@@ -168,10 +168,10 @@ public sealed class FaultTests
         Assert.All(refused.Rejections, r => Assert.True(r.Retryable && r.Reason.StartsWith("prediction_id: ", StringComparison.Ordinal), r.ToString()));
         var metrics = await sidecar.ScrapeAsync();
         Assert.Equal(predictions, metrics.Value("ml_prediction_requests_total", ("model_name", "fraud"), ("model_version", "v1")));
-        Assert.Equal(0, metrics.Value("ml_sidecar_join_store_up"));
+        Assert.Equal(0, metrics.Value("ml_sidecar_shared_state_up"));
         var readiness = await sidecar.Http.GetAsync(new Uri("/readyz", UriKind.Relative));
         Assert.Equal(System.Net.HttpStatusCode.OK, readiness.StatusCode);
-        Assert.Contains("join-store: Degraded", await readiness.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("shared-state: Degraded", await readiness.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         return metrics;
     }
 

@@ -14,8 +14,8 @@ public sealed class ShutdownTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("mlmon-shutdown-").FullName, "join.db");
         var settings = new Dictionary<string, string>
         {
-            ["Monitoring__GroundTruth__Store"] = "sqlite",
-            ["Monitoring__GroundTruth__SqlitePath"] = path,
+            ["Monitoring__SharedState__Store"] = "sqlite",
+            ["Monitoring__SharedState__SqlitePath"] = path,
         };
         await using var sidecar = await SidecarProcess.StartAsync(settings);
         var client = sidecar.CreateMonitorClient();

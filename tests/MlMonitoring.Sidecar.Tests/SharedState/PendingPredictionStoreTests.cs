@@ -51,7 +51,7 @@ public sealed class PendingPredictionStoreTests
     public async Task A_prediction_past_its_ttl_is_expired_when_claimed_and_when_swept(string kind)
     {
         var ttl = TimeSpan.FromHours(1);
-        await using var stores = await SharedStateStores.CreateAsync(kind, new GroundTruthOptions { Ttl = ttl });
+        await using var stores = await SharedStateStores.CreateAsync(kind, new PendingPredictionLimits { Ttl = ttl });
         var store = stores.Store;
         var model = stores.Registry.Get("fraud", "v1");
         store.Remember("old-1", new PendingPrediction(model, model.GetClass("fraud"), 0, 0.9f, T0.ToUnixTimeMilliseconds()));
@@ -75,7 +75,7 @@ public sealed class PendingPredictionStoreTests
     [MemberData(nameof(UnpartitionedStores))]
     public async Task Past_max_pending_a_sweep_evicts_the_oldest_and_counts_them(string kind)
     {
-        await using var stores = await SharedStateStores.CreateAsync(kind, new GroundTruthOptions { MaxPending = 3 });
+        await using var stores = await SharedStateStores.CreateAsync(kind, new PendingPredictionLimits { MaxPending = 3 });
         var store = stores.Store;
         var now = DateTimeOffset.UtcNow;
         var sweep = await RememberInTurnAndSweepAsync(stores, 5, now);
@@ -90,7 +90,7 @@ public sealed class PendingPredictionStoreTests
     [Fact]
     public async Task A_partitioned_store_keeps_a_share_of_max_pending_per_partition_and_evicts_the_oldest_of_each()
     {
-        await using var stores = await SharedStateStores.CreateAsync("redis-partitioned", new GroundTruthOptions { MaxPending = 8 });
+        await using var stores = await SharedStateStores.CreateAsync("redis-partitioned", new PendingPredictionLimits { MaxPending = 8 });
         var store = stores.Store;
         var now = DateTimeOffset.UtcNow;
         var sweep = await RememberInTurnAndSweepAsync(stores, 40, now);

@@ -17,7 +17,7 @@ public sealed class GenAiInstrumentsTests : IDisposable
     public void Model_names_and_finish_reasons_past_their_limits_are_folded_into_other()
     {
         var options = Options.Create(new MonitoringOptions { Limits = new CardinalityLimits { MaxModels = 1, MaxClassesPerModel = 2 } });
-        var instruments = new GenAiInstruments(_meters, options, new SidecarMetrics(_meters, options), new TimeToFirstTokenBoundaries());
+        var instruments = new GenAiInstruments(_meters, options, Options.Create(new TapOptions()), new SidecarMetrics(_meters, options), new TimeToFirstTokenBoundaries());
         var models = new List<string>();
         var reasons = new List<string>();
         using var listener = new MeterListener();

@@ -15,7 +15,7 @@ namespace MlMonitoring.Sidecar.Ingest.Wire;
 /// <see cref="PredictionWireReader"/> into pooled <see cref="IncomingBatch"/>es, and the other methods keep the
 /// generated messages. Method names, paths and wire format are those of the contract.
 /// </summary>
-internal sealed class PredictionMonitorMethods(IOptions<MonitoringOptions> options) : IServiceMethodProvider<PredictionIngestService>
+internal sealed class PredictionMonitorMethods(IOptions<IngestOptions> options) : IServiceMethodProvider<PredictionIngestService>
 {
     private static readonly string ServiceName = PredictionMonitor.Descriptor.FullName;
 

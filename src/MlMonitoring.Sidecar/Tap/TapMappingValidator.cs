@@ -4,13 +4,12 @@ using MlMonitoring.Sidecar.Core;
 namespace MlMonitoring.Sidecar.Tap;
 
 /// <summary>A tap needs both ends of each listener, addresses that parse, and mappings that say one thing.</summary>
-internal sealed class TapOptionsValidator : IValidateOptions<MonitoringOptions>
+internal sealed class TapMappingValidator : IValidateOptions<TapOptions>
 {
-    private const string Section = "Monitoring:Tap";
+    private const string Section = TapOptions.SectionName;
 
-    public ValidateOptionsResult Validate(string? name, MonitoringOptions options)
+    public ValidateOptionsResult Validate(string? name, TapOptions tap)
     {
-        var tap = options.Tap;
         var failures = new List<string>();
         CheckPair(tap.Listen, nameof(TapOptions.Listen), tap.Upstream, nameof(TapOptions.Upstream), failures);
         CheckPair(tap.GrpcListen, nameof(TapOptions.GrpcListen), tap.GrpcUpstream, nameof(TapOptions.GrpcUpstream), failures);

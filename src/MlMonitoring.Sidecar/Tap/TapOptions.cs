@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using MlMonitoring.Sidecar.Core;
 
-namespace MlMonitoring.Sidecar.Core;
+namespace MlMonitoring.Sidecar.Tap;
 
 /// <summary>
 /// Settings under <c>Monitoring:Tap</c>: the sidecar stands in front of a model server that is not changed, forwards
@@ -8,6 +10,9 @@ namespace MlMonitoring.Sidecar.Core;
 /// </summary>
 public sealed class TapOptions
 {
+    /// <summary>The configuration section these settings are bound from.</summary>
+    public const string SectionName = "Monitoring:Tap";
+
     /// <summary>
     /// Where the tap listens for HTTP/1.1 traffic (Open Inference Protocol REST, KServe v1, OpenAI-compatible), for
     /// example <c>http://0.0.0.0:8080</c>; the pod's Service points here. Unset: no HTTP tap.
@@ -143,3 +148,6 @@ public enum TapTask
     /// <summary>A number.</summary>
     Regression,
 }
+
+[OptionsValidator]
+internal sealed partial class TapOptionsValidator : IValidateOptions<TapOptions>;

@@ -1,19 +1,19 @@
 using Microsoft.Extensions.Options;
 
-namespace MlMonitoring.Sidecar.Core;
+namespace MlMonitoring.Sidecar.Metrics;
 
 /// <summary>Histogram boundaries must be finite and strictly increasing, or the exported buckets are nonsense.</summary>
-internal sealed class BucketBoundariesValidator : IValidateOptions<MonitoringOptions>
+internal sealed class BucketBoundariesValidator : IValidateOptions<RegressionBucketOptions>
 {
-    public ValidateOptionsResult Validate(string? name, MonitoringOptions options)
+    public ValidateOptionsResult Validate(string? name, RegressionBucketOptions options)
     {
         var failures = new List<string>();
-        Check($"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.RegressionBuckets)}", options.EffectiveRegressionBuckets, failures);
+        Check($"{RegressionBucketOptions.SectionName}:{nameof(RegressionBucketOptions.RegressionBuckets)}", options.EffectiveRegressionBuckets, failures);
         foreach (var (model, settings) in options.Models)
         {
             if (settings.RegressionBuckets is { } buckets)
             {
-                Check($"{MonitoringOptions.SectionName}:{nameof(MonitoringOptions.Models)}:{model}:{nameof(ModelSettings.RegressionBuckets)}", buckets, failures);
+                Check($"{RegressionBucketOptions.SectionName}:{nameof(RegressionBucketOptions.Models)}:{model}:{nameof(ModelSettings.RegressionBuckets)}", buckets, failures);
             }
         }
 

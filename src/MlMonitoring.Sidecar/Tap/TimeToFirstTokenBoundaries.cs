@@ -1,4 +1,4 @@
-namespace MlMonitoring.Sidecar.Core;
+namespace MlMonitoring.Sidecar.Tap;
 
 /// <summary>
 /// The bucket boundaries of <c>gen_ai.server.time_to_first_token</c>: the GenAI conventions' recommended ones, to
