@@ -1,3 +1,5 @@
+using MlMonitoring.Internal.V1;
+
 namespace MlMonitoring.Sidecar.Core;
 
 /// <summary>
@@ -38,13 +40,11 @@ internal sealed class DDSketch
 
     public long ZeroCount { get; private set; }
 
-    /// <summary>The smallest value counted; +∞ when empty or unknown (merged from a record that did not carry it).</summary>
+    /// <summary>The smallest value counted; +∞ when empty.</summary>
     public double Min { get; private set; } = double.PositiveInfinity;
 
-    /// <summary>The largest value counted; −∞ when empty or unknown.</summary>
+    /// <summary>The largest value counted; −∞ when empty.</summary>
     public double Max { get; private set; } = double.NegativeInfinity;
-
-    private bool _boundsUnknown;
 
     public void Add(double value)
     {
@@ -75,14 +75,13 @@ internal sealed class DDSketch
         Count += other.Count;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
-        _boundsUnknown |= other._boundsUnknown;
     }
 
     /// <summary>The buckets as a record, to hand over to another process.</summary>
-    public Windows.SketchRecord ToRecord()
+    public SketchRecord ToRecord()
     {
-        var record = new Windows.SketchRecord { ZeroCount = ZeroCount };
-        if (Count > 0 && !_boundsUnknown)
+        var record = new SketchRecord { ZeroCount = ZeroCount };
+        if (Count > 0)
         {
             (record.Min, record.Max) = (Min, Max);
         }
@@ -106,16 +105,19 @@ internal sealed class DDSketch
     /// Adds the buckets of <paramref name="record"/>, taken by <see cref="ToRecord"/> from a sketch of the same
     /// relative accuracy.
     /// </summary>
-    public void Merge(Windows.SketchRecord record)
+    public void Merge(SketchRecord record)
     {
         if (record.HasMin && record.HasMax)
         {
             Min = Math.Min(Min, record.Min);
             Max = Math.Max(Max, record.Max);
         }
-        else if (record.PositiveCounts.Count + record.NegativeCounts.Count > 0 || record.ZeroCount > 0)
+        else if (BucketRange(record) is var (low, high) && low <= high)
         {
-            _boundsUnknown = true;
+            // A record without its bounds (none of ours: a hand-written or damaged one) is bounded by its own
+            // buckets, within the relative accuracy, rather than leaving the extreme quantiles infinite.
+            Min = Math.Min(Min, low);
+            Max = Math.Max(Max, high);
         }
 
         for (var i = 0; i < Math.Min(record.PositiveIndexes.Count, record.PositiveCounts.Count); i++)
@@ -142,7 +144,6 @@ internal sealed class DDSketch
         Count = 0;
         Min = double.PositiveInfinity;
         Max = double.NegativeInfinity;
-        _boundsUnknown = false;
     }
 
     /// <summary>
@@ -156,14 +157,31 @@ internal sealed class DDSketch
             return double.NaN;
         }
 
-        if (_boundsUnknown)
-        {
-            return UnclampedQuantile(q);
-        }
-
         // The extreme ranks are known exactly; the others are clamped into the range seen.
         var rank = (long)Math.Floor(q * (Count - 1));
         return rank <= 0 ? Min : rank >= Count - 1 ? Max : Math.Clamp(UnclampedQuantile(q), Min, Max);
+    }
+
+    /// <summary>The values of a record's lowest and highest buckets; (+∞, −∞) when it counts nothing.</summary>
+    private (double Low, double High) BucketRange(SketchRecord record)
+    {
+        var (low, high) = (double.PositiveInfinity, double.NegativeInfinity);
+        foreach (var index in record.NegativeIndexes)
+        {
+            (low, high) = (Math.Min(low, -Value(index)), Math.Max(high, -Value(index)));
+        }
+
+        if (record.ZeroCount > 0)
+        {
+            (low, high) = (Math.Min(low, 0), Math.Max(high, 0));
+        }
+
+        foreach (var index in record.PositiveIndexes)
+        {
+            (low, high) = (Math.Min(low, Value(index)), Math.Max(high, Value(index)));
+        }
+
+        return (low, high);
     }
 
     private double UnclampedQuantile(double q)

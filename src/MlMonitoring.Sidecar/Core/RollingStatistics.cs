@@ -1,4 +1,4 @@
-using MlMonitoring.Sidecar.Core.Windows;
+using MlMonitoring.Internal.V1;
 
 
 namespace MlMonitoring.Sidecar.Core;

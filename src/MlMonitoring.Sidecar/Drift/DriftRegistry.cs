@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
+using MlMonitoring.Internal.V1;
 using MlMonitoring.Sidecar.Core;
-using MlMonitoring.Sidecar.Core.Windows;
-using MlMonitoring.Sidecar.Drift.Persistence;
 using MlMonitoring.Sidecar.Metrics;
 using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.V1;
@@ -12,7 +11,7 @@ using MlMonitoring.V1;
 namespace MlMonitoring.Sidecar.Drift;
 
 /// <summary>
-/// The drift monitors of every model version, their baselines shared through <see cref="ISharedStateStore"/>, and
+/// The drift monitors of every model version, their baselines shared through <see cref="ISharedBaselineStore"/>, and
 /// the drift metrics: <c>ml_prediction_drift{signal, method}</c>, <c>ml_feature_drift{feature_name, method}</c>,
 /// <c>ml_model_estimated_accuracy</c> and <c>ml_drift_baseline_events</c>.
 /// </summary>
@@ -30,7 +29,7 @@ internal sealed partial class DriftRegistry : IHostedService
     private readonly ConcurrentDictionary<(string Model, string Version), StoredBaseline> _stored = new();
     private readonly CancellationToken _stopping;
     private Task _sync = Task.CompletedTask;
-    private readonly ISharedStateStore _store;
+    private readonly ISharedBaselineStore _store;
     private readonly DriftOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DriftRegistry> _logger;
@@ -41,7 +40,7 @@ internal sealed partial class DriftRegistry : IHostedService
     private Task _saves = Task.CompletedTask;
 
     public DriftRegistry(
-        ISharedStateStore store, IOptions<DriftOptions> drift, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DriftRegistry> logger)
+        ISharedBaselineStore store, IOptions<DriftOptions> drift, IOptions<MonitoringOptions> options, IMeterFactory meterFactory, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DriftRegistry> logger)
     {
         // Reading the store ends when the host begins to stop, before the hosted services stop.
         _stopping = lifetime.ApplicationStopping;

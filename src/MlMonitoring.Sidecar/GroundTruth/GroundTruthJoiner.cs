@@ -9,13 +9,13 @@ using Tag = System.Collections.Generic.KeyValuePair<string, object?>;
 namespace MlMonitoring.Sidecar.GroundTruth;
 
 /// <summary>
-/// Joins delayed labels to the predictions waiting in the <see cref="ISharedStateStore"/> and records the model's
+/// Joins delayed labels to the predictions waiting in the <see cref="IPendingPredictionStore"/> and records the model's
 /// quality; attributes business outcomes to the prediction they follow. A label or outcome whose prediction is not
 /// there yet waits for it (<see cref="EarlyLabels"/>); one the store cannot answer for is refused as retryable.
 /// Either way nothing accepted is dropped unseen: it joins, or ends in a counter with its reason.
 /// </summary>
 internal sealed class GroundTruthJoiner(
-    ISharedStateStore store,
+    IPendingPredictionStore store,
     EarlyLabels early,
     SharedStateHealth health,
     GroundTruthInstruments instruments,

@@ -10,7 +10,7 @@ namespace MlMonitoring.Sidecar.GroundTruth;
 /// the pending count. A tenth of the TTL apart, between 100 ms and 10 s.
 /// </summary>
 internal sealed class PendingPredictionSweeper(
-    ISharedStateStore store, GroundTruthInstruments instruments, SharedStateHealth health, IOptions<GroundTruthOptions> options, TimeProvider time)
+    IPendingPredictionStore store, GroundTruthInstruments instruments, SharedStateHealth health, IOptions<GroundTruthOptions> options, TimeProvider time)
     : BackgroundService
 {
     private static readonly Tag[] TtlTags = [new("reason", "ttl")];

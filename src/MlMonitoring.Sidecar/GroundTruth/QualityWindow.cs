@@ -1,5 +1,5 @@
+using MlMonitoring.Internal.V1;
 using MlMonitoring.Sidecar.Core;
-using MlMonitoring.Sidecar.Core.Windows;
 
 namespace MlMonitoring.Sidecar.GroundTruth;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
+using MlMonitoring.Internal.V1;
 using MlMonitoring.Sidecar.Core;
-using MlMonitoring.Sidecar.Core.Windows;
 using MlMonitoring.Sidecar.Drift;
 using MlMonitoring.Sidecar.GroundTruth;
 using MlMonitoring.Sidecar.SharedState;
@@ -27,7 +27,7 @@ internal sealed partial class WindowHandover : BackgroundService
     private readonly ModelVersionRegistry _registry;
     private readonly QualityWindows _quality;
     private readonly DriftRegistry _drift;
-    private readonly ISharedStateStore _store;
+    private readonly IWindowHandoverStore _store;
     private readonly HandoverOptions _options;
     private readonly TimeSpan _longestWindow;
     private readonly TimeProvider _time;
@@ -36,7 +36,7 @@ internal sealed partial class WindowHandover : BackgroundService
     private readonly Counter<long> _adopted;
 
     public WindowHandover(
-        ModelVersionRegistry registry, QualityWindows quality, DriftRegistry drift, ISharedStateStore store,
+        ModelVersionRegistry registry, QualityWindows quality, DriftRegistry drift, IWindowHandoverStore store,
         IOptions<HandoverOptions> options, IOptions<MonitoringOptions> monitoring, IOptions<GroundTruthOptions> groundTruth, IOptions<DriftOptions> driftOptions, IMeterFactory meterFactory, TimeProvider time, ILogger<WindowHandover> logger)
     {
         _registry = registry;

@@ -22,6 +22,10 @@ internal static class SharedStateServiceCollectionExtensions
         services.AddOptions<PendingPredictionLimits>();
         services.TryAddSingleton<SharedStateHealth>();
         services.TryAddSingleton<ISharedStateStore>(CreateStore);
+        // One store; each caller sees only its role of it.
+        services.TryAddSingleton<IPendingPredictionStore>(sp => sp.GetRequiredService<ISharedStateStore>());
+        services.TryAddSingleton<ISharedBaselineStore>(sp => sp.GetRequiredService<ISharedStateStore>());
+        services.TryAddSingleton<IWindowHandoverStore>(sp => sp.GetRequiredService<ISharedStateStore>());
         services.AddHealthChecks().AddCheck<SharedStateHealthCheck>(HealthCheckName, tags: [Probes.ReadinessTag]);
         return services;
     }

@@ -67,9 +67,10 @@ public sealed class DDSketchTests
     }
 
     [Fact]
-    public void A_record_without_bounds_from_an_older_replica_leaves_the_quantiles_unclamped()
+    public void A_record_without_bounds_is_bounded_by_its_own_buckets()
     {
         var sketch = new DDSketch(0.01);
+        sketch.Add(-2);
         sketch.Add(3.5);
         var record = sketch.ToRecord();
         record.ClearMin();
@@ -78,8 +79,10 @@ public sealed class DDSketchTests
         var merged = new DDSketch(0.01);
         merged.Merge(record);
 
-        Assert.NotEqual(3.5, merged.Quantile(0.5));
-        Assert.Equal(3.5, merged.Quantile(0.5), 3.5 * 0.01);
+        Assert.Equal(-2, merged.Quantile(0), 2 * 0.01);
+        Assert.Equal(3.5, merged.Quantile(1), 3.5 * 0.01);
+        Assert.Equal(-2, merged.Min, 2 * 0.01);
+        Assert.Equal(3.5, merged.Max, 3.5 * 0.01);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Google.Protobuf;
+using MlMonitoring.Internal.V1;
 using MlMonitoring.Sidecar.Core;
-using MlMonitoring.Sidecar.Core.Windows;
 
 namespace MlMonitoring.Sidecar.Tests.Metrics;
 

@@ -1,5 +1,5 @@
+using MlMonitoring.Internal.V1;
 using MlMonitoring.Sidecar.Core;
-using MlMonitoring.Sidecar.Drift.Persistence;
 
 namespace MlMonitoring.Sidecar.Drift;
 
@@ -18,9 +18,7 @@ internal sealed class NumericBins
         Edges = edges;
         Counts = counts;
         QuantileEdges = quantileEdges;
-        QuantileBucketLabels = quantileEdges.Length == 0
-            ? []
-            : [.. quantileEdges.Select(e => e.ToString("R", System.Globalization.CultureInfo.InvariantCulture)), "+Inf"];
+        QuantileBucketLabels = [.. quantileEdges.Select(e => e.ToString("R", System.Globalization.CultureInfo.InvariantCulture)), "+Inf"];
         // Every bin edge is a quantile edge, so each quantile bucket lies inside one bin: the bin of its upper edge.
         _binOfQuantileBucket = [.. Enumerable.Range(0, QuantileBucketCount).Select(b => b < quantileEdges.Length ? BinOf(quantileEdges[b]) : edges.Length)];
     }
@@ -36,8 +34,7 @@ internal sealed class NumericBins
     /// Upper bounds of the buckets the window's values are also counted in, for the fleet's quantiles of a feature
     /// (<c>histogram_quantile</c> over the replicas' sum): the bins' edges (the baseline's deciles by default) and its
     /// minimum, percentiles 1, 5, 95 and 99 and maximum, each on a bucket boundary of the sketch. Shared by the fleet
-    /// with the baseline, so every replica's buckets have the same bounds. Empty for a baseline stored before they
-    /// existed.
+    /// with the baseline, so every replica's buckets have the same bounds.
     /// </summary>
     public double[] QuantileEdges { get; }
 
@@ -45,7 +42,7 @@ internal sealed class NumericBins
     public string[] QuantileBucketLabels { get; }
 
     /// <summary>Buckets of <see cref="QuantileEdges"/>: one more than the edges (the last is open).</summary>
-    public int QuantileBucketCount => QuantileEdges.Length == 0 ? 0 : QuantileEdges.Length + 1;
+    public int QuantileBucketCount => QuantileEdges.Length + 1;
 
     /// <summary>
     /// Bins at the quantiles 1/B … (B−1)/B of the sketch, each edge on a bucket boundary of the sketch, so that the
@@ -124,45 +121,4 @@ internal sealed class NumericBins
         var index = Array.BinarySearch(Edges, value);
         return index >= 0 ? index : ~index;
     }
-}
-
-/// <summary>The baseline of a categorical signal: its most frequent categories, one bin each, and an "other" bin.</summary>
-internal sealed class CategoryBins
-{
-    private readonly Dictionary<string, int> _index;
-
-    private CategoryBins(string[] categories, long[] counts)
-    {
-        Categories = categories;
-        Counts = counts;
-        _index = categories.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i, StringComparer.Ordinal);
-    }
-
-    public string[] Categories { get; }
-
-    /// <summary>One more than <see cref="Categories"/>: the last is "other".</summary>
-    public long[] Counts { get; }
-
-    public int BinCount => Counts.Length;
-
-    /// <summary>The <paramref name="max"/> most frequent categories (ties by name), the rest in "other".</summary>
-    public static CategoryBins FromCounts(IReadOnlyDictionary<string, long> counts, int max)
-    {
-        var top = counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(max).ToArray();
-        var other = counts.Values.Sum() - top.Sum(c => c.Value);
-        return new CategoryBins([.. top.Select(c => c.Key)], [.. top.Select(c => c.Value), other]);
-    }
-
-    public static CategoryBins FromPersisted(CategoricalReference persisted) =>
-        new([.. persisted.Categories], [.. persisted.Counts.Select(c => (long)c)]);
-
-    public CategoricalReference ToPersisted()
-    {
-        var persisted = new CategoricalReference();
-        persisted.Categories.AddRange(Categories);
-        persisted.Counts.AddRange(Counts.Select(c => (ulong)c));
-        return persisted;
-    }
-
-    public int BinOf(string category) => _index.TryGetValue(category, out var i) ? i : Categories.Length;
 }
