@@ -141,31 +141,8 @@ public sealed class ExampleModelServerTests
             ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await WaitForAsync(http, server);
+        // It trains its model first, then binds.
+        await server.WaitUntilReadyAsync(new Uri(http.BaseAddress!, "/healthz"), "the model server", TimeSpan.FromSeconds(60));
         return (server, http);
-    }
-
-    private static async Task WaitForAsync(HttpClient http, ExternalProcess server)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(server.HasExited, server.Output);
-            try
-            {
-                if ((await http.GetAsync(new Uri("/healthz", UriKind.Relative))).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Still training or binding.
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"the model server did not start:\n{server.Output}");
     }
 }

@@ -30,6 +30,7 @@ internal sealed partial class RedisSharedStateStore : ISharedStateStore
     private readonly RedisKey _handedOverTimes;
     private readonly long _ttlMs;
     private readonly int _maxPendingPerPartition;
+    private int _disposed;
 
     public RedisSharedStateStore(SharedStateOptions options, PendingPredictionLimits limits, ModelVersionRegistry registry, SharedStateHealth health)
     {
@@ -59,8 +60,14 @@ internal sealed partial class RedisSharedStateStore : ISharedStateStore
         _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);
     }
 
+    /// <summary>Flushes and closes the store; idempotent, since each role the container resolves it as disposes it.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _writes.DisposeAsync();
         await _redis.DisposeAsync();
     }

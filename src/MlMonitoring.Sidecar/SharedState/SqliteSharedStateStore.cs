@@ -17,6 +17,7 @@ internal sealed partial class SqliteSharedStateStore : ISharedStateStore
     private readonly WriteQueue<(string Id, PendingPrediction Prediction)> _writes;
     private readonly long _ttlMs;
     private readonly int _maxPending;
+    private int _disposed;
 
     public SqliteSharedStateStore(SharedStateOptions options, PendingPredictionLimits limits, ModelVersionRegistry registry, SharedStateHealth health)
     {
@@ -70,8 +71,14 @@ internal sealed partial class SqliteSharedStateStore : ISharedStateStore
         _writes = new(options.WriteQueueCapacity, WriteBatchAsync, health.ReportWriteFailure);
     }
 
+    /// <summary>Flushes and closes the store; idempotent, since each role the container resolves it as disposes it.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _writes.DisposeAsync();
         await _gate.WaitAsync();
         try

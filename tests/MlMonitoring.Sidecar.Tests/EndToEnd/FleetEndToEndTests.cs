@@ -148,15 +148,15 @@ public sealed class FleetEndToEndTests(ITestOutputHelper output)
         Assert.InRange(thirdJoined, 1, 899);
         Assert.Equal(0, await third.Process.TerminateAsync(TimeSpan.FromSeconds(10)));
         var seen = new List<double>();
-        var adopted = 0.0;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        do
-        {
-            await Task.Delay(250);
-            seen.Add((await prometheus.QueryAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}")).Single().Value);
-            adopted = (await Task.WhenAll(first.ScrapeAsync(), second.ScrapeAsync())).Sum(scrape => scrape.Find("ml_sidecar_windows_adopted_total") ?? 0);
-        }
-        while (!(adopted > 0 && seen[^1] == 900) && DateTime.UtcNow < deadline);
+        var adopted = await Eventually.UntilAsync(
+            async () =>
+            {
+                seen.Add((await prometheus.QueryAsync("model_version:ml_ground_truth_sample_size:fleet{model_name='fraud-detector'}")).Single().Value);
+                return (await Task.WhenAll(first.ScrapeAsync(), second.ScrapeAsync())).Sum(scrape => scrape.Find("ml_sidecar_windows_adopted_total") ?? 0);
+            },
+            adopted => adopted > 0 && seen[^1] == 900,
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(250));
 
         output.WriteLine($"replica stopped: it had joined {thirdJoined} of 900 labels; the fleet sample size went through {string.Join(", ", seen.Distinct())}");
         Assert.All(seen, size => Assert.True(size == 900 || size == 900 - thirdJoined, $"the fleet's sample size was {size}"));

@@ -153,8 +153,7 @@ public sealed class StoreRestartEndToEndTests(ITestOutputHelper output)
     /// <summary>Sends labels to random replicas as a client does: what is refused as retryable goes again after a pause.</summary>
     private static async Task SendUntilAcceptedAsync(SidecarProcess[] replicas, Random random, List<Label> labels)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (labels.Count > 0)
+        async Task<bool> SendRefused()
         {
             var refused = new List<Label>();
             foreach (var chunk in labels.Chunk(50))
@@ -166,12 +165,10 @@ public sealed class StoreRestartEndToEndTests(ITestOutputHelper output)
             }
 
             labels = refused;
-            Assert.True(DateTime.UtcNow < deadline, $"{labels.Count} labels still refused after 60 s");
-            if (labels.Count > 0)
-            {
-                await Task.Delay(200);
-            }
+            return labels.Count == 0;
         }
+
+        await Eventually.WaitAsync(SendRefused, TimeSpan.FromSeconds(60), () => $"{labels.Count} labels still refused", TimeSpan.FromMilliseconds(200));
     }
 
     private static async Task SendDriftyAsync(SidecarProcess replica, Random random, int count, double shift) =>

@@ -121,8 +121,7 @@ public sealed class ExternalProcess : IAsyncDisposable
     public async Task WaitUntilReadyAsync(Uri url, string what, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        async Task<bool> Ready()
         {
             if (HasExited)
             {
@@ -135,20 +134,15 @@ public sealed class ExternalProcess : IAsyncDisposable
             try
             {
                 using var response = await http.GetAsync(url);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
+                return response.IsSuccessStatusCode;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                // Not listening yet.
+                return false; // not listening yet
             }
-
-            await Task.Delay(100);
         }
 
-        throw new TimeoutException($"{what} was not ready within {timeout.TotalSeconds:0} s:\n{Output}");
+        await Eventually.WaitAsync(Ready, timeout, () => $"{what} ready:\n{Output}", TimeSpan.FromMilliseconds(100));
     }
 
     /// <summary>Sends SIGTERM, as Kubernetes does, and waits for the exit.</summary>

@@ -55,13 +55,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
     /// <summary>Waits up to 30 s for <see cref="LatestSum"/> of <paramref name="metricName"/> to reach <paramref name="expected"/>; returns the last seen.</summary>
     public async Task<long?> WaitForSumAsync(string metricName, long expected)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (LatestSum(metricName) != expected && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-
-        return LatestSum(metricName);
+        return await Eventually.UntilAsync(
+            () => Task.FromResult(LatestSum(metricName)), sum => sum == expected, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
     }
 
     /// <param name="grpcPort">The gRPC port to listen on, to take over from a backend that was there; any free port when null.</param>

@@ -114,38 +114,23 @@ public sealed class PrometheusServer : IAsyncDisposable
             before = [.. (await TargetsAsync()).Select(t => t.LastScrape)];
         }
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
+        bool AllScrapedAgain(IReadOnlyList<(string Health, string LastError, DateTimeOffset LastScrape)> now) => now.Count == before.Length && now.Select((t, i) => t.LastScrape > before[i]).All(x => x);
+        var targets = await Eventually.UntilAsync(TargetsAsync, AllScrapedAgain, TimeSpan.FromSeconds(30));
+        if (!AllScrapedAgain(targets))
         {
-            await Task.Delay(25);
-            var targets = await TargetsAsync();
-            if (targets.Count == before.Length && targets.Select((t, i) => t.LastScrape > before[i]).All(x => x))
-            {
-                var failed = targets.Where(t => t.Health != "up").ToList();
-                if (failed.Count != targetsDown)
-                {
-                    throw new Xunit.Sdk.XunitException($"scrape failed: {string.Join("; ", failed.Select(t => t.LastError))}");
-                }
-
-                return;
-            }
+            throw new TimeoutException($"no scrape within 30 s\n{_process.Output}");
         }
 
-        throw new TimeoutException($"no scrape within 30 s\n{_process.Output}");
+        var failed = targets.Where(t => t.Health != "up").ToList();
+        if (failed.Count != targetsDown)
+        {
+            throw new Xunit.Sdk.XunitException($"scrape failed: {string.Join("; ", failed.Select(t => t.LastError))}");
+        }
     }
 
     private async Task WaitForTargetsAsync()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await TargetsAsync()).Count == 0)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"prometheus listed no target within 30 s\n{_process.Output}");
-            }
-
-            await Task.Delay(25);
-        }
+        await Eventually.WaitAsync(async () => (await TargetsAsync()).Count > 0, TimeSpan.FromSeconds(30), () => $"prometheus listing its targets\n{_process.Output}");
     }
 
     /// <summary>The value of a query that must return exactly one series.</summary>
@@ -158,39 +143,32 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// </summary>
     public async Task<DateTimeOffset> WaitForRulesAsync(string promql, double expected, int targetsDown = 0)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            await WaitForNextScrapeAsync(targetsDown);
-            await Task.Delay(TimeSpan.FromSeconds(2.5));
-            var at = DateTimeOffset.UtcNow.AddSeconds(-0.5);
-            var result = await QueryAsync(promql, at);
-            if (result.Count == 1 && result[0].Value == expected)
+        static bool Expected(IReadOnlyList<PromSeries> result, double expected) =>
+            result.Count == 1 && result[0].Value == expected;
+        var (at, result) = await Eventually.UntilAsync(
+            async () =>
             {
-                return at;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{promql} = {string.Join(", ", result.Select(r => r.Value))}, not {expected}");
-            }
-        }
+                await WaitForNextScrapeAsync(targetsDown);
+                await Task.Delay(TimeSpan.FromSeconds(2.5));
+                var at = DateTimeOffset.UtcNow.AddSeconds(-0.5);
+                return (at, await QueryAsync(promql, at));
+            },
+            read => Expected(read.Item2, expected),
+            TimeSpan.FromSeconds(60),
+            TimeSpan.Zero);
+        return Expected(result, expected)
+            ? at
+            : throw new TimeoutException($"{promql} = {string.Join(", ", result.Select(r => r.Value))}, not {expected}");
     }
 
     /// <summary>The firing alerts of a name, once there is one (or none after 30 s).</summary>
     public async Task<IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>> WaitForFiringAsync(string alertName)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var firing = (await AlertsAsync()).Where(a => a.Name == alertName && a.State == "firing").ToList();
-            if (firing.Count > 0 || DateTime.UtcNow > deadline)
-            {
-                return firing;
-            }
-
-            await Task.Delay(250);
-        }
+        return await Eventually.UntilAsync(
+            async () => (IReadOnlyList<(string Name, string State, IReadOnlyDictionary<string, string> Labels)>)[.. (await AlertsAsync()).Where(a => a.Name == alertName && a.State == "firing")],
+            firing => firing.Count > 0,
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(250));
     }
 
     /// <summary>Alerts and their state ("pending", "firing") as Prometheus reports them.</summary>

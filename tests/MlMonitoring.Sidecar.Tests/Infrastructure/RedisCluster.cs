@@ -60,16 +60,11 @@ public sealed class RedisCluster : IAsyncDisposable
             // Every node must agree the cluster is up before it serves keys.
             foreach (var port in ports)
             {
-                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-                while (!(await ExternalProcess.RunAsync(cli, ["-p", port.ToString(CultureInfo.InvariantCulture), "cluster", "info"])).Output.Contains("cluster_state:ok", StringComparison.Ordinal))
-                {
-                    if (DateTime.UtcNow > deadline)
-                    {
-                        throw new TimeoutException($"the cluster node on {port} never reported cluster_state:ok");
-                    }
-
-                    await Task.Delay(100);
-                }
+                await Eventually.WaitAsync(
+                    async () => (await ExternalProcess.RunAsync(cli, ["-p", port.ToString(CultureInfo.InvariantCulture), "cluster", "info"])).Output.Contains("cluster_state:ok", StringComparison.Ordinal),
+                    TimeSpan.FromSeconds(30),
+                    () => $"the cluster node on {port} reporting cluster_state:ok",
+                    TimeSpan.FromMilliseconds(100));
             }
 
             return cluster;
@@ -124,15 +119,10 @@ public sealed class RedisCluster : IAsyncDisposable
 
     private static async Task WaitForAsync(Func<bool> ready, ExternalProcess process, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!ready())
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"{what} did not start:\n{process.Output}");
-            }
-
-            await Task.Delay(50);
-        }
+        await Eventually.WaitAsync(
+            () => !process.HasExited ? ready() : throw new InvalidOperationException($"{what} did not start:\n{process.Output}"),
+            TimeSpan.FromSeconds(30),
+            () => $"{what} started\n{process.Output}",
+            TimeSpan.FromMilliseconds(50));
     }
 }

@@ -44,22 +44,12 @@ public sealed class RedisServer : IAsyncDisposable
     {
         var binary = ExternalProcess.Require("redis-server", "redis-server");
         var process = ExternalProcess.Start(binary, ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.Output.Contains("Ready to accept connections", StringComparison.Ordinal))
-            {
-                return process;
-            }
-
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"redis-server exited:\n{process.Output}");
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"redis-server not ready within 30 s:\n{process.Output}");
+        await Eventually.WaitAsync(
+            () => !process.HasExited
+                ? process.Output.Contains("Ready to accept connections", StringComparison.Ordinal)
+                : throw new InvalidOperationException($"redis-server exited:\n{process.Output}"),
+            TimeSpan.FromSeconds(30),
+            () => $"redis-server ready\n{process.Output}");
+        return process;
     }
 }

@@ -44,22 +44,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>Waits for a payload on <paramref name="path"/> that satisfies <paramref name="match"/>.</summary>
     public async Task<JsonNode> WaitForAsync(string path, Func<JsonNode, bool> match, TimeSpan timeout, Func<string> diagnostics)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            foreach (var (p, payload) in Received)
-            {
-                if (p == path && match(payload))
-                {
-                    return payload;
-                }
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException(
-            $"no matching webhook on {path} within {timeout}; received: {string.Join("; ", Received.Select(r => r.Path + " " + r.Payload.ToJsonString()))}\n{diagnostics()}");
+        JsonNode? Matching() => Received.Where(r => r.Path == path && match(r.Payload)).Select(r => r.Payload).FirstOrDefault();
+        await Eventually.WaitAsync(
+            () => Matching() is not null,
+            timeout,
+            () => $"a matching webhook on {path}; received: {string.Join("; ", Received.Select(r => r.Path + " " + r.Payload.ToJsonString()))}\n{diagnostics()}",
+            TimeSpan.FromMilliseconds(200));
+        return Matching()!;
     }
 
     public async ValueTask DisposeAsync()

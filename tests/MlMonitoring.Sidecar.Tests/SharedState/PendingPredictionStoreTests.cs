@@ -46,6 +46,19 @@ public sealed class PendingPredictionStoreTests
         Assert.Null(await store.FindAsync("nobody", default));
     }
 
+    /// <summary>The container disposes the store once for each role it was resolved as.</summary>
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_store_disposed_again_is_left_as_it_was(string kind)
+    {
+        await using var stores = await SharedStateStores.CreateAsync(kind);
+
+        await stores.Store.DisposeAsync();
+        var again = await Record.ExceptionAsync(() => stores.Store.DisposeAsync().AsTask());
+
+        Assert.Null(again);
+    }
+
     [Theory]
     [MemberData(nameof(Stores))]
     public async Task A_prediction_past_its_ttl_is_expired_when_claimed_and_when_swept(string kind)

@@ -4,7 +4,7 @@ using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;
 using Label = MlMonitoring.V1.GroundTruth;
 
-namespace MlMonitoring.Sidecar.Tests.Metrics;
+namespace MlMonitoring.Sidecar.Tests.Core;
 
 /// <summary>
 /// The instruments of what a sidecar may never be given (labels, drift, SLOs) are published with the first use of it,

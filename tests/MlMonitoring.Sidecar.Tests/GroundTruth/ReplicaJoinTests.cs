@@ -6,7 +6,7 @@ namespace MlMonitoring.Sidecar.Tests.GroundTruth;
 
 /// <summary>The persistent and shared stores, against real SQLite files and a real redis-server.</summary>
 [Trait("Parts", "Real")]
-public sealed class SharedJoinStoreTests
+public sealed class ReplicaJoinTests
 {
     [Fact]
     public async Task With_the_sqlite_store_a_label_sent_after_a_restart_still_joins()

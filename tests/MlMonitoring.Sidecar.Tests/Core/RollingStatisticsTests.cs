@@ -2,7 +2,7 @@ using Google.Protobuf;
 using MlMonitoring.Internal.V1;
 using MlMonitoring.Sidecar.Core;
 
-namespace MlMonitoring.Sidecar.Tests.Metrics;
+namespace MlMonitoring.Sidecar.Tests.Core;
 
 public sealed class RollingStatisticsTests
 {

@@ -4,9 +4,9 @@ using MlMonitoring.Sidecar.SharedState;
 using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Xunit.Abstractions;
 
-namespace MlMonitoring.Sidecar.Tests.GroundTruth;
+namespace MlMonitoring.Sidecar.Tests.SharedState;
 
-public sealed class MemoryJoinStoreTests(ITestOutputHelper output)
+public sealed class MemorySharedStateStoreTests(ITestOutputHelper output)
 {
     private static readonly DateTimeOffset Now = new(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
 

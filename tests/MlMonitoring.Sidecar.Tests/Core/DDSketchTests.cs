@@ -1,6 +1,6 @@
 using MlMonitoring.Sidecar.Core;
 
-namespace MlMonitoring.Sidecar.Tests.Drift;
+namespace MlMonitoring.Sidecar.Tests.Core;
 
 public sealed class DDSketchTests
 {
