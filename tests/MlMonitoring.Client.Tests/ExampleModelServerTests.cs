@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Client.Tests;
 

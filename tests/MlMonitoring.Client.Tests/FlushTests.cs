@@ -1,5 +1,4 @@
 using MlMonitoring.Client.Tests.Infrastructure;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Client.Tests;
 

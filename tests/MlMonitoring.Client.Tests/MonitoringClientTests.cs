@@ -1,6 +1,5 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.V1;
 
 namespace MlMonitoring.Client.Tests;

@@ -1,4 +1,3 @@
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using YamlDotNet.RepresentationModel;
 
 namespace MlMonitoring.Sidecar.Tests.Deploy;

@@ -1,5 +1,4 @@
 using MlMonitoring.Sidecar.Drift;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Drift;
 

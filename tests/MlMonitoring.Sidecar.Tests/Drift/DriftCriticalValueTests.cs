@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MlMonitoring.Sidecar.Drift;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace MlMonitoring.Sidecar.Tests.Drift;

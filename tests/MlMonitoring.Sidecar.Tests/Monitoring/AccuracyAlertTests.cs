@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace MlMonitoring.Sidecar.Tests.Monitoring;

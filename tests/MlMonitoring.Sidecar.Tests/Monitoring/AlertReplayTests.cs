@@ -1,7 +1,6 @@
 using System.Globalization;
 using MlMonitoring.Sidecar.Core;
 using MlMonitoring.Sidecar.Drift;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Xunit.Abstractions;
 using YamlDotNet.RepresentationModel;
 

@@ -1,4 +1,3 @@
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Monitoring;
 

@@ -1,4 +1,3 @@
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace MlMonitoring.Sidecar.Tests.Monitoring;

@@ -1,4 +1,3 @@
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Monitoring;
 
@@ -6,9 +5,9 @@ namespace MlMonitoring.Sidecar.Tests.Monitoring;
 [Trait("Parts", "Real")]
 public sealed class RuleFilesTests
 {
-    private static readonly string RulesDirectory = Infrastructure.RuleFiles.Directory;
+    private static readonly string RulesDirectory = MlMonitoring.Testing.RuleFiles.Directory;
 
-    public static TheoryData<string> RuleFileNames => [.. Infrastructure.RuleFiles.Names()];
+    public static TheoryData<string> RuleFileNames => [.. MlMonitoring.Testing.RuleFiles.Names()];
 
     public static TheoryData<string> RuleTests => [.. Directory.GetFiles(RulesDirectory, "*.test.yaml").Select(f => Path.GetFileName(f))];
 
@@ -36,8 +35,8 @@ public sealed class RuleFilesTests
     public void Every_rule_file_has_unit_tests()
     {
         // The rule files the project ships, named: a wrong folder or a lost file fails here instead of passing on nothing.
-        Assert.Equal(["ml-canary.yaml", "ml-fleet.yaml", "ml-model-alerts.yaml", "slo-generated.yaml"], Infrastructure.RuleFiles.Names().Order());
-        foreach (var file in Infrastructure.RuleFiles.Names())
+        Assert.Equal(["ml-canary.yaml", "ml-fleet.yaml", "ml-model-alerts.yaml", "slo-generated.yaml"], MlMonitoring.Testing.RuleFiles.Names().Order());
+        foreach (var file in MlMonitoring.Testing.RuleFiles.Names())
         {
             Assert.True(File.Exists(Path.Combine(RulesDirectory, Path.ChangeExtension(file, ".test.yaml"))), $"{file} has no .test.yaml");
         }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace MlMonitoring.Sidecar.Tests.Monitoring;

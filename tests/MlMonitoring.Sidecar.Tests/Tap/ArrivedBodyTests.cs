@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MlMonitoring.Sidecar.Tap;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace MlMonitoring.Sidecar.Tests.Tap;

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Tap;
 

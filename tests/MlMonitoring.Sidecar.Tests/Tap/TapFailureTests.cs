@@ -3,7 +3,6 @@ using System.Text;
 using Grpc.Core;
 using Grpc.Net.Client;
 using MlMonitoring.Inference.V2;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Tap;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Tap;
 

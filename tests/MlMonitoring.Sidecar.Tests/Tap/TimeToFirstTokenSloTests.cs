@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using MlMonitoring.Sidecar.Core;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 using MlMonitoring.Sidecar.Tap;
 
 namespace MlMonitoring.Sidecar.Tests.Tap;

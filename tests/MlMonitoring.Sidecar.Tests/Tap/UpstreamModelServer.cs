@@ -11,7 +11,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MlMonitoring.Inference.V2;
-using MlMonitoring.Sidecar.Tests.Infrastructure;
 
 namespace MlMonitoring.Sidecar.Tests.Tap;
 

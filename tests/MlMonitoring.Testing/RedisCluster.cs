@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>
 /// A real Redis Cluster of three masters (Debian's redis-server with <c>--cluster-enabled yes</c>, joined by

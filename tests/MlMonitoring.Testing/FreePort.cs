@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>A loopback TCP port nobody listens on at the moment of asking, and that nothing else will be given.</summary>
 /// <remarks>

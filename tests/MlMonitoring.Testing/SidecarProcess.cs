@@ -1,7 +1,6 @@
 using Grpc.Net.Client;
-using MlMonitoring.V1;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>
 /// The sidecar as it runs in a pod: its own process, the shipped native executable (<see cref="Executable"/>), real
@@ -35,8 +34,6 @@ public sealed class SidecarProcess : IAsyncDisposable
 
     /// <summary>Warnings and errors the process logged; any not expected fails the test when it is disposed.</summary>
     public UnexpectedLogs Logs { get; } = new();
-
-    public PredictionMonitor.PredictionMonitorClient CreateMonitorClient() => new(Channel);
 
     /// <summary>
     /// The shipped build: the native AOT executable that <c>./build.sh</c> publishes into <c>artifacts/sidecar/</c>, the

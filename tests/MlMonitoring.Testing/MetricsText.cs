@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>One sample of the Prometheus text exposition: a name, its labels and a value.</summary>
 public sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);

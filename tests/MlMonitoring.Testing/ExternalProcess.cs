@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>A child process whose output is kept for the failure message and which is killed on dispose.</summary>
 public sealed class ExternalProcess : IAsyncDisposable

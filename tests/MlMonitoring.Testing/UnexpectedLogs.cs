@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>One log entry at warning level or above.</summary>
 public sealed record WarningLog(LogLevel Level, string Category, string Message)

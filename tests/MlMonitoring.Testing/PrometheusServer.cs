@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>One series of a PromQL instant-query result.</summary>
 public sealed record PromSeries(IReadOnlyDictionary<string, string> Labels, double Value);

@@ -1,4 +1,4 @@
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>A real Alertmanager (Debian's prometheus-alertmanager) on a free loopback port, clustering off.</summary>
 public sealed class AlertmanagerServer : IAsyncDisposable

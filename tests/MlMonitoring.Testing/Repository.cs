@@ -1,4 +1,4 @@
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>Paths in the repository the tests were built from (found by walking up to the solution file).</summary>
 public static class Repository

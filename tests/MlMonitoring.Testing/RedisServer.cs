@@ -1,4 +1,4 @@
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>A real redis-server (Debian's package) on a free loopback port, without persistence.</summary>
 public sealed class RedisServer : IAsyncDisposable

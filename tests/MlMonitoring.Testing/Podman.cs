@@ -1,4 +1,4 @@
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>
 /// Debian's podman, as it runs on these machines: the vfs storage driver (the one <c>./build.sh</c> builds into), the

@@ -1,4 +1,4 @@
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>
 /// Asserts something that background work makes true a moment later: the assertion is run again until it passes

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>An HTTP server standing in for the automation behind Alertmanager's webhooks; keeps every payload by path.</summary>
 public sealed class WebhookReceiver : IAsyncDisposable

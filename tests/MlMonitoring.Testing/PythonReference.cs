@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>
 /// Runs a reference computation with Debian's Python (<c>/usr/bin/python3</c> and its scikit-learn, numpy and

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace MlMonitoring.Sidecar.Tests.Infrastructure;
+namespace MlMonitoring.Testing;
 
 /// <summary>The project's Prometheus rule files (monitoring/prometheus/rules), as a Prometheus under test loads them.</summary>
 public static partial class RuleFiles
