@@ -5,6 +5,10 @@ namespace MlMonitoring.Sidecar.Drift;
 /// <summary>The comparison of the window with the baseline, made when the metrics are read.</summary>
 internal sealed partial class DriftMonitor
 {
+    /// <summary>
+    /// The drift picture at <paramref name="nowMs"/>: each signal's window compared with the baseline, and the terms of
+    /// the estimated accuracy.
+    /// </summary>
     public DriftSnapshot Read(long nowMs)
     {
         lock (_gate)
