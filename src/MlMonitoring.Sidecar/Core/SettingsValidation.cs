@@ -26,7 +26,8 @@ internal static partial class SettingsValidation
     /// </summary>
     /// <remarks>
     /// The caller binds the section itself (<c>BindConfiguration</c>): the configuration binder's source generator
-    /// replaces only calls made with the options type written out, which a generic helper would hide.
+    /// replaces only calls made with the options type written out, which a generic helper would hide. Not
+    /// <c>ValidateOnStart</c> as well: <see cref="ValidateSettings"/> has validated everything before the host starts.
     /// </remarks>
     public static OptionsBuilder<TOptions> ValidateWithAllSettings<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this OptionsBuilder<TOptions> builder, string section)
@@ -35,7 +36,7 @@ internal static partial class SettingsValidation
     {
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
         builder.Services.AddSingleton(new ValidatedSettings(typeof(TOptions), section, services => services.GetRequiredService<IOptions<TOptions>>().Value));
-        return builder.ValidateOnStart();
+        return builder;
     }
 
     /// <summary>Validates every capability's settings now; false, with every reason logged in one line, when any is invalid.</summary>
@@ -69,7 +70,7 @@ internal static partial class SettingsValidation
     /// A data-annotation failure names the property by its path in the options class ("MaxBatchSize: The field
     /// IngestOptions.MaxBatchSize must be…"); the user wrote a configuration key, so that is what the line names.
     /// </summary>
-    internal static string NameTheSetting(string section, string failure)
+    private static string NameTheSetting(string section, string failure)
     {
         var match = DataAnnotationFailure().Match(failure);
         return match.Success

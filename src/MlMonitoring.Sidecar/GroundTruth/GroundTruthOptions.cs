@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using MlMonitoring.Sidecar.Core;
+using MlMonitoring.Sidecar.SharedState;
 
 namespace MlMonitoring.Sidecar.GroundTruth;
 
@@ -12,11 +13,11 @@ public sealed class GroundTruthOptions
 
     /// <summary>How long a prediction waits for its label. Default 7 days.</summary>
     [TimeSpanRange("00:00:01", "365.00:00:00")]
-    public TimeSpan Ttl { get; set; } = TimeSpan.FromDays(7);
+    public TimeSpan Ttl { get; set; } = PendingPredictionLimits.DefaultTtl;
 
     /// <summary>Most predictions waiting at once; past it the oldest is evicted and counted.</summary>
     [Range(1, 100_000_000)]
-    public int MaxPending { get; set; } = 1_000_000;
+    public int MaxPending { get; set; } = PendingPredictionLimits.DefaultMaxPending;
 
     /// <summary>Rolling window of the quality gauges (accuracy, F1, MAE…), by prediction time. Default 7 days.</summary>
     [TimeSpanRange("00:00:01", "365.00:00:00")]

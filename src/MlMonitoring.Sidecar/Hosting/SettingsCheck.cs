@@ -29,7 +29,7 @@ internal static class SettingsCheck
     public static Result Check(IConfiguration configuration)
     {
         var errors = new List<string>();
-        var expanded = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var rewritten = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var renamed = new List<RenamedSetting>();
         foreach (var (key, value) in configuration.GetSection(MonitoringOptions.SectionName).AsEnumerable())
         {
@@ -46,7 +46,7 @@ internal static class SettingsCheck
                 renamed.Add(new RenamedSetting(key, current, ignored));
                 if (!ignored)
                 {
-                    expanded[current] = value;
+                    rewritten[current] = value;
                 }
 
                 (setting, index) = SettingsSchema.Find(current);
@@ -71,7 +71,7 @@ internal static class SettingsCheck
                         errors.Add($"{key}: '{value}': item {i + 1}, '{items[i]}', {itemProblem}");
                     }
 
-                    expanded[$"{key}:{i.ToString(CultureInfo.InvariantCulture)}"] = items[i];
+                    rewritten[$"{key}:{i.ToString(CultureInfo.InvariantCulture)}"] = items[i];
                 }
 
                 continue;
@@ -84,8 +84,8 @@ internal static class SettingsCheck
         }
 
         CheckEndpoints(configuration, errors, probePorts: false);
-        CheckSqlitePath(key => configuration[key] ?? expanded.GetValueOrDefault(key), renamed, errors);
-        return new Result(errors, expanded, renamed);
+        CheckSqlitePath(key => configuration[key] ?? rewritten.GetValueOrDefault(key), renamed, errors);
+        return new Result(errors, rewritten, renamed);
     }
 
     /// <summary>

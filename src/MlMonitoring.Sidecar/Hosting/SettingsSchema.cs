@@ -125,8 +125,8 @@ internal static class SettingsSchema
     ];
 
     /// <summary>
-    /// Settings that had another name, by former key: the store of what replicas share was configured under
-    /// <c>Monitoring:GroundTruth</c> until it held baselines and handed-over windows too (0.2).
+    /// Settings still read under a former name, by former key, with a warning at start
+    /// (docs/configuration.md#renamed).
     /// </summary>
     public static IReadOnlyDictionary<string, string> Renamed { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {

@@ -7,10 +7,6 @@ namespace MlMonitoring.Sidecar.SharedState;
 /// Settings under <c>Monitoring:SharedState</c>: the store of what the replicas of a model share — predictions
 /// waiting for their labels, drift baselines, and the windows a stopping replica hands over.
 /// </summary>
-/// <remarks>
-/// Until 0.2 these were under <c>Monitoring:GroundTruth</c> (<c>Store</c>, <c>SqlitePath</c>, <c>Redis*</c>,
-/// <c>WriteQueueCapacity</c>); those keys are still read, with a warning at start.
-/// </remarks>
 public sealed class SharedStateOptions
 {
     /// <summary>The configuration section these settings are bound from.</summary>
@@ -64,11 +60,17 @@ public enum SharedStateStoreKind
 /// </summary>
 internal sealed class PendingPredictionLimits
 {
+    /// <summary>The default of <see cref="Ttl"/>, and of the setting it comes from.</summary>
+    public static readonly TimeSpan DefaultTtl = TimeSpan.FromDays(7);
+
+    /// <summary>The default of <see cref="MaxPending"/>, and of the setting it comes from.</summary>
+    public const int DefaultMaxPending = 1_000_000;
+
     /// <summary>How long a prediction waits for its label.</summary>
-    public TimeSpan Ttl { get; set; } = TimeSpan.FromDays(7);
+    public TimeSpan Ttl { get; set; } = DefaultTtl;
 
     /// <summary>Most predictions waiting at once; past it the oldest is evicted.</summary>
-    public int MaxPending { get; set; } = 1_000_000;
+    public int MaxPending { get; set; } = DefaultMaxPending;
 }
 
 [OptionsValidator]

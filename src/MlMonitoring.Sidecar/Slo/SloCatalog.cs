@@ -4,7 +4,8 @@ using MlMonitoring.Sidecar.Core;
 namespace MlMonitoring.Sidecar.Slo;
 
 /// <summary>
-/// The SLOs of <c>Monitoring:SloFile</c>, read at start. Their latency thresholds become bucket boundaries of
+/// The SLOs of <c>Monitoring:SloFile</c>, read at start (a file that does not load has stopped the start already,
+/// in <see cref="SloOptionsValidator"/>). Their latency thresholds become bucket boundaries of
 /// <c>ml_prediction_latency_seconds</c>, so that "the share of requests under the target" is an exact ratio of two
 /// counters rather than an interpolation.
 /// </summary>
@@ -13,19 +14,7 @@ internal sealed class SloCatalog
     public SloCatalog(IOptions<SloOptions> options)
     {
         var path = options.Value.SloFile;
-        Objectives = [];
-        if (!string.IsNullOrEmpty(path))
-        {
-            try
-            {
-                Objectives = SloDocument.Load(path);
-            }
-            catch (Exception e) when (e is FormatException or IOException or YamlDotNet.Core.YamlException or UnauthorizedAccessException)
-            {
-                throw new OptionsValidationException(
-                    SloOptions.SectionName, typeof(SloOptions), [$"Monitoring:SloFile: {e.Message}"]);
-            }
-        }
+        Objectives = string.IsNullOrEmpty(path) ? [] : SloDocument.Load(path);
     }
 
     public IReadOnlyList<ServiceLevelObjective> Objectives { get; }

@@ -17,6 +17,7 @@ public sealed class HostingTests
     [InlineData("Monitoring__Limits__MaxClassesPerModel", "-5", "Monitoring:Limits:MaxClassesPerModel: must be between 1 and 100000")]
     [InlineData("Monitoring__RegressionBuckets__1", "0.5", "Monitoring:RegressionBuckets")]
     [InlineData("Monitoring__SharedState__Store", "postgres", "Monitoring:SharedState:Store")]
+    [InlineData("Monitoring__SloFile", "/nonexistent-mlmon/slo.yaml", "invalid settings: Monitoring:SloFile: ")]
     public async Task A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string named)
     {
         // Index 0 is set to 1 for the bucket case: the next boundary, 0.5, then goes backwards.
