@@ -9,7 +9,6 @@ namespace MlMonitoring.Sidecar.Core;
 /// <param name="compute">Computes the value at a time, in Unix milliseconds.</param>
 internal sealed class CollectionSnapshot<T>(TimeProvider time, TimeSpan reuse, Func<long, T> compute)
 {
-
     private readonly Lock _gate = new();
     private DateTimeOffset _at = DateTimeOffset.MinValue;
     private T? _value;

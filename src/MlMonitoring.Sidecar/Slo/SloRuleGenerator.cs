@@ -117,15 +117,18 @@ internal static class SloRuleGenerator
     }
 
     /// <summary>The events an SLO counts over a window (the error ratio's denominator), as PromQL.</summary>
-    private static string Events(ServiceLevelObjective slo, string window)
+    private static string Events(ServiceLevelObjective slo, string window) => $"sum(increase({AllEvents(slo)}[{window}]))";
+
+    /// <summary>The series counting every event of an SLO: the denominator of its error ratio and of its evidence.</summary>
+    private static string AllEvents(ServiceLevelObjective slo)
     {
         var model = $"model_name=\"{Escape(slo.ModelName)}\"";
         return slo.Kind switch
         {
-            SloKind.Availability => $"sum(increase(ml_prediction_requests_total{{{model}}}[{window}]))",
-            SloKind.Accuracy => $"sum(increase(ml_ground_truth_total{{{model}}}[{window}]))",
-            SloKind.TimeToFirstToken => $"sum(increase(gen_ai_server_time_to_first_token_seconds_count{{gen_ai_request_model=\"{Escape(slo.ModelName)}\"}}[{window}]))",
-            _ => $"sum(increase(ml_prediction_latency_seconds_count{{{model}}}[{window}]))",
+            SloKind.Availability => $"ml_prediction_requests_total{{{model}}}",
+            SloKind.Accuracy => $"ml_ground_truth_total{{{model}}}",
+            SloKind.TimeToFirstToken => $"gen_ai_server_time_to_first_token_seconds_count{{gen_ai_request_model=\"{Escape(slo.ModelName)}\"}}",
+            _ => $"ml_prediction_latency_seconds_count{{{model}}}",
         };
     }
 
@@ -137,23 +140,20 @@ internal static class SloRuleGenerator
     private static string ErrorRatio(ServiceLevelObjective slo, string window)
     {
         var model = $"model_name=\"{Escape(slo.ModelName)}\"";
+        var all = $"sum(rate({AllEvents(slo)}[{window}]))";
         return slo.Kind switch
         {
             SloKind.Availability =>
                 // No error series yet means no errors: "or 0 * requests" keeps the ratio defined.
-                $"(sum(rate(ml_prediction_errors_total{{{model}}}[{window}])) or 0 * sum(rate(ml_prediction_requests_total{{{model}}}[{window}])))\n" +
-                $"/\nsum(rate(ml_prediction_requests_total{{{model}}}[{window}]))",
+                $"(sum(rate(ml_prediction_errors_total{{{model}}}[{window}])) or 0 * {all})\n/\n{all}",
             SloKind.Accuracy =>
-                $"1 - (sum(rate(ml_ground_truth_correct_total{{{model}}}[{window}])) or 0 * sum(rate(ml_ground_truth_total{{{model}}}[{window}])))\n" +
-                $"/\nsum(rate(ml_ground_truth_total{{{model}}}[{window}]))",
+                $"1 - (sum(rate(ml_ground_truth_correct_total{{{model}}}[{window}])) or 0 * {all})\n/\n{all}",
             SloKind.TimeToFirstToken =>
                 // The tap's GenAI histogram, by the requested model; the threshold is one of its bucket boundaries too.
-                $"1 - sum(rate(gen_ai_server_time_to_first_token_seconds_bucket{{gen_ai_request_model=\"{Escape(slo.ModelName)}\", le=\"{Number(slo.LatencyThresholdSeconds!.Value)}\"}}[{window}]))\n" +
-                $"/\nsum(rate(gen_ai_server_time_to_first_token_seconds_count{{gen_ai_request_model=\"{Escape(slo.ModelName)}\"}}[{window}]))",
+                $"1 - sum(rate(gen_ai_server_time_to_first_token_seconds_bucket{{gen_ai_request_model=\"{Escape(slo.ModelName)}\", le=\"{Number(slo.LatencyThresholdSeconds!.Value)}\"}}[{window}]))\n/\n{all}",
             _ =>
                 // The threshold is a bucket boundary of ml_prediction_latency_seconds (the sidecar adds it), so this is exact.
-                $"1 - sum(rate(ml_prediction_latency_seconds_bucket{{{model}, le=\"{Number(slo.LatencyThresholdSeconds!.Value)}\"}}[{window}]))\n" +
-                $"/\nsum(rate(ml_prediction_latency_seconds_count{{{model}}}[{window}]))",
+                $"1 - sum(rate(ml_prediction_latency_seconds_bucket{{{model}, le=\"{Number(slo.LatencyThresholdSeconds!.Value)}\"}}[{window}]))\n/\n{all}",
         };
     }
 
